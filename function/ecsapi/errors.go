@@ -1,0 +1,63 @@
+package ecsapi
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error is an error answered by the ECS API (or, with an empty Code, a transport
+// failure or a non-JSON gateway answer), carried in the API's own terms.
+type Error struct {
+	Action     string // e.g. "ModifyImageAttribute"
+	Code       string // e.g. "InvalidStatus.ImageIsCreating"; "" for transport failures
+	Message    string
+	RequestID  string
+	HTTPStatus int   // 0 for transport failures
+	Err        error // the underlying SDK or network error, if any
+}
+
+func (e *Error) Error() string {
+	switch {
+	case e.Code != "":
+		return fmt.Sprintf("%s: %s (HTTP %d, request %s): %s", e.Action, e.Code, e.HTTPStatus, e.RequestID, e.Message)
+	case e.HTTPStatus != 0:
+		return fmt.Sprintf("%s: HTTP %d without an error code: %s", e.Action, e.HTTPStatus, e.Message)
+	default:
+		return fmt.Sprintf("%s: %v", e.Action, e.Err)
+	}
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Code returns the API error code carried by err, or "" when there is none.
+func Code(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+// Class is how an error should be handled.
+type Class int
+
+const (
+	// Permanent errors are not retried: the request itself is wrong or forbidden.
+	Permanent Class = iota
+	// Transient errors may pass: retry with backoff, or defer the message.
+	Transient
+	// AlreadyDone means the target state already holds (at-least-once delivery
+	// makes this normal): count it as success.
+	AlreadyDone
+)
+
+func (c Class) String() string {
+	switch c {
+	case Transient:
+		return "transient"
+	case AlreadyDone:
+		return "already-done"
+	default:
+		return "permanent"
+	}
+}

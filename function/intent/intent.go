@@ -1,0 +1,67 @@
+// Package intent defines the public contract of the function: an image
+// lifecycle intent (v1), how it is parsed strictly and how it is validated
+// against the ModifyImageAttribute rules before any API call is made.
+package intent
+
+import "time"
+
+// Actions.
+const (
+	ActionModify    = "modify"
+	ActionDeprecate = "deprecate"
+	ActionActivate  = "activate"
+	ActionPromote   = "promote"
+	ActionRotate    = "rotate"
+	ActionRollback  = "rollback"
+)
+
+// DefaultKeep is how many newest Available images promote and rotate keep.
+const DefaultKeep = 2
+
+// Intent is one image lifecycle intent (v1). JSON is camelCase; unknown fields
+// are rejected by Parse.
+type Intent struct {
+	Action        string      `json:"action"`
+	ID            string      `json:"id,omitempty"`
+	RegionID      string      `json:"regionId,omitempty"`
+	ImageID       string      `json:"imageId,omitempty"`
+	ImageFamily   string      `json:"imageFamily,omitempty"`
+	ImageFamilies []string    `json:"imageFamilies,omitempty"`
+	Attributes    *Attributes `json:"attributes,omitempty"`
+	// Keep is a pointer so that an explicit 0 can be told from "not given".
+	Keep   *int     `json:"keep,omitempty"`
+	MinAge Duration `json:"minAge,omitempty"`
+	DryRun bool     `json:"dryRun,omitempty"`
+	// Retry is added by the function itself when it re-enqueues a deferred message.
+	Retry *Retry `json:"retry,omitempty"`
+}
+
+// Attributes are the image attributes an intent can set.
+type Attributes struct {
+	ImageName   string    `json:"imageName,omitempty"`
+	Description string    `json:"description,omitempty"`
+	ImageFamily string    `json:"imageFamily,omitempty"`
+	BootMode    string    `json:"bootMode,omitempty"`
+	LicenseType string    `json:"licenseType,omitempty"`
+	Status      string    `json:"status,omitempty"`
+	Features    *Features `json:"features,omitempty"`
+}
+
+// Features are the image features an intent can set.
+type Features struct {
+	NvmeSupport string `json:"nvmeSupport,omitempty"`
+	ImdsSupport string `json:"imdsSupport,omitempty"`
+}
+
+// Retry is carried by a deferred message so that the attempt count and the age
+// of the original message survive the round trip through the retry queue.
+type Retry struct {
+	Attempt   int       `json:"attempt"`
+	FirstSeen time.Time `json:"firstSeen"`
+	LastError string    `json:"lastError,omitempty"`
+	MessageID string    `json:"messageId,omitempty"`
+}
+
+// Duration is a time.Duration that reads a Go duration ("168h") or whole days
+// ("7d", or a bare JSON number of days) and writes a Go duration string.
+type Duration time.Duration
