@@ -3,7 +3,10 @@
 // against the ModifyImageAttribute rules before any API call is made.
 package intent
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Actions.
 const (
@@ -65,3 +68,46 @@ type Retry struct {
 // Duration is a time.Duration that reads a Go duration ("168h") or whole days
 // ("7d", or a bare JSON number of days) and writes a Go duration string.
 type Duration time.Duration
+
+// KeepOrDefault returns keep, or DefaultKeep when the intent does not say.
+func (in Intent) KeepOrDefault() int {
+	if in.Keep == nil {
+		return DefaultKeep
+	}
+	return *in.Keep
+}
+
+// Families returns the families a rotate or rollback works on: imageFamilies
+// (names or patterns, see path.Match) or else imageFamily alone.
+func (in Intent) Families() []string {
+	if len(in.ImageFamilies) > 0 {
+		return in.ImageFamilies
+	}
+	if in.ImageFamily != "" {
+		return []string{in.ImageFamily}
+	}
+	return nil
+}
+
+// MarshalWithRetry returns the intent as JSON with its retry object set to r,
+// ready to be re-enqueued as a deferred message; the intent itself is not
+// changed.
+func (in Intent) MarshalWithRetry(r Retry) ([]byte, error) {
+	in.Retry = &r
+	return json.Marshal(in)
+}
+
+// Empty reports whether the attributes set nothing: an empty string means
+// "not given", as in the API, where an omitted parameter keeps its value.
+func (a *Attributes) Empty() bool {
+	if a == nil {
+		return true
+	}
+	return a.ImageName == "" && a.Description == "" && a.ImageFamily == "" && a.BootMode == "" &&
+		a.LicenseType == "" && a.Status == "" && a.Features.Empty()
+}
+
+// Empty reports whether the features set nothing.
+func (f *Features) Empty() bool {
+	return f == nil || (f.NvmeSupport == "" && f.ImdsSupport == "")
+}
