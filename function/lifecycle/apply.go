@@ -1,0 +1,149 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
+)
+
+// maxAccountsPerUnshare is ModifyImageSharePermission's limit on RemoveAccount.N.
+const maxAccountsPerUnshare = 10
+
+// Apply makes the writes the plan lists, in order, and nothing else: one
+// ModifyImageAttribute per image that changes. Before each deprecation it
+// re-reads the family and re-checks the floor and the keep rule, so that a
+// run overlapping with another cannot take the family below its floor; a
+// deprecation that no longer holds is reported in Result.Held. A dry-run plan
+// is not applied. Apply stops at the first API error and returns it wrapped.
+func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
+	res := &Result{Plan: p}
+	if p == nil || p.DryRun {
+		return res, nil
+	}
+	for _, s := range p.Steps {
+		if len(s.Changes) == 0 {
+			continue
+		}
+		changes := s.Changes
+		if s.deprecates() && s.Family != "" {
+			keep, reason, err := e.recheck(ctx, p.RegionID, s)
+			if err != nil {
+				return res, err
+			}
+			if !keep {
+				changes = withoutStatus(changes)
+				if reason != "" {
+					res.Held = append(res.Held, HeldStep{ImageID: s.ImageID, Reason: reason})
+				}
+			}
+		}
+		if len(changes) == 0 {
+			continue
+		}
+		if len(s.Unshare) > 0 && slices.ContainsFunc(changes, isDeprecation) {
+			for chunk := range slices.Chunk(s.Unshare, maxAccountsPerUnshare) {
+				if err := e.API.RemoveImageShares(ctx, p.RegionID, s.ImageID, chunk); err != nil {
+					return res, fmt.Errorf("lifecycle: unshare %s: %w", s.ImageID, err)
+				}
+			}
+		}
+		reqID, err := e.API.ModifyImageAttribute(ctx, ecsapi.ModifyInput{RegionID: p.RegionID, ImageID: s.ImageID, Changes: toAPI(changes)})
+		if err != nil {
+			if alreadyAvailable(err, changes) {
+				// Another run activated it first (rollback, promote): the
+				// target state holds, so the plan goes on.
+				continue
+			}
+			return res, fmt.Errorf("lifecycle: modify %s: %w", s.ImageID, err)
+		}
+		if e.Cache != nil {
+			e.Cache.applied(p.RegionID, s.ImageID, changes)
+		}
+		res.Applied = append(res.Applied, AppliedStep{ImageID: s.ImageID, Changes: changes, RequestID: reqID})
+		res.Changed = true
+	}
+	return res, nil
+}
+
+// alreadyAvailable reports an activation answered ImageStatus.NotDeprecated:
+// the image is already Available.
+func alreadyAvailable(err error, changes []FieldChange) bool {
+	return len(changes) == 1 && changes[0].Field == FieldStatus && changes[0].To == ecsapi.StatusAvailable &&
+		ecsapi.Code(err) == "ImageStatus.NotDeprecated"
+}
+
+func isDeprecation(c FieldChange) bool {
+	return c.Field == FieldStatus && c.To == ecsapi.StatusDeprecated
+}
+
+// recheck re-reads the step's family and says whether the deprecation still
+// holds. When it does not, reason says why ("" when the image is already
+// Deprecated: nothing is held, the target state holds).
+func (e *Engine) recheck(ctx context.Context, region string, s Step) (ok bool, reason string, err error) {
+	fam, err := e.read().family(ctx, region, s.Family, true)
+	if err != nil {
+		return false, "", err
+	}
+	i := slices.IndexFunc(fam, func(img ecsapi.Image) bool { return img.ImageID == s.ImageID })
+	if i < 0 {
+		return false, "fresh read: image is no longer in family " + s.Family, nil
+	}
+	target := fam[i]
+	switch target.Status {
+	case ecsapi.StatusDeprecated:
+		return false, "", nil
+	case ecsapi.StatusCreating:
+		// Let the API answer; the retry layer waits for Creating images.
+		return true, "", nil
+	}
+	if r := s.check.requireAvailable; r != "" {
+		j := slices.IndexFunc(fam, func(img ecsapi.Image) bool { return img.ImageID == r })
+		if j < 0 || fam[j].Status != ecsapi.StatusAvailable {
+			return false, fmt.Sprintf("fresh read: %s is not Available in family %s, nothing deprecated", r, s.Family), nil
+		}
+	}
+	newer, others := 0, 0
+	for j, img := range fam {
+		if j == i || img.Status != ecsapi.StatusAvailable {
+			continue
+		}
+		others++
+		if compareImages(img, target) > 0 {
+			newer++
+		}
+	}
+	if newer < s.check.newer {
+		return false, fmt.Sprintf("fresh read: only %d Available images newer than it in family %s (need %d)", newer, s.Family, s.check.newer), nil
+	}
+	if others < s.check.others {
+		return false, fmt.Sprintf("fresh read: %s", e.floorReason(s.Family)), nil
+	}
+	return true, "", nil
+}
+
+func toAPI(changes []FieldChange) ecsapi.Changes {
+	var c ecsapi.Changes
+	for _, ch := range changes {
+		switch ch.Field {
+		case FieldImageName:
+			c.Name = ch.To
+		case FieldDescription:
+			c.Description = ch.To
+		case FieldImageFamily:
+			c.Family = ch.To
+		case FieldBootMode:
+			c.BootMode = ch.To
+		case FieldLicenseType:
+			c.LicenseType = ch.To
+		case FieldStatus:
+			c.Status = ch.To
+		case FieldNvmeSupport:
+			c.NvmeSupport = ch.To
+		case FieldImdsSupport:
+			c.ImdsSupport = ch.To
+		}
+	}
+	return c
+}

@@ -1,0 +1,277 @@
+package lifecycle
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
+)
+
+// pageSize is the largest page DescribeImages serves, and the largest number of
+// ImageIds one DescribeImages accepts.
+const pageSize = 100
+
+// listedStatuses are the statuses the engine reads. DescribeImages returns only
+// Available images unless told otherwise; Deprecated ones are needed for
+// rollback and convergence, Creating ones so a promote can see its image.
+var listedStatuses = []string{ecsapi.StatusAvailable, ecsapi.StatusDeprecated, ecsapi.StatusCreating}
+
+// Cache holds what one invocation has read, so that a batch of intents on the
+// same region and family reads the family once and a batch of image ids is
+// read 100 at a time. The engine's own writes update it. It is safe for
+// concurrent use; it must not outlive an invocation (other writers exist).
+type Cache struct {
+	mu       sync.Mutex
+	images   map[imageKey]ecsapi.Image
+	missing  map[imageKey]bool   // looked up by id and not found
+	families map[familyKey]bool // the family's complete listing is cached
+	regions  map[string]bool    // the region's complete listing is cached
+}
+
+type imageKey struct{ region, id string }
+type familyKey struct{ region, family string }
+
+// NewCache returns an empty cache.
+func NewCache() *Cache {
+	return &Cache{
+		images:   map[imageKey]ecsapi.Image{},
+		missing:  map[imageKey]bool{},
+		families: map[familyKey]bool{},
+		regions:  map[string]bool{},
+	}
+}
+
+// sortImages orders images oldest first by CreationTime, then ImageId, so that
+// every run agrees on which image is the newest.
+func sortImages(imgs []ecsapi.Image) {
+	slices.SortFunc(imgs, compareImages)
+}
+
+func compareImages(a, b ecsapi.Image) int {
+	if c := a.CreationTime.Compare(b.CreationTime); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.ImageID, b.ImageID)
+}
+
+func (c *Cache) put(region string, imgs []ecsapi.Image) {
+	for _, img := range imgs {
+		k := imageKey{region, img.ImageID}
+		c.images[k] = img
+		delete(c.missing, k)
+	}
+}
+
+// image returns a cached image, and whether the id was looked up at all.
+func (c *Cache) image(region, id string) (img ecsapi.Image, found, known bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := imageKey{region, id}
+	if img, ok := c.images[k]; ok {
+		return img, true, true
+	}
+	return ecsapi.Image{}, false, c.missing[k]
+}
+
+// family returns the cached listing of a family, oldest first.
+func (c *Cache) family(region, family string) ([]ecsapi.Image, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.families[familyKey{region, family}] && !c.regions[region] {
+		return nil, false
+	}
+	var out []ecsapi.Image
+	for k, img := range c.images {
+		if k.region == region && img.Family == family {
+			out = append(out, img)
+		}
+	}
+	sortImages(out)
+	return out, true
+}
+
+// setFamily records a complete, fresh listing of a family: images that were
+// cached in it and are no longer listed have left it.
+func (c *Cache) setFamily(region, family string, imgs []ecsapi.Image) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, img := range c.images {
+		if k.region == region && img.Family == family {
+			delete(c.images, k)
+		}
+	}
+	c.put(region, imgs)
+	c.families[familyKey{region, family}] = true
+}
+
+func (c *Cache) setRegion(region string, imgs []ecsapi.Image) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k := range c.images {
+		if k.region == region {
+			delete(c.images, k)
+		}
+	}
+	c.put(region, imgs)
+	c.regions[region] = true
+}
+
+func (c *Cache) setImages(region string, ids []string, imgs []ecsapi.Image) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, id := range ids {
+		k := imageKey{region, id}
+		delete(c.images, k)
+		c.missing[k] = true
+	}
+	c.put(region, imgs)
+}
+
+// applied records a successful ModifyImageAttribute in the cache.
+func (c *Cache) applied(region, id string, changes []FieldChange) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := imageKey{region, id}
+	img, ok := c.images[k]
+	if !ok {
+		return
+	}
+	for _, ch := range changes {
+		switch ch.Field {
+		case FieldImageName:
+			img.Name = ch.To
+		case FieldDescription:
+			img.Description = ch.To
+		case FieldImageFamily:
+			img.Family = ch.To
+		case FieldBootMode:
+			img.BootMode = ch.To
+		case FieldStatus:
+			img.Status = ch.To
+		case FieldNvmeSupport:
+			img.NvmeSupport = ch.To
+		case FieldImdsSupport:
+			img.ImdsSupport = ch.To
+		}
+	}
+	c.images[k] = img
+}
+
+// reader reads images through the API, filling the cache.
+type reader struct {
+	api   ecsapi.API
+	cache *Cache
+}
+
+// pages reads every page of a listing, 100 at a time.
+func (r reader) pages(ctx context.Context, in ecsapi.DescribeImagesInput) ([]ecsapi.Image, error) {
+	in.PageSize = pageSize
+	in.Statuses = listedStatuses
+	in.OwnerAlias = "self"
+	var all []ecsapi.Image
+	for page := 1; ; page++ {
+		in.PageNumber = page
+		p, err := r.api.DescribeImages(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("lifecycle: read images (page %d): %w", page, err)
+		}
+		all = append(all, p.Images...)
+		if len(p.Images) < pageSize || len(all) >= p.TotalCount {
+			break
+		}
+	}
+	// A page boundary can repeat an image when another writer changes the
+	// listing between pages; keep the first copy.
+	seen := map[string]bool{}
+	all = slices.DeleteFunc(all, func(img ecsapi.Image) bool {
+		dup := seen[img.ImageID]
+		seen[img.ImageID] = true
+		return dup
+	})
+	sortImages(all)
+	return all, nil
+}
+
+// family returns a family's images (Available, Deprecated, Creating), oldest
+// first, from the cache unless fresh is set.
+func (r reader) family(ctx context.Context, region, family string, fresh bool) ([]ecsapi.Image, error) {
+	if !fresh {
+		if imgs, ok := r.cache.family(region, family); ok {
+			return imgs, nil
+		}
+	}
+	imgs, err := r.pages(ctx, ecsapi.DescribeImagesInput{RegionID: region, Family: family})
+	if err != nil {
+		return nil, err
+	}
+	// The server filters by family; keep only exact matches in case a
+	// backend matches loosely.
+	imgs = slices.DeleteFunc(imgs, func(img ecsapi.Image) bool { return img.Family != family })
+	r.cache.setFamily(region, family, imgs)
+	return imgs, nil
+}
+
+// region returns every own image of the region grouped by family.
+func (r reader) region(ctx context.Context, region string) (map[string][]ecsapi.Image, error) {
+	r.cache.mu.Lock()
+	cached := r.cache.regions[region]
+	r.cache.mu.Unlock()
+	if !cached {
+		imgs, err := r.pages(ctx, ecsapi.DescribeImagesInput{RegionID: region})
+		if err != nil {
+			return nil, err
+		}
+		r.cache.setRegion(region, imgs)
+	}
+	r.cache.mu.Lock()
+	defer r.cache.mu.Unlock()
+	out := map[string][]ecsapi.Image{}
+	for k, img := range r.cache.images {
+		if k.region == region && img.Family != "" {
+			out[img.Family] = append(out[img.Family], img)
+		}
+	}
+	for _, imgs := range out {
+		sortImages(imgs)
+	}
+	return out, nil
+}
+
+// images reads the given ids that are not cached yet, up to 100 per call.
+func (r reader) images(ctx context.Context, region string, ids []string) error {
+	var todo []string
+	for _, id := range ids {
+		if _, _, known := r.cache.image(region, id); !known && !slices.Contains(todo, id) {
+			todo = append(todo, id)
+		}
+	}
+	for chunk := range slices.Chunk(todo, pageSize) {
+		imgs, err := r.pages(ctx, ecsapi.DescribeImagesInput{RegionID: region, ImageIDs: chunk})
+		if err != nil {
+			return err
+		}
+		r.cache.setImages(region, chunk, imgs)
+	}
+	return nil
+}
+
+// image returns one image, from the cache unless fresh is set.
+func (r reader) image(ctx context.Context, region, id string, fresh bool) (ecsapi.Image, error) {
+	if fresh {
+		imgs, err := r.pages(ctx, ecsapi.DescribeImagesInput{RegionID: region, ImageIDs: []string{id}})
+		if err != nil {
+			return ecsapi.Image{}, err
+		}
+		r.cache.setImages(region, []string{id}, imgs)
+	} else if err := r.images(ctx, region, []string{id}); err != nil {
+		return ecsapi.Image{}, err
+	}
+	img, found, _ := r.cache.image(region, id)
+	if !found {
+		return ecsapi.Image{}, notFound(id)
+	}
+	return img, nil
+}

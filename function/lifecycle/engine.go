@@ -1,0 +1,344 @@
+// Package lifecycle plans and applies image lifecycle intents: it reads the
+// images an intent is about, applies the guards, computes a Plan (per image,
+// the attribute changes from -> to and why), and then applies only that
+// difference through ModifyImageAttribute. Every run re-reads the state it
+// acts on (level-based), so duplicate, late or overlapping runs are harmless.
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/intent"
+)
+
+// Engine plans and applies intents against one ECS API. One Engine serves one
+// invocation (its Cache must not outlive it) and is safe for concurrent use.
+type Engine struct {
+	API    ecsapi.API
+	Guards Guards
+	// Region is used when an intent names none.
+	Region string
+	// Now tells the time for minAge; time.Now when nil.
+	Now func() time.Time
+	// Cache holds what this invocation has read; NewEngine makes a fresh one.
+	Cache *Cache
+	// CreatingBackoff is how long a promote waits before re-reading an image
+	// that is still Creating, from its progress in percent. Nil: the default,
+	// short near 100% and long near 0%.
+	CreatingBackoff func(progress int) time.Duration
+	// DeadlineMargin is the time a promote keeps before the context deadline
+	// for its own writes; when waiting longer would eat into it, the promote
+	// gives up with InvalidStatus.ImageIsCreating so the message is deferred.
+	DeadlineMargin time.Duration
+	// MaxCreatingWait bounds the wait when the context has no deadline.
+	MaxCreatingWait time.Duration
+}
+
+// NewEngine returns an engine with a fresh read cache and default timings.
+func NewEngine(api ecsapi.API, g Guards, region string) *Engine {
+	return &Engine{
+		API:             api,
+		Guards:          g,
+		Region:          region,
+		Now:             time.Now,
+		Cache:           NewCache(),
+		DeadlineMargin:  5 * time.Second,
+		MaxCreatingWait: 10 * time.Minute,
+	}
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+func (e *Engine) read() reader {
+	if e.Cache == nil {
+		// A literal Engine without a cache still works; it just reads more.
+		return reader{api: e.API, cache: NewCache()}
+	}
+	return reader{api: e.API, cache: e.Cache}
+}
+
+func (e *Engine) region(in intent.Intent) string {
+	if in.RegionID != "" {
+		return in.RegionID
+	}
+	return e.Region
+}
+
+// Run plans the intent and, unless it is a dry run, applies the plan. The
+// Result carries the plan even when an error is returned after planning.
+func (e *Engine) Run(ctx context.Context, in intent.Intent) (*Result, error) {
+	p, err := e.Plan(ctx, in)
+	if err != nil {
+		if p == nil {
+			return nil, err
+		}
+		return &Result{Plan: p}, err
+	}
+	if in.DryRun {
+		return &Result{Plan: p}, nil
+	}
+	return e.Apply(ctx, p)
+}
+
+// Prefetch reads the images named by a batch of intents, up to 100 ids per
+// DescribeImages, so that planning each intent then reads nothing by id.
+func (e *Engine) Prefetch(ctx context.Context, ins []intent.Intent) error {
+	byRegion := map[string][]string{}
+	var regions []string
+	for _, in := range ins {
+		if in.ImageID == "" {
+			continue
+		}
+		r := e.region(in)
+		if _, ok := byRegion[r]; !ok {
+			regions = append(regions, r)
+		}
+		byRegion[r] = append(byRegion[r], in.ImageID)
+	}
+	for _, r := range regions {
+		if e.Guards.checkRegion(r) != nil {
+			continue // Plan reports it; nothing to read there
+		}
+		if err := e.read().images(ctx, r, byRegion[r]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Plan reads the current state and computes the changes the intent asks for.
+// It makes no writes. A guard that stops the whole intent is returned as an
+// *ecsapi.Error carrying the API's own code; API errors are wrapped with %w.
+func (e *Engine) Plan(ctx context.Context, in intent.Intent) (*Plan, error) {
+	region := e.region(in)
+	if err := e.Guards.checkRegion(region); err != nil {
+		return nil, err
+	}
+	p := &Plan{Action: in.Action, RegionID: region, ImageID: in.ImageID, DryRun: in.DryRun}
+	var err error
+	switch in.Action {
+	case intent.ActionModify:
+		var a intent.Attributes
+		if in.Attributes != nil {
+			a = *in.Attributes
+		}
+		err = e.planImage(ctx, p, a)
+	case intent.ActionDeprecate:
+		err = e.planImage(ctx, p, intent.Attributes{Status: ecsapi.StatusDeprecated})
+	case intent.ActionActivate:
+		err = e.planImage(ctx, p, intent.Attributes{Status: ecsapi.StatusAvailable})
+	case intent.ActionPromote:
+		err = e.planPromote(ctx, p, in)
+	case intent.ActionRotate:
+		err = e.planRotate(ctx, p, in)
+	case intent.ActionRollback:
+		err = e.planRollback(ctx, p, in.ImageFamily)
+	default:
+		err = guardError("InvalidParameter", http.StatusBadRequest, "unknown action %q", in.Action)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func stepFor(img ecsapi.Image) Step {
+	return Step{ImageID: img.ImageID, ImageName: img.Name, Family: img.Family, Status: img.Status, CreationTime: img.CreationTime}
+}
+
+// planImage plans modify, deprecate and activate on one image.
+//
+// An explicit deprecate (or a modify to Deprecated) of one named image obeys
+// the floor and the shared guard, which protect the family and other
+// accounts whoever asks; it ignores the exclusion tag, which only keeps an
+// image out of bulk selections (promote, rotate, rollback): naming the image
+// is the operator's explicit choice.
+func (e *Engine) planImage(ctx context.Context, p *Plan, a intent.Attributes) error {
+	img, err := e.read().image(ctx, p.RegionID, p.ImageID, false)
+	if err != nil {
+		return err
+	}
+	if err := e.checkImage(img, a); err != nil {
+		return err
+	}
+	changes, err := e.diff(ctx, p.RegionID, img, a)
+	if err != nil {
+		return err
+	}
+	s := stepFor(img)
+	s.Changes = changes
+	if img.Family != "" {
+		p.Families = []string{img.Family}
+	}
+	s.Reason = changeReason(changes, img.Status)
+	if s.deprecates() && img.Family != "" {
+		s.check = deprecationCheck{others: e.Guards.FamilyFloor}
+		fam, err := e.read().family(ctx, p.RegionID, img.Family, false)
+		if err != nil {
+			return err
+		}
+		others := 0
+		for _, o := range fam {
+			if o.ImageID != img.ImageID && o.Status == ecsapi.StatusAvailable {
+				others++
+			}
+		}
+		if others < e.Guards.FamilyFloor {
+			s.Changes = withoutStatus(s.Changes)
+			s.Skipped = true
+			s.Reason = e.floorReason(img.Family) + "; explicit deprecate refused"
+		}
+	}
+	if s.deprecates() {
+		if err := e.guardShared(ctx, p.RegionID, &s); err != nil {
+			return err
+		}
+	}
+	p.Steps = []Step{s}
+	return nil
+}
+
+// checkImage applies the ownership and scope guards to one image and the
+// family it is about to get.
+func (e *Engine) checkImage(img ecsapi.Image, a intent.Attributes) error {
+	if err := checkOwned(img); err != nil {
+		return err
+	}
+	if err := e.Guards.checkFamily(img.Family); err != nil {
+		return err
+	}
+	if a.ImageFamily != "" && a.ImageFamily != img.Family {
+		return e.Guards.checkFamily(a.ImageFamily)
+	}
+	return nil
+}
+
+func changeReason(changes []FieldChange, status string) string {
+	if len(changes) == 0 {
+		if status == ecsapi.StatusDeprecated {
+			return "already Deprecated, nothing to change"
+		}
+		return "already as asked, nothing to change"
+	}
+	fields := make([]string, 0, len(changes))
+	note := ""
+	for _, c := range changes {
+		fields = append(fields, c.Field)
+		if c.Field == FieldLicenseType {
+			// DescribeImages does not return LicenseType, so it cannot be
+			// compared: it is sent whenever the intent asks for it.
+			note = "; licenseType is always sent (DescribeImages does not return it)"
+		}
+	}
+	return "set " + strings.Join(fields, ", ") + note
+}
+
+func withoutStatus(changes []FieldChange) []FieldChange {
+	return slices.DeleteFunc(slices.Clone(changes), func(c FieldChange) bool { return c.Field == FieldStatus })
+}
+
+func (e *Engine) floorReason(family string) string {
+	if e.Guards.FamilyFloor <= 1 {
+		return "floor: last Available image of family " + family
+	}
+	return fmt.Sprintf("floor: family %s keeps %d Available images (FAMILY_FLOOR)", family, e.Guards.FamilyFloor)
+}
+
+// diff compares the image with the wanted attributes field by field and
+// applies the guards that reject a change outright.
+func (e *Engine) diff(ctx context.Context, region string, img ecsapi.Image, a intent.Attributes) ([]FieldChange, error) {
+	var out []FieldChange
+	add := func(field, from, to string) {
+		if to != "" && to != from {
+			out = append(out, FieldChange{Field: field, From: from, To: to})
+		}
+	}
+	add(FieldImageName, img.Name, a.ImageName)
+	add(FieldDescription, img.Description, a.Description)
+	add(FieldImageFamily, img.Family, a.ImageFamily)
+	add(FieldBootMode, img.BootMode, a.BootMode)
+	add(FieldLicenseType, "", a.LicenseType)
+	add(FieldStatus, img.Status, a.Status)
+	var f intent.Features
+	if a.Features != nil {
+		f = *a.Features
+	}
+	add(FieldNvmeSupport, img.NvmeSupport, f.NvmeSupport)
+	add(FieldImdsSupport, img.ImdsSupport, f.ImdsSupport)
+
+	for _, c := range out {
+		switch c.Field {
+		case FieldImdsSupport:
+			if c.From == "v2" && c.To == "v1" {
+				return nil, guardError(codeImdsDowngrade, http.StatusForbidden,
+					"image %s: features.imdsSupport cannot go from v2 to v1", img.ImageID)
+			}
+		case FieldBootMode:
+			if !e.Guards.ProtectInUseBootMode {
+				continue
+			}
+			inUse, err := e.inUse(ctx, region, img)
+			if err != nil {
+				return nil, err
+			}
+			if inUse {
+				return nil, guardError(codeBootModeInUse, http.StatusForbidden,
+					"image %s: bootMode cannot change while instances use the image", img.ImageID)
+			}
+		}
+	}
+	return out, nil
+}
+
+// inUse trusts DescribeImages' Usage when it says something and asks
+// DescribeInstances only when it does not.
+func (e *Engine) inUse(ctx context.Context, region string, img ecsapi.Image) (bool, error) {
+	switch img.Usage {
+	case "instance":
+		return true, nil
+	case "none":
+		return false, nil
+	}
+	n, err := e.API.CountInstancesUsingImage(ctx, region, img.ImageID)
+	if err != nil {
+		return false, fmt.Errorf("lifecycle: count instances using %s: %w", img.ImageID, err)
+	}
+	return n > 0, nil
+}
+
+// guardShared reads the shares of an image about to be deprecated (and only
+// then), and either plans the unshare or drops the deprecation with a reason.
+func (e *Engine) guardShared(ctx context.Context, region string, s *Step) error {
+	accounts, err := e.API.DescribeImageSharePermission(ctx, region, s.ImageID)
+	if err != nil {
+		return fmt.Errorf("lifecycle: read shares of %s: %w", s.ImageID, err)
+	}
+	if len(accounts) == 0 {
+		return nil
+	}
+	switch {
+	case slices.Contains(accounts, "all"):
+		// Removing accounts cannot make a public image private.
+		s.Reason = "skipped: shared with all accounts (public)"
+	case e.Guards.UnshareBeforeDeprecate:
+		s.Unshare = accounts
+		s.Reason += fmt.Sprintf("; unshare from %d accounts first (UNSHARE_BEFORE_DEPRECATE)", len(accounts))
+		return nil
+	default:
+		s.Reason = fmt.Sprintf("skipped: shared with %d accounts", len(accounts))
+	}
+	s.Changes = withoutStatus(s.Changes)
+	s.Skipped = true
+	return nil
+}

@@ -1,0 +1,314 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/intent"
+)
+
+// selection is one family's images as they will be after the plan's own
+// non-deprecating changes, and the rule for what to keep.
+type selection struct {
+	family   string
+	images   []ecsapi.Image // oldest first
+	keep     int
+	promoted string        // kept whatever keep says, with everything newer
+	minAge   time.Duration // only deprecate images older than this
+}
+
+func keepOf(in intent.Intent) int {
+	if in.Keep != nil {
+		return max(*in.Keep, 0)
+	}
+	return intent.DefaultKeep
+}
+
+// selectFamily decides, image by image, what stays Available and what is
+// deprecated. It returns one step per image, oldest first; the promoted image,
+// if any, gets a step without changes here (planPromote fills it in).
+//
+// Kept: the newest `keep` Available images, and with a promote also the
+// promoted image and everything newer than it. Everything else that is
+// Available is a candidate; candidates are looked at newest first and each is
+// deprecated only when at least max(keep, floor) Available images newer than
+// it remain. Requiring newer images, not just a count, is what makes two
+// overlapping runs safe (see deprecationCheck) and means Apply never
+// deprecates an image newer than one it keeps.
+func (e *Engine) selectFamily(ctx context.Context, region string, sel selection) ([]Step, error) {
+	var avail []int // indexes into sel.images, oldest first
+	for i, img := range sel.images {
+		if img.Status == ecsapi.StatusAvailable {
+			avail = append(avail, i)
+		}
+	}
+	firstKept := max(len(avail)-sel.keep, 0)
+	if sel.promoted != "" {
+		for j, i := range avail {
+			if sel.images[i].ImageID == sel.promoted {
+				firstKept = min(firstKept, j)
+			}
+		}
+	}
+	need := max(sel.keep, e.Guards.FamilyFloor)
+	steps := make([]Step, len(sel.images))
+	for i, img := range sel.images {
+		steps[i] = stepFor(img)
+		switch img.Status {
+		case ecsapi.StatusDeprecated:
+			steps[i].Reason = "already Deprecated"
+		case ecsapi.StatusCreating:
+			steps[i].Reason = "still Creating, not touched"
+		}
+	}
+	for j, i := range avail[firstKept:] {
+		s := &steps[i]
+		switch {
+		case sel.images[i].ImageID == sel.promoted:
+			s.Reason = "promoted image"
+		case sel.promoted != "" && j > 0 && slices.ContainsFunc(avail[firstKept:firstKept+j], func(k int) bool {
+			return sel.images[k].ImageID == sel.promoted
+		}):
+			s.Reason = "newer than the promoted image, kept"
+		default:
+			s.Reason = fmt.Sprintf("newest Available, kept (keep %d)", sel.keep)
+		}
+	}
+	newer := len(avail) - firstKept
+	now := e.now()
+	for j := firstKept - 1; j >= 0; j-- {
+		i := avail[j]
+		img, s := sel.images[i], &steps[i]
+		switch {
+		case e.Guards.excluded(img):
+			s.Reason, s.Skipped = "excluded: tag "+e.Guards.ExcludeTag, true
+		case sel.minAge > 0 && now.Sub(img.CreationTime) < sel.minAge:
+			s.Reason = "younger than minAge " + sel.minAge.String()
+		case newer < need:
+			s.Reason, s.Skipped = e.floorReason(sel.family), true
+		default:
+			s.Changes = []FieldChange{{Field: FieldStatus, From: ecsapi.StatusAvailable, To: ecsapi.StatusDeprecated}}
+			s.Reason = fmt.Sprintf("older than the newest %d Available kept, deprecated", newer)
+			if sel.promoted != "" {
+				s.Reason = fmt.Sprintf("older than the promoted image, beyond keep %d, deprecated", sel.keep)
+			}
+			s.check = deprecationCheck{newer: need, others: e.Guards.FamilyFloor, requireAvailable: sel.promoted}
+			if err := e.guardShared(ctx, region, s); err != nil {
+				return nil, err
+			}
+		}
+		if !s.deprecates() {
+			newer++ // it stays Available, newer than every older candidate
+		}
+	}
+	return steps, nil
+}
+
+// planRotate keeps the newest `keep` Available images of each family and
+// deprecates the rest that are older than minAge.
+func (e *Engine) planRotate(ctx context.Context, p *Plan, in intent.Intent) error {
+	families, err := e.rotateFamilies(ctx, p.RegionID, in)
+	if err != nil {
+		return err
+	}
+	p.Families = families
+	for _, fam := range families {
+		imgs, err := e.read().family(ctx, p.RegionID, fam, false)
+		if err != nil {
+			return err
+		}
+		steps, err := e.selectFamily(ctx, p.RegionID, selection{family: fam, images: imgs, keep: keepOf(in), minAge: in.MinAge.Std()})
+		if err != nil {
+			return err
+		}
+		p.Steps = append(p.Steps, steps...)
+	}
+	return nil
+}
+
+// rotateFamilies resolves imageFamily / imageFamilies to family names. Plain
+// names are read directly; a glob lists the region once (paged) and matches
+// the families found there. Explicit names outside ALLOWED_FAMILIES are an
+// error; glob matches outside it are simply not selected.
+func (e *Engine) rotateFamilies(ctx context.Context, region string, in intent.Intent) ([]string, error) {
+	names := in.ImageFamilies
+	if in.ImageFamily != "" {
+		names = append([]string{in.ImageFamily}, names...)
+	}
+	var out, globs []string
+	for _, n := range names {
+		if strings.ContainsAny(n, `*?[\`) {
+			globs = append(globs, n)
+			continue
+		}
+		if err := e.Guards.checkFamily(n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	if len(globs) > 0 {
+		byFamily, err := e.read().region(ctx, region)
+		if err != nil {
+			return nil, err
+		}
+		for fam := range byFamily {
+			for _, g := range globs {
+				if ok, _ := path.Match(g, fam); ok && e.Guards.familyAllowed(fam) {
+					out = append(out, fam)
+					break
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// planPromote waits for the image, plans its attributes and its activation,
+// then plans the deprecation of the older images of its family beyond keep.
+func (e *Engine) planPromote(ctx context.Context, p *Plan, in intent.Intent) error {
+	img, err := e.waitAvailable(ctx, p.RegionID, p.ImageID)
+	if err != nil {
+		return err
+	}
+	var a intent.Attributes
+	if in.Attributes != nil {
+		a = *in.Attributes
+	}
+	// A promote always ends with the image Available, whatever else it sets.
+	a.Status = ecsapi.StatusAvailable
+	if err := e.checkImage(img, a); err != nil {
+		return err
+	}
+	changes, err := e.diff(ctx, p.RegionID, img, a)
+	if err != nil {
+		return err
+	}
+	ps := stepFor(img)
+	ps.Changes = changes
+	ps.Reason = "promoted image: " + changeReason(changes, ecsapi.StatusAvailable)
+	family := img.Family
+	if a.ImageFamily != "" {
+		family = a.ImageFamily
+	}
+	ps.Family = family
+	if family == "" {
+		ps.Reason += "; no image family, nothing else to deprecate"
+		p.Steps = []Step{ps}
+		return nil
+	}
+	p.Families = []string{family}
+	imgs, err := e.read().family(ctx, p.RegionID, family, false)
+	if err != nil {
+		return err
+	}
+	// The family as it will be once the promoted image has its attributes.
+	after := img
+	after.Family, after.Status = family, ecsapi.StatusAvailable
+	imgs = slices.DeleteFunc(slices.Clone(imgs), func(o ecsapi.Image) bool { return o.ImageID == img.ImageID })
+	imgs = append(imgs, after)
+	sortImages(imgs)
+	steps, err := e.selectFamily(ctx, p.RegionID, selection{family: family, images: imgs, keep: keepOf(in), promoted: img.ImageID})
+	if err != nil {
+		return err
+	}
+	p.Steps = append(p.Steps, ps)
+	for _, s := range steps {
+		if s.ImageID != img.ImageID {
+			p.Steps = append(p.Steps, s)
+		}
+	}
+	return nil
+}
+
+// planRollback re-activates P, the newest Deprecated image older than N, the
+// newest Available image, and then deprecates N: in this order, so the family
+// always has an Available image.
+func (e *Engine) planRollback(ctx context.Context, p *Plan, family string) error {
+	if err := e.Guards.checkFamily(family); err != nil {
+		return err
+	}
+	p.Families = []string{family}
+	imgs, err := e.read().family(ctx, p.RegionID, family, false)
+	if err != nil {
+		return err
+	}
+	n, prev := -1, -1
+	avail := 0
+	for i, img := range imgs { // oldest first
+		if img.Status == ecsapi.StatusAvailable {
+			n = i
+			avail++
+		}
+	}
+	for i := n - 1; i >= 0 && n >= 0; i-- {
+		if imgs[i].Status == ecsapi.StatusDeprecated {
+			prev = i
+			break
+		}
+	}
+	var first, second []Step // P then N, then everything else oldest first
+	var rest []Step
+	for i, img := range imgs {
+		s := stepFor(img)
+		s.Reason = "not part of the rollback"
+		switch i {
+		case n:
+			second = append(second, s)
+		case prev:
+			first = append(first, s)
+		default:
+			rest = append(rest, s)
+		}
+	}
+	switch {
+	case n < 0:
+		p.Steps = rest
+		if len(p.Steps) == 0 {
+			p.Steps = nil
+		}
+		for i := range p.Steps {
+			p.Steps[i].Reason = "no Available image in family " + family + ", nothing to roll back"
+		}
+		return nil
+	case prev < 0:
+		second[0].Reason = "newest Available, kept: no Deprecated image older than it to roll back to"
+		second[0].Skipped = true
+		p.Steps = append(second, rest...)
+		return nil
+	}
+	pv, nw := &first[0], &second[0]
+	nw.Changes = []FieldChange{{Field: FieldStatus, From: ecsapi.StatusAvailable, To: ecsapi.StatusDeprecated}}
+	nw.Reason = "rollback: deprecate the newest Available image, after " + pv.ImageID + " is Available"
+	nw.check = deprecationCheck{others: e.Guards.FamilyFloor, requireAvailable: pv.ImageID}
+	pv.Changes = []FieldChange{{Field: FieldStatus, From: ecsapi.StatusDeprecated, To: ecsapi.StatusAvailable}}
+	pv.Reason = "rollback: re-activate the newest Deprecated image older than " + nw.ImageID
+	hold := ""
+	switch {
+	case e.Guards.excluded(imgs[n]):
+		hold = "excluded: tag " + e.Guards.ExcludeTag
+	case avail < e.Guards.FamilyFloor: // after: avail - N + P
+		hold = e.floorReason(family)
+	default:
+		if err := e.guardShared(ctx, p.RegionID, nw); err != nil {
+			return err
+		}
+		if nw.Skipped {
+			hold = nw.Reason
+		}
+	}
+	if hold != "" {
+		// Activating P alone would not roll anything back: hold both.
+		for _, s := range []*Step{pv, nw} {
+			s.Changes, s.Unshare, s.Skipped = nil, nil, true
+			s.Reason = hold + "; rollback not done"
+		}
+	}
+	p.Steps = append(append(first, second...), rest...)
+	return nil
+}

@@ -1,0 +1,160 @@
+package lifecycle
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Field names, spelt as in the intent.
+const (
+	FieldImageName   = "imageName"
+	FieldDescription = "description"
+	FieldImageFamily = "imageFamily"
+	FieldBootMode    = "bootMode"
+	FieldLicenseType = "licenseType"
+	FieldStatus      = "status"
+	FieldNvmeSupport = "features.nvmeSupport"
+	FieldImdsSupport = "features.imdsSupport"
+)
+
+// FieldChange is one attribute going from one value to another.
+type FieldChange struct {
+	Field, From, To string
+}
+
+// Step is what the plan does to one image. Steps are in execution order.
+type Step struct {
+	ImageID, ImageName, Family, Status string
+	CreationTime                       time.Time
+	// Changes are sent in one ModifyImageAttribute; empty = nothing to do.
+	Changes []FieldChange
+	// Unshare lists the accounts to unshare before deprecating (UnshareBeforeDeprecate).
+	Unshare []string
+	// Reason says why the image changes, or why it does not.
+	Reason string
+	// Skipped is set when a guard stopped a change (a reason, not an error).
+	Skipped bool
+
+	// check is what Apply re-verifies against a fresh read of the family
+	// before it deprecates this image.
+	check deprecationCheck
+}
+
+// deprecationCheck is re-verified by Apply just before a deprecation, on a
+// fresh read of the family, so that overlapping runs cannot take a family
+// below its floor.
+type deprecationCheck struct {
+	// newer is how many Available images newer than this one must exist.
+	// Requiring them (rather than only counting the family) is what makes
+	// concurrent runs safe: the newest image any run deprecates always
+	// had that many newer Available images that nobody deprecates.
+	newer int
+	// others is how many other Available images the family must keep.
+	others int
+	// requireAvailable names an image that must be Available first (rollback).
+	requireAvailable string
+}
+
+func (s Step) deprecates() bool {
+	for _, c := range s.Changes {
+		if c.Field == FieldStatus && c.To == "Deprecated" {
+			return true
+		}
+	}
+	return false
+}
+
+// Plan is the full difference between the images as they are and as the
+// intent wants them, computed from reads only.
+type Plan struct {
+	Action, RegionID, ImageID string
+	Families                  []string
+	Steps                     []Step
+	DryRun                    bool
+}
+
+// HasChanges reports whether applying the plan would send any write.
+func (p *Plan) HasChanges() bool {
+	if p == nil {
+		return false
+	}
+	for _, s := range p.Steps {
+		if len(s.Changes) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Table renders the plan as an aligned text table: one row per change, and
+// one row for each image left as it is, each with its reason.
+func (p *Plan) Table() string {
+	var b strings.Builder
+	if p == nil {
+		return ""
+	}
+	fmt.Fprintf(&b, "action %s, region %s", p.Action, p.RegionID)
+	if p.ImageID != "" {
+		fmt.Fprintf(&b, ", image %s", p.ImageID)
+	}
+	if len(p.Families) > 0 {
+		fmt.Fprintf(&b, ", families %s", strings.Join(p.Families, ","))
+	}
+	if p.DryRun {
+		b.WriteString(" (dry run)")
+	}
+	b.WriteString("\n")
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "IMAGE\tFAMILY\tCREATED\tFIELD\tFROM\tTO\tREASON")
+	dash := func(s string) string {
+		if s == "" {
+			return "-"
+		}
+		return s
+	}
+	for _, s := range p.Steps {
+		created := "-"
+		if !s.CreationTime.IsZero() {
+			created = s.CreationTime.UTC().Format(time.RFC3339)
+		}
+		reason := s.Reason
+		if len(s.Unshare) > 0 {
+			reason += fmt.Sprintf(" (unshare %d accounts first)", len(s.Unshare))
+		}
+		if len(s.Changes) == 0 {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t-\t%s\t-\t%s\n", s.ImageID, dash(s.Family), created, dash(s.Status), reason)
+			continue
+		}
+		for _, c := range s.Changes {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ImageID, dash(s.Family), created, c.Field, dash(c.From), c.To, reason)
+		}
+	}
+	_ = tw.Flush()
+	return b.String()
+}
+
+// Result is what Apply did.
+type Result struct {
+	Plan    *Plan
+	Applied []AppliedStep
+	// Held are planned deprecations that Apply did not make because a fresh
+	// read of the family showed another run had changed it (floor or keep no
+	// longer satisfied). They are not errors; the next run settles them.
+	Held    []HeldStep
+	Changed bool
+}
+
+// AppliedStep is one ModifyImageAttribute that succeeded.
+type AppliedStep struct {
+	ImageID   string
+	Changes   []FieldChange
+	RequestID string
+}
+
+// HeldStep is a planned change Apply held back, with the reason.
+type HeldStep struct {
+	ImageID string
+	Reason  string
+}
