@@ -1,0 +1,10 @@
+// Package deploy holds the checks of how Function Compute runs the function: s.yaml
+// against the fc3 component's schema, the RAM policies in deploy/ and the bootstrap
+// file. The checks are its tests; this file holds what they share with CI.
+package deploy
+
+// BuildCommand is the pre-deploy action of s.yaml, run from the repository root: a
+// static linux/amd64 binary (the only platform of FC's go1 runtime) named after the
+// handler, in the code directory. CI runs exactly this; TestBuildCommand checks that
+// s.yaml says the same and that the command really yields a linux/amd64 executable.
+const BuildCommand = "GOOS=linux GOARCH=amd64 CGO_ENABLED=0 go build -trimpath -o target/main ./function"
