@@ -1,0 +1,341 @@
+package emulator
+
+import (
+	"cmp"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
+)
+
+// dispatch runs one action; the body it returns gets the RequestId added.
+func (s *Server) dispatch(action string, f url.Values) (map[string]any, *apiError) {
+	switch action {
+	case "ModifyImageAttribute":
+		return s.modifyImageAttribute(f)
+	case "DescribeImages":
+		return s.describeImages(f)
+	case "DescribeImageFromFamily":
+		return s.describeImageFromFamily(f)
+	case "DescribeImageSharePermission":
+		return s.describeImageSharePermission(f)
+	case "ModifyImageSharePermission":
+		return s.modifyImageSharePermission(f)
+	case "DescribeInstances":
+		return s.describeInstances(f)
+	}
+	// The 2021 docs list InvalidAction as 403; today's gateway answers an
+	// unknown API with 404, which is what this emulator does.
+	return nil, errorf(http.StatusNotFound, "InvalidAction", "Specified api %q is not found, please check your url and method.", action)
+}
+
+var imageStatuses = []string{"Creating", "Waiting", "Available", "UnAvailable", "CreateFailed", "Deprecated"}
+
+// newestFirst orders images like the service: newest CreationTime first.
+func newestFirst(a, b *image) int {
+	if c := b.CreationTime.Compare(a.CreationTime); c != 0 {
+		return c
+	}
+	return strings.Compare(b.ImageID, a.ImageID)
+}
+
+func (s *Server) describeImages(f url.Values) (map[string]any, *apiError) {
+	if err := required(f, "RegionId"); err != nil {
+		return nil, err
+	}
+	region := f.Get("RegionId")
+	var ids map[string]bool
+	if v := f.Get("ImageId"); v != "" {
+		ids = map[string]bool{}
+		for _, id := range strings.Split(v, ",") {
+			if id = strings.TrimSpace(id); id != "" {
+				ids[id] = true
+			}
+		}
+		if len(ids) > 100 {
+			return nil, invalidParam("ImageId", "more than 100 ids")
+		}
+	}
+	statuses := []string{ecsapi.StatusAvailable}
+	if v := f.Get("Status"); v != "" {
+		statuses = nil
+		for _, st := range strings.Split(v, ",") {
+			st = strings.TrimSpace(st)
+			if !slices.Contains(imageStatuses, st) {
+				return nil, invalidParam("Status", st)
+			}
+			statuses = append(statuses, st)
+		}
+	}
+	alias := f.Get("ImageOwnerAlias")
+	switch alias {
+	case "", "self", "others", "system", "marketplace":
+	default:
+		return nil, errorf(http.StatusBadRequest, "InvalidImageOwnerAlias.ValueNotSupported",
+			"The specified ImageOwnerAlias %q is not supported.", alias)
+	}
+	type tagFilter struct{ key, value string }
+	var tags []tagFilter
+	for i := 1; i <= 20; i++ {
+		n := "Tag." + strconv.Itoa(i)
+		k, v := f.Get(n+".Key"), f.Get(n+".Value")
+		if k == "" && v != "" {
+			return nil, errorf(http.StatusBadRequest, "InvalidTag.Mismatch", "The specified Tag.%d.Value has no Tag.%d.Key.", i, i)
+		}
+		if k != "" {
+			tags = append(tags, tagFilter{k, v})
+		}
+	}
+	number, size, perr := paging(f)
+	if perr != nil {
+		return nil, perr
+	}
+	family, name := f.Get("ImageFamily"), f.Get("ImageName")
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.advanceAll()
+	var found []*image
+	for _, img := range s.images {
+		switch {
+		case img.RegionID != region,
+			alias == "" && img.OwnerAlias == "marketplace",
+			alias != "" && img.OwnerAlias != alias,
+			ids != nil && !ids[img.ImageID],
+			family != "" && img.Family != family,
+			name != "" && img.Name != name,
+			!slices.Contains(statuses, img.Status):
+			continue
+		}
+		matches := true
+		for _, t := range tags {
+			if v, ok := img.Tags[t.key]; !ok || (t.value != "" && v != t.value) {
+				matches = false
+			}
+		}
+		if matches {
+			found = append(found, img)
+		}
+	}
+	slices.SortFunc(found, newestFirst)
+	lo, hi := page(len(found), number, size)
+	list := make([]wireImage, 0, hi-lo)
+	for _, img := range found[lo:hi] {
+		list = append(list, s.render(img))
+	}
+	// Listing a Creating image counts as a call that touches it.
+	for _, img := range found[lo:hi] {
+		s.touch(img)
+	}
+	return map[string]any{
+		"RegionId":   region,
+		"TotalCount": len(found),
+		"PageNumber": number,
+		"PageSize":   size,
+		"Images":     map[string]any{"Image": list},
+	}, nil
+}
+
+// describeImageFromFamily answers the newest Available custom image of the
+// family, or an empty Image when there is none (not an error).
+func (s *Server) describeImageFromFamily(f url.Values) (map[string]any, *apiError) {
+	if err := required(f, "RegionId", "ImageFamily"); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.advanceAll()
+	var best *image
+	for _, img := range s.images {
+		if img.RegionID == f.Get("RegionId") && img.OwnerAlias == "self" && img.Family == f.Get("ImageFamily") &&
+			img.Status == ecsapi.StatusAvailable && (best == nil || newestFirst(img, best) < 0) {
+			best = img
+		}
+	}
+	if best == nil {
+		return map[string]any{"Image": map[string]any{}}, nil
+	}
+	return map[string]any{"Image": s.render(best)}, nil
+}
+
+type wireAccount struct {
+	AliyunID   string `json:"AliyunId"`
+	SharedTime string `json:"SharedTime"`
+}
+
+type wireShareGroup struct {
+	Group string `json:"Group"`
+}
+
+func (s *Server) describeImageSharePermission(f url.Values) (map[string]any, *apiError) {
+	if err := required(f, "RegionId", "ImageId"); err != nil {
+		return nil, err
+	}
+	number, size, perr := paging(f)
+	if perr != nil {
+		return nil, perr
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	img, err := s.lookup(f.Get("RegionId"), f.Get("ImageId"))
+	if err != nil || img.OwnerAlias != "self" {
+		return nil, imageNotFound()
+	}
+	accounts := make([]wireAccount, 0, len(img.sharedWith))
+	for id, t := range img.sharedWith {
+		accounts = append(accounts, wireAccount{AliyunID: id, SharedTime: fmtTime(t)})
+	}
+	slices.SortFunc(accounts, func(a, b wireAccount) int {
+		return cmp.Or(strings.Compare(a.SharedTime, b.SharedTime), strings.Compare(a.AliyunID, b.AliyunID))
+	})
+	lo, hi := page(len(accounts), number, size)
+	groups := []wireShareGroup{}
+	if img.IsPublic {
+		groups = append(groups, wireShareGroup{Group: "all"})
+	}
+	return map[string]any{
+		"RegionId":    img.RegionID,
+		"ImageId":     img.ImageID,
+		"TotalCount":  len(accounts),
+		"PageNumber":  number,
+		"PageSize":    size,
+		"Accounts":    map[string]any{"Account": accounts[lo:hi]},
+		"ShareGroups": map[string]any{"ShareGroup": groups},
+	}, nil
+}
+
+// maxSharesPerImage is the documented default quota of accounts per image.
+const maxSharesPerImage = 50
+
+func (s *Server) modifyImageSharePermission(f url.Values) (map[string]any, *apiError) {
+	if err := required(f, "RegionId", "ImageId"); err != nil {
+		return nil, err
+	}
+	// At most 10 accounts per call; the service ignores N above 10.
+	add, remove := repeated(f, "AddAccount", 10), repeated(f, "RemoveAccount", 10)
+	for _, acct := range append(slices.Clone(add), remove...) {
+		if _, err := strconv.ParseUint(acct, 10, 64); err != nil {
+			return nil, errorf(http.StatusNotFound, "InvalidAccount.NotFound", "The specified account %q does not exist.", acct)
+		}
+	}
+	var public *bool
+	if f.Get("IsPublic") != "" {
+		p, perr := boolParam(f, "IsPublic")
+		if perr != nil {
+			return nil, perr
+		}
+		public = &p
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.advanceAll()
+	img, err := s.lookup(f.Get("RegionId"), f.Get("ImageId"))
+	if err != nil || img.OwnerAlias != "self" {
+		return nil, imageNotFound()
+	}
+	sharing := len(add) > 0 || (public != nil && *public)
+	if sharing && img.Status == ecsapi.StatusCreating {
+		return nil, errorf(http.StatusForbidden, "InvalidStatus.ImageIsCreating", "%s", messageOf("InvalidStatus.ImageIsCreating"))
+	}
+	if sharing && img.Status == ecsapi.StatusDeprecated {
+		// A Deprecated image cannot be shared (ModifyImageAttribute doc).
+		return nil, errorf(http.StatusForbidden, "ImageStatus.NotAvailable", "The specified image status is not available.")
+	}
+	for _, acct := range add {
+		if acct == s.account {
+			return nil, errorf(http.StatusNotFound, "InvalidAccount.Forbbiden", "The image cannot be shared with its owner.")
+		}
+	}
+	after := len(img.sharedWith)
+	for _, acct := range add {
+		if _, ok := img.sharedWith[acct]; !ok {
+			after++
+		}
+	}
+	if after > maxSharesPerImage {
+		return nil, errorf(http.StatusForbidden, "QuotaExceed.ShareImageUser", "The number of accounts the image is shared with exceeds the quota.")
+	}
+	now := s.now().UTC().Truncate(time.Second)
+	for _, acct := range add {
+		if _, ok := img.sharedWith[acct]; !ok {
+			img.sharedWith[acct] = now
+		}
+	}
+	for _, acct := range remove {
+		delete(img.sharedWith, acct)
+	}
+	if public != nil {
+		img.IsPublic = *public
+	}
+	return map[string]any{}, nil
+}
+
+type wireInstance struct {
+	InstanceID   string `json:"InstanceId"`
+	InstanceName string `json:"InstanceName"`
+	ImageID      string `json:"ImageId"`
+	RegionID     string `json:"RegionId"`
+	Status       string `json:"Status"`
+}
+
+// describeInstances lists instances, filtered by ImageId and Status, paged by
+// PageNumber/PageSize or by NextToken/MaxResults (the token is an offset).
+func (s *Server) describeInstances(f url.Values) (map[string]any, *apiError) {
+	if err := required(f, "RegionId"); err != nil {
+		return nil, err
+	}
+	number, size, perr := paging(f)
+	if perr != nil {
+		return nil, perr
+	}
+	tokenPaging := f.Get("NextToken") != "" || f.Get("MaxResults") != ""
+	offset := 0
+	if tokenPaging {
+		size = 10
+		if v := f.Get("MaxResults"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 100 {
+				return nil, invalidParam("MaxResults", v)
+			}
+			size = n
+		}
+		if v := f.Get("NextToken"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return nil, invalidParam("NextToken", v)
+			}
+			offset = n
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var found []wireInstance
+	for _, in := range s.instances {
+		if in.RegionID != f.Get("RegionId") ||
+			(f.Get("ImageId") != "" && in.ImageID != f.Get("ImageId")) ||
+			(f.Get("Status") != "" && in.Status != f.Get("Status")) {
+			continue
+		}
+		found = append(found, wireInstance{InstanceID: in.InstanceID, InstanceName: in.InstanceID,
+			ImageID: in.ImageID, RegionID: in.RegionID, Status: in.Status})
+	}
+	slices.SortFunc(found, func(a, b wireInstance) int { return strings.Compare(a.InstanceID, b.InstanceID) })
+	body := map[string]any{"TotalCount": len(found), "PageSize": size}
+	var lo, hi int
+	if tokenPaging {
+		lo, hi = min(offset, len(found)), min(offset+size, len(found))
+		body["NextToken"] = ""
+		if hi < len(found) {
+			body["NextToken"] = strconv.Itoa(hi)
+		}
+	} else {
+		lo, hi = page(len(found), number, size)
+		body["PageNumber"] = number
+	}
+	body["Instances"] = map[string]any{"Instance": append([]wireInstance{}, found[lo:hi]...)}
+	return body, nil
+}

@@ -1,0 +1,76 @@
+package emulator
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
+)
+
+// Seed is the emulator's initial state, usually read from a JSON file such as
+// events/seed/demo.json.
+type Seed struct {
+	Region    string         `json:"regionId"`
+	AccountID string         `json:"accountId"`
+	Images    []SeedImage    `json:"images"`
+	Instances []SeedInstance `json:"instances"`
+}
+
+// SeedImage is one image of the seed: the image as DescribeImages shows it plus
+// the state the emulator keeps beside it.
+type SeedImage struct {
+	ecsapi.Image
+	SharedWith  []string `json:"sharedWith,omitempty"` // account ids the image is shared with
+	LicenseType string   `json:"licenseType,omitempty"`
+}
+
+// SeedInstance is an instance created from an image; it makes the image "in use"
+// (Usage=instance, DescribeInstances, OperationDeined.ImageUsingByInstance).
+type SeedInstance struct {
+	InstanceID string `json:"instanceId"`
+	ImageID    string `json:"imageId"`
+	RegionID   string `json:"regionId,omitempty"` // default: the seed's region
+	Status     string `json:"status,omitempty"`   // default: Running
+}
+
+// LoadSeed reads and checks a seed file.
+func LoadSeed(path string) (*Seed, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("emulator seed: %w", err)
+	}
+	s, err := ParseSeed(b)
+	if err != nil {
+		return nil, fmt.Errorf("emulator seed %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// ParseSeed decodes a seed, rejecting unknown fields (a misspelt field would
+// otherwise silently drop state) and images without an id.
+func ParseSeed(b []byte) (*Seed, error) {
+	var s Seed
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("decode seed: %w", err)
+	}
+	seen := map[string]bool{}
+	for i, img := range s.Images {
+		if img.ImageID == "" {
+			return nil, fmt.Errorf("seed image %d: imageId is required", i)
+		}
+		if seen[img.ImageID] {
+			return nil, fmt.Errorf("seed image %d: duplicate imageId %s", i, img.ImageID)
+		}
+		seen[img.ImageID] = true
+	}
+	for i, in := range s.Instances {
+		if in.InstanceID == "" || in.ImageID == "" {
+			return nil, fmt.Errorf("seed instance %d: instanceId and imageId are required", i)
+		}
+	}
+	return &s, nil
+}

@@ -1,0 +1,342 @@
+// Package emulator is a local ECS image API (RPC style, version 2014-05-26)
+// that the real alibaba-cloud-sdk-go ECS client cannot tell from the service
+// for the calls this project makes: it checks the SignatureVersion 1.0
+// signature, the nonce, the timestamp and the STS token, keeps images,
+// families, shares and instances in memory, answers the documented error codes
+// with their HTTP statuses, and injects faults (throttling, 5xx, resets, slow
+// answers) on demand. It serves tests, benchmarks and the README demo.
+package emulator
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
+)
+
+// Options configure a Server.
+type Options struct {
+	Keys          map[string]string // AccessKeyId -> AccessKeySecret; nil means {"emulator": "emulator"}
+	SecurityToken string            // if set, every request must carry this SecurityToken (STS)
+	Seed          *Seed             // initial state; nil = empty
+	// CreatingCalls: a Creating image becomes Available after this many API
+	// calls that touch it (DescribeImages listing it or ModifyImageAttribute on
+	// it); the call that reaches the count still sees Creating, the next one
+	// sees Available. 0 = use CreatingFor.
+	CreatingCalls int
+	// CreatingFor: a Creating image becomes Available this long after the
+	// emulator started or the image was added. 0 and CreatingCalls 0 = it stays
+	// Creating until SetStatus.
+	CreatingFor time.Duration
+	Now         func() time.Time // clock for timestamps, skew check and Creating timers; nil = time.Now
+	Region      string           // default region: the seed's, else "cn-hangzhou"
+}
+
+// DefaultKey is the AccessKeyId and AccessKeySecret accepted when Options.Keys is nil.
+const DefaultKey = "emulator"
+
+// skewWindow is how far a request Timestamp may be from the server clock. The
+// v1 RPC docs give no figure; the V3 signature docs say 15 minutes.
+const skewWindow = 15 * time.Minute
+
+// Server is the emulated ECS endpoint. It is safe for concurrent use.
+type Server struct {
+	keys     map[string]string
+	token    string
+	now      func() time.Time
+	region   string
+	account  string
+	creating struct {
+		calls int
+		dur   time.Duration
+	}
+
+	mu        sync.Mutex
+	images    map[string]*image
+	instances []SeedInstance
+	calls     map[string]int
+	faults    map[string]*faultState
+	nonces    nonceMemory
+	seq       uint64
+
+	httpSrv *http.Server
+	url     string
+}
+
+// image is an image plus the state the emulator keeps beside it.
+type image struct {
+	ecsapi.Image
+	sharedWith    map[string]time.Time // account id -> when it was shared
+	licenseType   string
+	touches       int       // calls that touched it while Creating
+	addedAt       time.Time // start of the CreatingFor timer
+	startProgress int       // progress when it was added, for interpolation
+}
+
+// New builds a Server that is not listening; use it as an http.Handler or with Serve.
+func New(opts Options) (*Server, error) {
+	s := &Server{
+		keys:   opts.Keys,
+		token:  opts.SecurityToken,
+		now:    opts.Now,
+		region: opts.Region,
+		images: map[string]*image{},
+		calls:  map[string]int{},
+		faults: map[string]*faultState{},
+	}
+	if s.keys == nil {
+		s.keys = map[string]string{DefaultKey: DefaultKey}
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if opts.CreatingCalls < 0 || opts.CreatingFor < 0 {
+		return nil, errors.New("emulator: CreatingCalls and CreatingFor must not be negative")
+	}
+	s.creating.calls, s.creating.dur = opts.CreatingCalls, opts.CreatingFor
+	s.nonces = nonceMemory{seen: map[string]time.Time{}}
+	if seed := opts.Seed; seed != nil {
+		if s.region == "" {
+			s.region = seed.Region
+		}
+		s.account = seed.AccountID
+	}
+	if s.region == "" {
+		s.region = "cn-hangzhou"
+	}
+	if s.account == "" {
+		s.account = "1234567890123456"
+	}
+	if seed := opts.Seed; seed != nil {
+		for _, img := range seed.Images {
+			s.putImage(img)
+		}
+		for _, in := range seed.Instances {
+			if in.RegionID == "" {
+				in.RegionID = s.region
+			}
+			if in.Status == "" {
+				in.Status = "Running"
+			}
+			s.instances = append(s.instances, in)
+		}
+	}
+	return s, nil
+}
+
+// Start builds a Server and serves it on 127.0.0.1 at a free port.
+func Start(opts Options) (*Server, error) {
+	s, err := New(opts)
+	if err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("emulator: listen: %w", err)
+	}
+	// Known before Serve starts, so URL is right as soon as Start returns.
+	s.httpSrv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	s.url = "http://" + l.Addr().String()
+	go s.serve(s.httpSrv, l) //nolint:errcheck // ends when Close is called
+	return s, nil
+}
+
+// Serve answers requests on l until Close.
+func (s *Server) Serve(l net.Listener) error {
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	s.mu.Lock()
+	s.httpSrv = srv
+	s.url = "http://" + l.Addr().String()
+	s.mu.Unlock()
+	return s.serve(srv, l)
+}
+
+func (s *Server) serve(srv *http.Server, l net.Listener) error {
+	err := srv.Serve(l)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// URL is the base URL of a listening server, "http://127.0.0.1:PORT" ("" before Serve).
+func (s *Server) URL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.url
+}
+
+// Close stops serving and drops open connections.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	srv := s.httpSrv
+	s.mu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	return srv.Close()
+}
+
+// Calls counts the requests that reached action (authenticated), faulted ones included.
+func (s *Server) Calls(action string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[action]
+}
+
+// ResetCalls sets every call counter to zero.
+func (s *Server) ResetCalls() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.calls)
+}
+
+// Image returns the current state of one image.
+func (s *Server) Image(id string) (ecsapi.Image, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.advanceAll()
+	img, ok := s.images[id]
+	if !ok {
+		return ecsapi.Image{}, false
+	}
+	return s.snapshot(img), true
+}
+
+// Images returns every image, sorted by CreationTime then ImageId.
+func (s *Server) Images() []ecsapi.Image {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.advanceAll()
+	out := make([]ecsapi.Image, 0, len(s.images))
+	for _, img := range s.images {
+		out = append(out, s.snapshot(img))
+	}
+	slices.SortFunc(out, func(a, b ecsapi.Image) int {
+		if c := a.CreationTime.Compare(b.CreationTime); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ImageID, b.ImageID)
+	})
+	return out
+}
+
+// PutImage adds an image or replaces the one with the same id.
+func (s *Server) PutImage(img SeedImage) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.putImage(img)
+}
+
+// SetStatus forces an image's status (Progress follows: 100 unless Creating).
+func (s *Server) SetStatus(imageID, status string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	img, ok := s.images[imageID]
+	if !ok {
+		return fmt.Errorf("emulator: image %s: InvalidImageId.NotFound", imageID)
+	}
+	img.Status = status
+	if status == ecsapi.StatusCreating {
+		img.touches, img.addedAt, img.startProgress = 0, s.now(), img.Progress
+	} else {
+		img.Progress = 100
+	}
+	return nil
+}
+
+func (s *Server) putImage(si SeedImage) {
+	img := &image{Image: si.Image, licenseType: si.LicenseType, sharedWith: map[string]time.Time{}, addedAt: s.now()}
+	if img.OwnerAlias == "" {
+		img.OwnerAlias = "self"
+	}
+	if img.RegionID == "" {
+		img.RegionID = s.region
+	}
+	if img.Status == "" {
+		img.Status = ecsapi.StatusAvailable
+	}
+	if img.Status != ecsapi.StatusCreating && img.Progress == 0 {
+		img.Progress = 100
+	}
+	if img.CreationTime.IsZero() {
+		img.CreationTime = s.now().UTC().Truncate(time.Second)
+	}
+	img.Tags = maps.Clone(img.Tags)
+	for _, acct := range si.SharedWith {
+		img.sharedWith[acct] = img.CreationTime
+	}
+	img.startProgress = img.Progress
+	s.images[img.ImageID] = img
+}
+
+// snapshot is the image as callers see it: Usage reflects the instances.
+func (s *Server) snapshot(img *image) ecsapi.Image {
+	out := img.Image
+	out.Tags = maps.Clone(img.Tags)
+	out.Usage = "none"
+	if s.instancesUsing(img.ImageID) > 0 {
+		out.Usage = "instance"
+	}
+	return out
+}
+
+func (s *Server) instancesUsing(imageID string) int {
+	n := 0
+	for _, in := range s.instances {
+		if in.ImageID == imageID {
+			n++
+		}
+	}
+	return n
+}
+
+// advanceAll moves time-driven Creating images along.
+func (s *Server) advanceAll() {
+	for _, img := range s.images {
+		s.advance(img)
+	}
+}
+
+// touch records that a call looked at img; call-driven Creating images move on.
+func (s *Server) touch(img *image) {
+	if img.Status != ecsapi.StatusCreating {
+		return
+	}
+	img.touches++
+	s.advance(img)
+}
+
+func (s *Server) advance(img *image) {
+	if img.Status != ecsapi.StatusCreating {
+		return
+	}
+	var done float64
+	switch {
+	case s.creating.calls > 0:
+		done = float64(img.touches) / float64(s.creating.calls)
+	case s.creating.dur > 0:
+		done = float64(s.now().Sub(img.addedAt)) / float64(s.creating.dur)
+	default:
+		return
+	}
+	if done >= 1 {
+		img.Status, img.Progress = ecsapi.StatusAvailable, 100
+		return
+	}
+	p := img.startProgress + int(float64(100-img.startProgress)*max(done, 0))
+	img.Progress = min(max(p, img.Progress), 99)
+}
+
+func (s *Server) ownerID() int64 {
+	id, _ := strconv.ParseInt(s.account, 10, 64)
+	return id
+}
