@@ -61,3 +61,9 @@ func (c Class) String() string {
 		return "permanent"
 	}
 }
+
+// ErrContextDone marks a call cut short because the caller's context ended
+// (deadline or cancel). It is the end of the road, not a transient failure:
+// Classify reports Permanent. The *Error wraps it together with ctx's error,
+// so errors.Is(err, context.DeadlineExceeded) holds as well.
+var ErrContextDone = errors.New("caller's context ended")

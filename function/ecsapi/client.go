@@ -1,0 +1,274 @@
+package ecsapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+)
+
+// Credentials are an access key pair, with the STS token when the pair is
+// temporary (as Function Compute hands them to each invocation).
+type Credentials struct {
+	AccessKeyID     string
+	AccessKeySecret string
+	SecurityToken   string
+}
+
+// Config says where and how the Client talks to ECS.
+type Config struct {
+	// Region is used for requests that do not name a region.
+	Region string
+	// Endpoint is "" for the SDK's regional endpoint (always over HTTPS), a host
+	// name (HTTPS), or a URL such as "https://ecs-vpc.cn-hangzhou.aliyuncs.com".
+	// Plain http:// is accepted only for loopback hosts (tests, the emulator).
+	Endpoint string
+	// Credentials are nil for the SDK's default credential chain (environment,
+	// OIDC, profiles, ECS RAM role, credentials URI), which keeps the STS token.
+	Credentials *Credentials
+	// ConnectTimeout bounds the TCP (and TLS) handshake; default 3s.
+	ConnectTimeout time.Duration
+	// ReadTimeout bounds one whole request; default 10s. Each call uses the
+	// smaller of it and the time left before the context's deadline.
+	ReadTimeout time.Duration
+
+	// transport replaces the network in tests that must not leave the machine.
+	transport http.RoundTripper
+}
+
+const (
+	defaultConnectTimeout = 3 * time.Second
+	defaultReadTimeout    = 10 * time.Second
+)
+
+// Client is the SDK-backed API. It is safe for concurrent use.
+//
+// The SDK's client is not: every call writes the chosen timeout into its one
+// http.Client and, for an *http.Transport, the dialer and TLS settings too. So
+// each call builds its own small SDK client (about a microsecond, see
+// BenchmarkSDKClientPerCall) around a RoundTripper of ours that the SDK leaves
+// alone, while the connection pool, the credentials and the endpoint table are
+// built once and shared.
+type Client struct {
+	region         string
+	scheme         string            // "HTTPS", or "HTTP" for a loopback endpoint
+	host           string            // fixed endpoint host[:port], "" for the regional default
+	endpoints      map[string]string // region -> host, the SDK's table (read only)
+	creds          credentials.CredentialsProvider
+	transport      http.RoundTripper
+	connectTimeout time.Duration
+	readTimeout    time.Duration
+}
+
+var _ API = (*Client)(nil)
+
+// New checks cfg and builds a Client. It makes no request.
+func New(cfg Config) (*Client, error) {
+	c := &Client{
+		region:         cfg.Region,
+		scheme:         requests.HTTPS,
+		connectTimeout: cfg.ConnectTimeout,
+		readTimeout:    cfg.ReadTimeout,
+	}
+	if c.connectTimeout <= 0 {
+		c.connectTimeout = defaultConnectTimeout
+	}
+	if c.readTimeout <= 0 {
+		c.readTimeout = defaultReadTimeout
+	}
+	if err := c.setEndpoint(cfg.Endpoint); err != nil {
+		return nil, err
+	}
+	if c.host == "" {
+		c.endpoints = sdkEndpoints()
+		if c.region == "" {
+			return nil, errors.New("ecsapi: Config.Region is required when Endpoint is empty")
+		}
+	}
+	switch {
+	case cfg.Credentials == nil:
+		// The default chain, not the legacy provider.DefaultChain: that one drops
+		// ALIBABA_CLOUD_SECURITY_TOKEN, so STS credentials would be refused.
+		c.creds = &lockedProvider{p: credentials.NewDefaultCredentialsProvider()}
+	case cfg.Credentials.AccessKeyID == "" || cfg.Credentials.AccessKeySecret == "":
+		return nil, errors.New("ecsapi: Config.Credentials needs both AccessKeyID and AccessKeySecret")
+	case cfg.Credentials.SecurityToken != "":
+		c.creds = credentials.NewStaticSTSCredentialsProvider(cfg.Credentials.AccessKeyID,
+			cfg.Credentials.AccessKeySecret, cfg.Credentials.SecurityToken)
+	default:
+		c.creds = credentials.NewStaticAKCredentialsProvider(cfg.Credentials.AccessKeyID, cfg.Credentials.AccessKeySecret)
+	}
+	base := cfg.transport
+	if base == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.DialContext = (&net.Dialer{Timeout: c.connectTimeout, KeepAlive: 30 * time.Second}).DialContext
+		t.TLSHandshakeTimeout = c.connectTimeout
+		base = t
+	}
+	c.transport = base
+	return c, nil
+}
+
+// setEndpoint parses the configured endpoint and refuses plain HTTP to
+// anything but loopback: the requests carry credentials.
+func (c *Client) setEndpoint(endpoint string) error {
+	if endpoint == "" {
+		return nil
+	}
+	raw := endpoint
+	if !strings.Contains(raw, "://") {
+		raw = "https://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("ecsapi: endpoint %q: %w", endpoint, err)
+	}
+	if u.Hostname() == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+		return fmt.Errorf("ecsapi: endpoint %q must be a scheme and host only, like https://ecs-vpc.cn-hangzhou.aliyuncs.com", endpoint)
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+	case "http":
+		if !isLoopback(u.Hostname()) {
+			return fmt.Errorf("ecsapi: endpoint %q: plain http is allowed only for loopback hosts; use https", endpoint)
+		}
+		c.scheme = requests.HTTP
+	default:
+		return fmt.Errorf("ecsapi: endpoint %q: scheme must be https", endpoint)
+	}
+	c.host = u.Host // the SDK writes scheme://Domain, so a port can ride in Domain
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+var (
+	endpointsOnce sync.Once
+	endpointTable map[string]string
+)
+
+// sdkEndpoints returns the SDK's region -> host table. ecs.GetEndpointMap fills
+// a package variable lazily without a lock, so it is called once, here.
+func sdkEndpoints() map[string]string {
+	endpointsOnce.Do(func() { endpointTable = ecs.GetEndpointMap() })
+	return endpointTable
+}
+
+// lockedProvider serialises a credentials provider that is not safe for
+// concurrent use (the default chain remembers the provider it last used).
+type lockedProvider struct {
+	mu sync.Mutex
+	p  credentials.CredentialsProvider
+}
+
+func (l *lockedProvider) GetCredentials() (*credentials.Credentials, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.p.GetCredentials()
+}
+
+func (l *lockedProvider) GetProviderName() string { return l.p.GetProviderName() }
+
+// prepare builds the per-call SDK client and points req at the endpoint with
+// timeouts no longer than the time left in ctx. It fails at once when ctx is
+// already done.
+func (c *Client) prepare(ctx context.Context, action, region string, req requests.AcsRequest) (*ecs.Client, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, &Error{Action: action, Err: fmt.Errorf("%w: %w", ErrContextDone, err)}
+	}
+	if region == "" {
+		region = c.region
+	}
+	if region == "" {
+		return nil, &Error{Action: action, Code: "MissingParameter", Message: "RegionId is required (Config.Region or the input's RegionID)"}
+	}
+	read := c.readTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		if left := time.Until(dl); left < read {
+			read = left
+		}
+	}
+	if read <= 0 {
+		return nil, &Error{Action: action, Err: fmt.Errorf("%w: %w", ErrContextDone, context.DeadlineExceeded)}
+	}
+	connect := min(c.connectTimeout, read)
+
+	cfg := sdk.NewConfig()
+	cfg.AutoRetry = false // retries belong to package retry, with backoff and classification
+	cfg.Scheme = c.scheme
+	cfg.Timeout = read
+	cfg.Transport = &ctxTransport{ctx: ctx, base: c.transport}
+	cli := &ecs.Client{}
+	if err := cli.InitWithOptions(region, cfg, c.creds); err != nil {
+		return nil, &Error{Action: action, Code: "SDK.InvalidParam", Message: err.Error()}
+	}
+	host := c.host
+	if host == "" {
+		host = c.endpoints[region]
+		if host == "" {
+			host = "ecs." + region + ".aliyuncs.com" // the SDK's own rule for regions outside its table
+		}
+	}
+	req.SetDomain(host)
+	req.SetScheme(c.scheme)
+	req.SetReadTimeout(read)
+	req.SetConnectTimeout(connect)
+	return cli, nil
+}
+
+// ctxTransport ties one call's HTTP request to the caller's context, so that
+// cancelling ctx aborts the call; the SDK itself has no context support. The
+// SDK leaves RoundTrippers other than *http.Transport untouched, which keeps
+// the shared connection pool free of per-call writes.
+type ctxTransport struct {
+	ctx  context.Context
+	base http.RoundTripper
+}
+
+func (t *ctxTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	// r's context carries http.Client's timeout; add the caller's cancellation.
+	ctx, cancel := context.WithCancelCause(r.Context())
+	stop := context.AfterFunc(t.ctx, func() { cancel(context.Cause(t.ctx)) })
+	resp, err := t.base.RoundTrip(r.WithContext(ctx))
+	if err != nil {
+		stop()
+		cancel(nil)
+		return nil, err
+	}
+	resp.Body = &releasingBody{ReadCloser: resp.Body, release: func() { stop(); cancel(nil) }}
+	return resp, nil
+}
+
+// releasingBody frees the call's context hooks once the SDK closes the body.
+type releasingBody struct {
+	ReadCloser interface {
+		Read([]byte) (int, error)
+		Close() error
+	}
+	once    sync.Once
+	release func()
+}
+
+func (b *releasingBody) Read(p []byte) (int, error) { return b.ReadCloser.Read(p) }
+
+func (b *releasingBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.release)
+	return err
+}
