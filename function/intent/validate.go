@@ -85,7 +85,7 @@ func (in Intent) Validate() error {
 	}
 
 	switch {
-	case onFamily && in.ImageFamily == "" && len(in.ImageFamilies) == 0:
+	case onFamily && in.ImageFamily == "" && (act != ActionRotate || len(in.ImageFamilies) == 0):
 		errs.missing("imageFamily")
 	case in.ImageFamily != "" && onImage:
 		errs.add(CodeInvalidParameter, "imageFamily", "applies only to rotate and rollback; to set the image's family use attributes.imageFamily")

@@ -1,0 +1,117 @@
+package intent
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestMarshalWithRetryRoundTrip(t *testing.T) {
+	t.Parallel()
+	for _, name := range fixtures(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			orig, err := Parse(fixture(t, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := Retry{
+				Attempt:   4,
+				FirstSeen: time.Date(2026, 11, 27, 9, 15, 30, 123456789, time.UTC),
+				LastError: "InvalidStatus.ImageIsCreating",
+				MessageID: "5F2B6C0F1A2B3C4D-1-18D",
+			}
+			body, err := orig.MarshalWithRetry(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := Parse(body)
+			if err != nil {
+				t.Fatalf("re-enqueued body %s does not parse: %v", body, err)
+			}
+			if back.Retry == nil || *back.Retry != r {
+				t.Errorf("retry read back as %+v, want %+v", back.Retry, r)
+			}
+			back.Retry = orig.Retry
+			if !reflect.DeepEqual(back, orig) {
+				t.Errorf("intent changed on the round trip:\n got  %+v\n want %+v", back, orig)
+			}
+			if again, _ := Parse(fixture(t, name)); !reflect.DeepEqual(again, orig) {
+				t.Errorf("MarshalWithRetry changed its receiver")
+			}
+		})
+	}
+}
+
+func TestMarshalWithRetryReplacesRetry(t *testing.T) {
+	t.Parallel()
+	orig, err := Parse(fixture(t, "deferred.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := *orig.Retry
+	next.Attempt++
+	body, err := orig.MarshalWithRetry(next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Parse(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Retry.Attempt != 4 || !back.Retry.FirstSeen.Equal(orig.Retry.FirstSeen) || back.Retry.MessageID != orig.Retry.MessageID {
+		t.Errorf("retry = %+v, want attempt 4 and the original firstSeen and messageId", back.Retry)
+	}
+	if orig.Retry.Attempt != 3 {
+		t.Errorf("the receiver's retry changed to %+v", orig.Retry)
+	}
+}
+
+// FuzzParse checks that Parse never panics, that a refusal is always Errors
+// with codes and messages, and that an accepted intent re-marshals and
+// re-parses to the same value (what the retry queue relies on).
+func FuzzParse(f *testing.F) {
+	for _, name := range fixtures(f) {
+		f.Add(fixture(f, name))
+	}
+	for _, s := range []string{
+		``, `[]`, `null`, `{}`, `{"action":"rotate","imageFamily":"web"} {}`,
+		`{"action":"rotate","imageFamily":"web","minAge":7,"keep":0}`,
+		`{"action":"rotate","imageFamilies":[],"imageFamily":"web","minAge":"1.5d"}`,
+		`{"action":"modify","imageId":"m-1","attributes":{"imageName":"镜像","features":{}}}`,
+		`{"action":"promote","imageId":"m-1","attributes":{},"retry":{"attempt":1,"firstSeen":"2026-11-27T17:30:00.5+08:00"}}`,
+		`{"Action":"modify","attributes":{"ImageName":"x"}}`,
+		`{"action":"deprecate","imageId":"m-1","id":"\ud800"}`,
+		`{"action":"modify","imageId":"m-1","attributes":{"description":"\xff\xfe"}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		in, err := Parse(body)
+		if err != nil {
+			var es Errors
+			if !errors.As(err, &es) || len(es) == 0 {
+				t.Fatalf("error %v is not a non-empty Errors", err)
+			}
+			for _, e := range es {
+				if e.Code == "" || e.Message == "" {
+					t.Fatalf("violation without code or message: %#v", e)
+				}
+			}
+			return
+		}
+		again, err := json.Marshal(in)
+		if err != nil {
+			t.Fatalf("accepted intent %+v does not marshal: %v", in, err)
+		}
+		back, err := Parse(again)
+		if err != nil {
+			t.Fatalf("re-marshalled %s does not parse: %v", again, err)
+		}
+		if !reflect.DeepEqual(back, in) {
+			t.Fatalf("round trip changed the intent:\n body %q\n got  %#v\n want %#v", again, back, in)
+		}
+	})
+}
