@@ -26,7 +26,7 @@ var listedStatuses = []string{ecsapi.StatusAvailable, ecsapi.StatusDeprecated, e
 type Cache struct {
 	mu       sync.Mutex
 	images   map[imageKey]ecsapi.Image
-	missing  map[imageKey]bool   // looked up by id and not found
+	missing  map[imageKey]bool  // looked up by id and not found
 	families map[familyKey]bool // the family's complete listing is cached
 	regions  map[string]bool    // the region's complete listing is cached
 }

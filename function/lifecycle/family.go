@@ -93,7 +93,7 @@ func (e *Engine) selectFamily(ctx context.Context, region string, sel selection)
 			s.Reason, s.Skipped = e.floorReason(sel.family), true
 		default:
 			s.Changes = []FieldChange{{Field: FieldStatus, From: ecsapi.StatusAvailable, To: ecsapi.StatusDeprecated}}
-			s.Reason = fmt.Sprintf("older than the newest %d Available kept, deprecated", newer)
+			s.Reason = fmt.Sprintf("beyond keep %d (%d newer stay Available), deprecated", sel.keep, newer)
 			if sel.promoted != "" {
 				s.Reason = fmt.Sprintf("older than the promoted image, beyond keep %d, deprecated", sel.keep)
 			}

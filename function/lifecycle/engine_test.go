@@ -1,0 +1,322 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/intent"
+)
+
+// newTestEngine returns an engine on f with default guards (changed by mod),
+// a clock far after every test image, and a short wait for Creating images.
+func newTestEngine(f *fakeECS, mod ...func(*Guards)) *Engine {
+	g := DefaultGuards()
+	for _, m := range mod {
+		m(&g)
+	}
+	e := NewEngine(f, g, testRegion)
+	e.Now = func() time.Time { return t0.Add(1000 * time.Hour) }
+	e.CreatingBackoff = func(int) time.Duration { return 5 * time.Millisecond }
+	e.DeadlineMargin = 20 * time.Millisecond
+	return e
+}
+
+func keepN(n int) *int { return &n }
+
+// family makes n Available images id prefix-0..n-1 of family, hour = start+i.
+func family(prefix, fam string, n, start int) []*fakeImage {
+	out := make([]*fakeImage, n)
+	for i := range out {
+		out[i] = img(fmt.Sprintf("%s-%03d", prefix, i), fam, ecsapi.StatusAvailable, start+i)
+	}
+	return out
+}
+
+func with(im *fakeImage, mod func(*fakeImage)) *fakeImage { mod(im); return im }
+
+func run(t *testing.T, e *Engine, in intent.Intent) *Result {
+	t.Helper()
+	res, err := e.Run(context.Background(), in)
+	if err != nil {
+		t.Fatalf("Run(%+v): %v", in, err)
+	}
+	return res
+}
+
+func stepOf(t *testing.T, p *Plan, id string) Step {
+	t.Helper()
+	for _, s := range p.Steps {
+		if s.ImageID == id {
+			return s
+		}
+	}
+	t.Fatalf("no step for %s in plan:\n%s", id, p.Table())
+	return Step{}
+}
+
+func wantCode(t *testing.T, err error, code string, status int) {
+	t.Helper()
+	var ae *ecsapi.Error
+	if !errors.As(err, &ae) || ae.Code != code || ae.HTTPStatus != status {
+		t.Fatalf("error = %v, want *ecsapi.Error %s (HTTP %d)", err, code, status)
+	}
+}
+
+func TestSingleImageActions(t *testing.T) {
+	t.Parallel()
+	tag := func(im *fakeImage) { im.Tags = map[string]string{"lifecycle:keep": "true"} }
+	tests := []struct {
+		name       string
+		images     []*fakeImage
+		guards     func(*Guards)
+		in         intent.Intent
+		wantWrites []string
+		wantStatus map[string]string
+		wantReason map[string]string // image id -> part of its step's reason
+		wantCalls  map[string]int
+	}{
+		{
+			name:   "modify sets only the fields that differ, in one call",
+			images: []*fakeImage{img("m-1", "web", "Available", 1)},
+			in: intent.Intent{Action: "modify", ImageID: "m-1", Attributes: &intent.Attributes{
+				ImageName: "name-m-1", Description: "new desc", Features: &intent.Features{NvmeSupport: "supported", ImdsSupport: "v2"}}},
+			wantWrites: []string{"m-1 Description=new desc NvmeSupport=supported ImdsSupport=v2"},
+			wantCalls:  map[string]int{"DescribeImages": 1, "ModifyImageAttribute": 1},
+		},
+		{
+			name:   "modify already converged makes no write",
+			images: []*fakeImage{img("m-1", "web", "Available", 1)},
+			in: intent.Intent{Action: "modify", ImageID: "m-1", Attributes: &intent.Attributes{
+				ImageName: "name-m-1", BootMode: "BIOS", Features: &intent.Features{ImdsSupport: "v1"}}},
+			wantReason: map[string]string{"m-1": "nothing to change"},
+			wantCalls:  map[string]int{"DescribeImages": 1, "ModifyImageAttribute": 0},
+		},
+		{
+			name:       "licenseType cannot be read back and is always sent",
+			images:     []*fakeImage{img("m-1", "web", "Available", 1)},
+			in:         intent.Intent{Action: "modify", ImageID: "m-1", Attributes: &intent.Attributes{LicenseType: "BYOL"}},
+			wantWrites: []string{"m-1 LicenseType=BYOL"},
+			wantReason: map[string]string{"m-1": "DescribeImages does not return it"},
+		},
+		{
+			name:       "bootMode change on an image nobody uses",
+			images:     []*fakeImage{with(img("m-1", "web", "Available", 1), func(i *fakeImage) { i.Usage = "" })},
+			in:         intent.Intent{Action: "modify", ImageID: "m-1", Attributes: &intent.Attributes{BootMode: "UEFI"}},
+			wantWrites: []string{"m-1 BootMode=UEFI"},
+			wantCalls:  map[string]int{"CountInstancesUsingImage": 1},
+		},
+		{
+			name:       "deprecate one of two",
+			images:     []*fakeImage{img("m-1", "web", "Available", 1), img("m-2", "web", "Available", 2)},
+			in:         intent.Intent{Action: "deprecate", ImageID: "m-2"},
+			wantWrites: []string{"m-2 Status=Deprecated"},
+			wantStatus: map[string]string{"m-2": "Deprecated"},
+			// image, family (plan), shares, fresh family (apply), write
+			wantCalls: map[string]int{"DescribeImages": 3, "DescribeImageSharePermission": 1, "ModifyImageAttribute": 1},
+		},
+		{
+			name:       "deprecate already Deprecated makes no write and reads no shares",
+			images:     []*fakeImage{img("m-1", "web", "Available", 1), img("m-2", "web", "Deprecated", 2)},
+			in:         intent.Intent{Action: "deprecate", ImageID: "m-2"},
+			wantReason: map[string]string{"m-2": "already Deprecated"},
+			wantCalls:  map[string]int{"DescribeImageSharePermission": 0, "ModifyImageAttribute": 0},
+		},
+		{
+			name:       "deprecate the last Available image of a family is stopped by the floor",
+			images:     []*fakeImage{img("m-1", "web", "Deprecated", 1), img("m-2", "web", "Available", 2)},
+			in:         intent.Intent{Action: "deprecate", ImageID: "m-2"},
+			wantStatus: map[string]string{"m-2": "Available"},
+			wantReason: map[string]string{"m-2": "floor: last Available image of family web"},
+			wantCalls:  map[string]int{"ModifyImageAttribute": 0},
+		},
+		{
+			name:       "deprecate a shared image is skipped",
+			images:     []*fakeImage{img("m-1", "web", "Available", 1), with(img("m-2", "web", "Available", 2), func(i *fakeImage) { i.shares = []string{"1", "2", "3"} })},
+			in:         intent.Intent{Action: "deprecate", ImageID: "m-2"},
+			wantReason: map[string]string{"m-2": "skipped: shared with 3 accounts"},
+			wantCalls:  map[string]int{"ModifyImageAttribute": 0},
+		},
+		{
+			name: "deprecate a shared image with UnshareBeforeDeprecate unshares 10 at a time first",
+			images: []*fakeImage{img("m-1", "web", "Available", 1), with(img("m-2", "web", "Available", 2), func(i *fakeImage) {
+				for n := range 12 {
+					i.shares = append(i.shares, fmt.Sprint(100+n))
+				}
+			})},
+			guards:     func(g *Guards) { g.UnshareBeforeDeprecate = true },
+			in:         intent.Intent{Action: "deprecate", ImageID: "m-2"},
+			wantWrites: []string{"m-2 Unshare=100,101,102,103,104,105,106,107,108,109", "m-2 Unshare=110,111", "m-2 Status=Deprecated"},
+			wantStatus: map[string]string{"m-2": "Deprecated"},
+		},
+		{
+			name:       "explicit deprecate ignores the exclusion tag (bulk selection only)",
+			images:     []*fakeImage{img("m-1", "web", "Available", 1), with(img("m-2", "web", "Available", 2), tag)},
+			in:         intent.Intent{Action: "deprecate", ImageID: "m-2"},
+			wantWrites: []string{"m-2 Status=Deprecated"},
+		},
+		{
+			name:       "deprecate an image without family has no floor",
+			images:     []*fakeImage{img("m-1", "", "Available", 1)},
+			in:         intent.Intent{Action: "deprecate", ImageID: "m-1"},
+			wantWrites: []string{"m-1 Status=Deprecated"},
+		},
+		{
+			name:       "activate",
+			images:     []*fakeImage{img("m-1", "web", "Deprecated", 1)},
+			in:         intent.Intent{Action: "activate", ImageID: "m-1"},
+			wantWrites: []string{"m-1 Status=Available"},
+			wantCalls:  map[string]int{"DescribeImages": 1, "DescribeImageSharePermission": 0},
+		},
+		{
+			name:      "activate already Available makes no write",
+			images:    []*fakeImage{img("m-1", "web", "Available", 1)},
+			in:        intent.Intent{Action: "activate", ImageID: "m-1"},
+			wantCalls: map[string]int{"ModifyImageAttribute": 0},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFake(tt.images...)
+			var mods []func(*Guards)
+			if tt.guards != nil {
+				mods = append(mods, tt.guards)
+			}
+			res := run(t, newTestEngine(f, mods...), tt.in)
+			if got := f.writeLog(); !slices.Equal(got, tt.wantWrites) {
+				t.Errorf("writes = %q, want %q\n%s", got, tt.wantWrites, res.Plan.Table())
+			}
+			if res.Changed != (len(tt.wantWrites) > 0) {
+				t.Errorf("Changed = %t with writes %q", res.Changed, tt.wantWrites)
+			}
+			for id, st := range tt.wantStatus {
+				if got := f.status(id); got != st {
+					t.Errorf("%s status = %s, want %s", id, got, st)
+				}
+			}
+			for id, r := range tt.wantReason {
+				if s := stepOf(t, res.Plan, id); !strings.Contains(s.Reason, r) {
+					t.Errorf("%s reason = %q, want it to contain %q", id, s.Reason, r)
+				}
+			}
+			for action, n := range tt.wantCalls {
+				if got := f.count(action); got != n {
+					t.Errorf("%s calls = %d, want %d", action, got, n)
+				}
+			}
+		})
+	}
+}
+
+func TestRejectedBeforeAnyWrite(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		images []*fakeImage
+		guards func(*Guards)
+		in     intent.Intent
+		code   string
+		status int
+		calls  int // API calls of any kind before the refusal
+	}{
+		{
+			name:   "imdsSupport v2 to v1",
+			images: []*fakeImage{with(img("m-1", "web", "Available", 1), func(i *fakeImage) { i.ImdsSupport = "v2" })},
+			in:     intent.Intent{Action: "modify", ImageID: "m-1", Attributes: &intent.Attributes{Features: &intent.Features{ImdsSupport: "v1"}}},
+			code:   "InvalidOperation.FeaturesImdsSupportNotMatch", status: 403, calls: 1,
+		},
+		{
+			name:   "bootMode of an image in use (Usage says so)",
+			images: []*fakeImage{with(img("m-1", "web", "Available", 1), func(i *fakeImage) { i.Usage = "instance"; i.instances = 2 })},
+			in:     intent.Intent{Action: "modify", ImageID: "m-1", Attributes: &intent.Attributes{BootMode: "UEFI"}},
+			code:   "OperationDeined.ImageUsingByInstance", status: 403, calls: 1,
+		},
+		{
+			name:   "bootMode of an image in use (counted)",
+			images: []*fakeImage{with(img("m-1", "web", "Available", 1), func(i *fakeImage) { i.Usage = ""; i.instances = 1 })},
+			in:     intent.Intent{Action: "promote", ImageID: "m-1", Attributes: &intent.Attributes{BootMode: "UEFI"}},
+			code:   "OperationDeined.ImageUsingByInstance", status: 403, calls: 2,
+		},
+		{
+			name:   "image not found",
+			images: []*fakeImage{img("m-1", "web", "Available", 1)},
+			in:     intent.Intent{Action: "deprecate", ImageID: "m-404"},
+			code:   "InvalidImageId.NotFound", status: 404, calls: 1,
+		},
+		{
+			name:   "image of another account is not listed as own",
+			images: []*fakeImage{with(img("m-1", "web", "Available", 1), func(i *fakeImage) { i.OwnerAlias = "others" })},
+			in:     intent.Intent{Action: "activate", ImageID: "m-1"},
+			code:   "InvalidImageId.NotFound", status: 404, calls: 1,
+		},
+		{
+			name:   "public image",
+			images: []*fakeImage{with(img("m-1", "web", "Available", 1), func(i *fakeImage) { i.IsPublic = true })},
+			in:     intent.Intent{Action: "modify", ImageID: "m-1", Attributes: &intent.Attributes{Description: "x"}},
+			code:   "InvalidOperation.PublicImageUnsupported", status: 403, calls: 1,
+		},
+		{
+			name:   "region not allowed",
+			images: []*fakeImage{img("m-1", "web", "Available", 1)},
+			guards: func(g *Guards) { g.AllowedRegions = []string{"cn-beijing"} },
+			in:     intent.Intent{Action: "rotate", ImageFamily: "web"},
+			code:   CodeScope, status: 403, calls: 0,
+		},
+		{
+			name:   "family of the image not allowed",
+			images: []*fakeImage{img("m-1", "web", "Available", 1)},
+			guards: func(g *Guards) { g.AllowedFamilies = []string{"app-*"} },
+			in:     intent.Intent{Action: "deprecate", ImageID: "m-1"},
+			code:   CodeScope, status: 403, calls: 1,
+		},
+		{
+			name:   "moving an image into a family not allowed",
+			images: []*fakeImage{img("m-1", "app-1", "Available", 1)},
+			guards: func(g *Guards) { g.AllowedFamilies = []string{"app-*"} },
+			in:     intent.Intent{Action: "modify", ImageID: "m-1", Attributes: &intent.Attributes{ImageFamily: "web"}},
+			code:   CodeScope, status: 403, calls: 1,
+		},
+		{
+			name:   "explicit rotate family not allowed",
+			images: []*fakeImage{img("m-1", "web", "Available", 1)},
+			guards: func(g *Guards) { g.AllowedFamilies = []string{"app-*"} },
+			in:     intent.Intent{Action: "rotate", ImageFamily: "web"},
+			code:   CodeScope, status: 403, calls: 0,
+		},
+		{
+			name:   "rollback family not allowed",
+			images: []*fakeImage{img("m-1", "web", "Available", 1)},
+			guards: func(g *Guards) { g.AllowedFamilies = []string{"app-*"} },
+			in:     intent.Intent{Action: "rollback", ImageFamily: "web"},
+			code:   CodeScope, status: 403, calls: 0,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFake(tt.images...)
+			var mods []func(*Guards)
+			if tt.guards != nil {
+				mods = append(mods, tt.guards)
+			}
+			res, err := newTestEngine(f, mods...).Run(context.Background(), tt.in)
+			wantCode(t, err, tt.code, tt.status)
+			if res != nil {
+				t.Errorf("Run returned a result with a refused intent: %+v", res)
+			}
+			total := 0
+			for _, n := range f.calls {
+				total += n
+			}
+			if total != tt.calls || f.count("ModifyImageAttribute") != 0 {
+				t.Errorf("calls = %v, want %d reads and no write", f.calls, tt.calls)
+			}
+		})
+	}
+}
