@@ -1,0 +1,312 @@
+package queue
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/intent"
+)
+
+// Backoff schedule and MNS limits.
+const (
+	// BaseDelay is the delay after the first failed attempt; it doubles with
+	// every further attempt.
+	BaseDelay = 30 * time.Second
+	// MaxDelay is the longest message delay MNS accepts (604800 s).
+	MaxDelay = 7 * 24 * time.Hour
+	// MaxBodyBytes is the default (and largest) MNS message size.
+	MaxBodyBytes = 65536
+	// Priority is what every message is sent with: the SDK's default of 0 is
+	// rejected by the service, and 8 is the service's own default.
+	Priority = 8
+	// maxLastError keeps a long error text from bloating every retry.
+	maxLastError = 1024
+)
+
+var (
+	// ErrExhausted means the message has used up its attempts or its age:
+	// the caller dead-letters it instead.
+	ErrExhausted = errors.New("retries exhausted")
+	// ErrNoRetryQueue means Defer was called with no RETRY_QUEUE configured.
+	ErrNoRetryQueue = errors.New("no RETRY_QUEUE configured")
+	// ErrNoDeadLetterQueue means DeadLetter was called with no
+	// DEAD_LETTER_QUEUE configured.
+	ErrNoDeadLetterQueue = errors.New("no DEAD_LETTER_QUEUE configured")
+	// ErrNotObject means a body to defer is not a JSON object, so no retry
+	// object can be added to it; such a message belongs in the dead-letter
+	// queue.
+	ErrNotObject = errors.New("message body is not a JSON object")
+	// ErrTooLarge means the message would exceed MaxBodyBytes.
+	ErrTooLarge = errors.New("message larger than MNS accepts")
+)
+
+// Deferral is a message whose work hit a transient condition and should be
+// tried again later.
+type Deferral struct {
+	// MessageID is the id of the message as received. If the body already
+	// carries retry.messageId (it was deferred before), that original id is
+	// kept instead.
+	MessageID string
+	// Body is the intent JSON as received.
+	Body []byte
+	// Attempt is the number of the attempt that just failed: 1 on first
+	// delivery, retry.attempt+1 for a deferred message.
+	Attempt int
+	// FirstSeen is when the message was first received; zero means the
+	// body's retry.firstSeen, else Now.
+	FirstSeen time.Time
+	// LastError names what failed, e.g. "InvalidStatus.ImageIsCreating".
+	LastError string
+	// Now is the current time; zero means time.Now().
+	Now time.Time
+}
+
+// Backoff is the delay before attempt+1: BaseDelay doubled for every attempt
+// after the first, capped at MaxDelay. No jitter: a deferred message waits in
+// MNS, so there is no herd of clients to spread out.
+func Backoff(attempt int) time.Duration {
+	d := BaseDelay
+	for i := 1; i < attempt && d < MaxDelay; i++ {
+		d *= 2
+	}
+	return min(d, MaxDelay)
+}
+
+// Defer re-enqueues the intent to the retry queue with the retry object set to
+// {attempt, firstSeen, lastError, messageId} and a delay from Backoff, never
+// past the remaining MaxMessageAge. It returns the new message id and the
+// delay. When the attempt limit or the age is used up it returns ErrExhausted
+// and sends nothing. A send still in flight when ctx ends is abandoned, not
+// stopped: it may yet enqueue the message (see send).
+func (q *Queue) Defer(ctx context.Context, d Deferral) (messageID string, delay time.Duration, err error) {
+	if !q.CanDefer() {
+		return "", 0, fmt.Errorf("queue: defer message %q: %w", d.MessageID, ErrNoRetryQueue)
+	}
+	now := d.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	attempt := max(d.Attempt, 1)
+
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(d.Body, &fields); err != nil || fields == nil {
+		return "", 0, fmt.Errorf("queue: defer message %q: %w", d.MessageID, ErrNotObject)
+	}
+	retry := intent.Retry{Attempt: attempt, FirstSeen: d.FirstSeen, LastError: truncate(d.LastError, maxLastError), MessageID: d.MessageID}
+	if raw, ok := fields["retry"]; ok {
+		// A previous deferral knows the original id and first sighting;
+		// a malformed retry object is simply replaced.
+		var prev intent.Retry
+		if json.Unmarshal(raw, &prev) == nil {
+			if prev.MessageID != "" {
+				retry.MessageID = prev.MessageID
+			}
+			if retry.FirstSeen.IsZero() {
+				retry.FirstSeen = prev.FirstSeen
+			}
+		}
+	}
+	if retry.FirstSeen.IsZero() {
+		retry.FirstSeen = now
+	}
+	retry.FirstSeen = retry.FirstSeen.UTC()
+
+	if attempt >= q.cfg.MaxAttempts {
+		return "", 0, fmt.Errorf("queue: defer message %q: attempt %d reached the limit of %d: %w", retry.MessageID, attempt, q.cfg.MaxAttempts, ErrExhausted)
+	}
+	remaining := retry.FirstSeen.Add(q.cfg.MaxMessageAge).Sub(now)
+	if remaining <= 0 {
+		return "", 0, fmt.Errorf("queue: defer message %q: first seen %s, older than MAX_MESSAGE_AGE %v: %w",
+			retry.MessageID, retry.FirstSeen.Format(time.RFC3339), q.cfg.MaxMessageAge, ErrExhausted)
+	}
+	// MNS delays are whole seconds; rounding down keeps the retry within the age.
+	delay = min(Backoff(attempt), remaining).Truncate(time.Second)
+
+	encodedRetry, err := json.Marshal(retry)
+	if err != nil {
+		return "", 0, fmt.Errorf("queue: defer message %q: encode retry: %w", retry.MessageID, err)
+	}
+	fields["retry"] = encodedRetry
+	body, err := encodeJSON(fields)
+	if err != nil {
+		return "", 0, fmt.Errorf("queue: defer message %q: encode body: %w", retry.MessageID, err)
+	}
+	if len(body) > MaxBodyBytes {
+		return "", 0, fmt.Errorf("queue: defer message %q: %d bytes: %w (%d)", retry.MessageID, len(body), ErrTooLarge, MaxBodyBytes)
+	}
+	id, err := q.send(ctx, "defer", q.cfg.RetryQueue, string(body), int64(delay/time.Second))
+	if err != nil {
+		return "", 0, err
+	}
+	return id, delay, nil
+}
+
+// Letter is a message that will not succeed, with why.
+type Letter struct {
+	// MessageID is the id of the message (the original one, for a message
+	// that was deferred before).
+	MessageID string
+	// Body is the message body exactly as received, JSON or not.
+	Body []byte
+	// Code and Message are the reason: an API error code, "InvalidIntent",
+	// "RetriesExhausted" and its explanation.
+	Code, Message string
+	// Attempt is how many attempts were made.
+	Attempt int
+	// FirstSeen is when the message was first received; zero is omitted.
+	FirstSeen time.Time
+	// History lists what each attempt ran into, oldest first.
+	History []string
+	// Now is the current time; zero means time.Now().
+	Now time.Time
+}
+
+// deadLetter is the JSON sent to the dead-letter queue, after originalBody.
+type deadLetter struct {
+	// OriginalBodyEncoding says how originalBody carries the body: "json"
+	// (the body itself), "string" (a JSON string of text that is not JSON)
+	// or "base64" (bytes that are not UTF-8, which MNS cannot carry).
+	OriginalBodyEncoding string `json:"originalBodyEncoding"`
+	// OriginalBodyTruncated is set when the body had to be cut to fit
+	// MaxBodyBytes; originalBodySize is then its full size.
+	OriginalBodyTruncated bool       `json:"originalBodyTruncated,omitempty"`
+	OriginalBodySize      int        `json:"originalBodySize,omitempty"`
+	MessageID             string     `json:"messageId"`
+	Code                  string     `json:"code"`
+	Message               string     `json:"message"`
+	Attempt               int        `json:"attempt,omitempty"`
+	FirstSeen             *time.Time `json:"firstSeen,omitempty"`
+	Attempts              []string   `json:"attempts"`
+	DeadLetteredAt        time.Time  `json:"deadLetteredAt"`
+}
+
+// DeadLetter sends {"originalBody", "messageId", "code", "message", "attempts",
+// "deadLetteredAt", ...} to the dead-letter queue and returns the new message
+// id. originalBody is the body itself when it is JSON, else a JSON string.
+func (q *Queue) DeadLetter(ctx context.Context, l Letter) (messageID string, err error) {
+	if !q.HasDeadLetter() {
+		return "", fmt.Errorf("queue: dead-letter message %q: %w", l.MessageID, ErrNoDeadLetterQueue)
+	}
+	body, err := encodeLetter(l)
+	if err != nil {
+		return "", fmt.Errorf("queue: dead-letter message %q: %w", l.MessageID, err)
+	}
+	return q.send(ctx, "dead-letter", q.cfg.DeadLetterQueue, string(body), 0)
+}
+
+// encodeLetter writes originalBody first and byte for byte when the body is
+// JSON (json.Marshal would re-compact it), then the other fields. A body
+// that would push the letter past MaxBodyBytes is cut, since a letter that
+// cannot be sent would make the platform redeliver the message for ever.
+func encodeLetter(l Letter) ([]byte, error) {
+	now := l.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	meta := deadLetter{
+		MessageID:      l.MessageID,
+		Code:           l.Code,
+		Message:        l.Message,
+		Attempt:        l.Attempt,
+		Attempts:       l.History,
+		DeadLetteredAt: now.UTC(),
+	}
+	if meta.Attempts == nil {
+		meta.Attempts = []string{}
+	}
+	if !l.FirstSeen.IsZero() {
+		first := l.FirstSeen.UTC()
+		meta.FirstSeen = &first
+	}
+
+	var original []byte
+	switch {
+	case utf8.Valid(l.Body) && json.Valid(l.Body):
+		meta.OriginalBodyEncoding, original = "json", l.Body
+	case utf8.Valid(l.Body):
+		meta.OriginalBodyEncoding = "string"
+	default:
+		meta.OriginalBodyEncoding = "base64"
+	}
+	letter, err := assembleLetter(original, l.Body, meta)
+	if err != nil || len(letter) <= MaxBodyBytes {
+		return letter, err
+	}
+
+	// Too large: carry as much of the body as fits, as a string.
+	meta.OriginalBodyTruncated, meta.OriginalBodySize = true, len(l.Body)
+	if meta.OriginalBodyEncoding == "json" {
+		meta.OriginalBodyEncoding = "string"
+	}
+	cut := l.Body
+	for len(letter) > MaxBodyBytes && len(cut) > 0 {
+		over := len(letter) - MaxBodyBytes
+		cut = cut[:max(0, len(cut)-over)]
+		for len(cut) > 0 && meta.OriginalBodyEncoding == "string" && !utf8.Valid(cut) {
+			cut = cut[:len(cut)-1] // never split a UTF-8 sequence
+		}
+		if letter, err = assembleLetter(nil, cut, meta); err != nil {
+			return nil, err
+		}
+	}
+	if len(letter) > MaxBodyBytes {
+		return nil, fmt.Errorf("%w: the dead letter alone is %d bytes", ErrTooLarge, len(letter))
+	}
+	return letter, nil
+}
+
+// assembleLetter writes {"originalBody":...,<meta fields>}. original, when not
+// nil, is valid JSON written as it is; otherwise body is carried as a string
+// in the encoding meta names.
+func assembleLetter(original, body []byte, meta deadLetter) ([]byte, error) {
+	if original == nil {
+		text := string(body)
+		if meta.OriginalBodyEncoding == "base64" {
+			text = base64.StdEncoding.EncodeToString(body)
+		}
+		var err error
+		if original, err = encodeJSON(text); err != nil {
+			return nil, err
+		}
+	}
+	rest, err := encodeJSON(meta)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	out.WriteString(`{"originalBody":`)
+	out.Write(original)
+	out.WriteByte(',')
+	out.Write(rest[1:]) // rest is an object: drop its opening brace
+	return out.Bytes(), nil
+}
+
+// encodeJSON is json.Marshal without HTML escaping, so that '<', '>' and '&'
+// in an intent reach the queue as they were written.
+func encodeJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
