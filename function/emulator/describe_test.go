@@ -201,7 +201,10 @@ func TestSharePermissions(t *testing.T) {
 		return err
 	}
 	add := []string{"2222000022220001", "2222000022220002", "2222000022220003"}
-	if err := modify(func(r *ecs.ModifyImageSharePermissionRequest) { r.AddAccount = &add; r.IsPublic = requests.NewBoolean(true) }); err != nil {
+	if err := modify(func(r *ecs.ModifyImageSharePermissionRequest) {
+		r.AddAccount = &add
+		r.IsPublic = requests.NewBoolean(true)
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if resp := describe(2, 3); resp.TotalCount != 4 || len(resp.Accounts.Account) != 1 || resp.ShareGroups.ShareGroup[0].Group != "all" {
@@ -213,7 +216,10 @@ func TestSharePermissions(t *testing.T) {
 	_, err := c.ModifyImageAttribute(dep)
 	serverError(t, err, "ImageUseShared", 403)
 	remove := append([]string{"1111000011110000"}, add...)
-	if err := modify(func(r *ecs.ModifyImageSharePermissionRequest) { r.RemoveAccount = &remove; r.IsPublic = requests.NewBoolean(false) }); err != nil {
+	if err := modify(func(r *ecs.ModifyImageSharePermissionRequest) {
+		r.RemoveAccount = &remove
+		r.IsPublic = requests.NewBoolean(false)
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if resp := describe(1, 10); resp.TotalCount != 0 || len(resp.Accounts.Account) != 0 {
