@@ -179,7 +179,7 @@ func TestDeferKeepsTheOriginalIdentity(t *testing.T) {
 func TestDeferExhausted(t *testing.T) {
 	t.Parallel()
 	s := startFake(t, mnsfake.Options{}, "retry")
-	q := newQueue(t, s.Endpoint(), func(c *queue.Config) { c.MaxAttempts, c.MaxMessageAge = 5, 24 * time.Hour })
+	q := newQueue(t, s.Endpoint(), func(c *queue.Config) { c.MaxAttempts, c.MaxMessageAge = 5, 24*time.Hour })
 	tests := []struct {
 		name      string
 		attempt   int

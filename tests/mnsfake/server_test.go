@@ -2,6 +2,7 @@ package mnsfake_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/xml"
 	"io"
 	"net/http"
@@ -392,15 +393,7 @@ func TestRawProtocol(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			req, err := http.NewRequest(http.MethodPost, s.Endpoint()+"/queues/q1/messages", bytes.NewReader(body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set("x-mns-version", mnsfake.APIVersion)
-			req.Header.Set("Content-Type", "application/xml")
-			req.Header.Set("Content-MD5", tc.md5)
-			req.Header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
-			req.Header.Set("Authorization", "MNS mns:"+mnsfake.Sign("mns", mnsfake.StringToSign(http.MethodPost, req.Header, "/queues/q1/messages")))
+			req := signedRequest(t, context.Background(), s, http.MethodPost, "/queues/q1/messages", body, tc.md5)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -422,5 +415,70 @@ func TestRawProtocol(t *testing.T) {
 				t.Fatalf("error body %s (%v), want code %s and the request id", raw, err, tc.wantCode)
 			}
 		})
+	}
+}
+
+// signedRequest builds a request signed as the SDK signs it, with the given
+// Content-MD5 (which may deliberately not match the body).
+func signedRequest(t *testing.T, ctx context.Context, s *mnsfake.Server, method, resource string, body []byte, contentMD5 string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, method, s.Endpoint()+resource, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("x-mns-version", mnsfake.APIVersion)
+	req.Header.Set("Content-Type", "application/xml")
+	req.Header.Set("Content-MD5", contentMD5)
+	req.Header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	req.Header.Set("Authorization", "MNS mns:"+mnsfake.Sign("mns", mnsfake.StringToSign(method, req.Header, resource)))
+	return req
+}
+
+// TestAbandonedPollTakesNothing: a long poll whose client goes away must not
+// consume a message that arrives afterwards.
+func TestAbandonedPollTakesNothing(t *testing.T) {
+	t.Parallel()
+	s := start(t, mnsfake.Options{}, "q1")
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	req := signedRequest(t, ctx, s, http.MethodGet, "/queues/q1/messages?waitseconds=30", nil, mnsfake.ContentMD5(nil))
+	began := time.Now()
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("the poll answered %d on an empty queue instead of waiting", resp.StatusCode)
+	}
+	if took := time.Since(began); took > 2*time.Second {
+		t.Fatalf("the abandoned poll took %v", took)
+	}
+	time.Sleep(100 * time.Millisecond) // let the handler see the disconnect
+
+	q := sdkQueue(t, s, "q1")
+	if _, err := q.SendMessage(ali_mns.MessageSendRequest{MessageBody: "after", Priority: 8}); err != nil {
+		t.Fatal(err)
+	}
+	if m := s.Messages("q1"); len(m) != 1 || m[0].DequeueCount != 0 {
+		t.Fatalf("after the abandoned poll the queue holds %+v, want one undelivered message", m)
+	}
+	if got, err := receive(t, q, 1); err != nil || got.MessageBody != "after" {
+		t.Fatalf("receive = %q, %v", got.MessageBody, err)
+	}
+}
+
+// TestCloseEndsLongPolls: Close must not wait for a 30-second poll.
+func TestCloseEndsLongPolls(t *testing.T) {
+	t.Parallel()
+	s := start(t, mnsfake.Options{}, "q1")
+	q := sdkQueue(t, s, "q1")
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		_ = s.Close()
+	}()
+	began := time.Now()
+	_, err := receive(t, q, 30)
+	if err == nil || ali_mns.ERR_MNS_MESSAGE_NOT_EXIST.IsEqual(err) {
+		t.Fatalf("receive across Close = %v, want a transport error", err)
+	}
+	if took := time.Since(began); took > 5*time.Second {
+		t.Fatalf("Close left the poll running for %v", took)
 	}
 }
