@@ -1,0 +1,141 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/intent"
+)
+
+// Overlapping promotes and rotates on one family, with the fake letting other
+// goroutines in between every call: the family never goes below the floor at
+// any write, and the end state is a single run's or has one extra image,
+// which the next run settles.
+func TestConcurrentPromoteAndRotate(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ floor, keep int }{{1, 2}, {2, 1}, {1, 1}, {3, 3}} {
+		t.Run(fmt.Sprintf("floor %d keep %d", tt.floor, tt.keep), func(t *testing.T) {
+			t.Parallel()
+			for round := range 10 {
+				imgs := family("w", "web", 8, 0)
+				newIDs := []string{"m-10", "m-11", "m-12"}
+				for i, id := range newIDs {
+					im := img(id, "", ecsapi.StatusAvailable, 10+i)
+					if i == 1 { // one build still finishing
+						im.Status, im.Progress, im.readyAt = ecsapi.StatusCreating, 50, time.Now().Add(15*time.Millisecond)
+					}
+					imgs = append(imgs, im)
+				}
+				f := newFake(imgs...)
+				f.floor, f.interleave = tt.floor, true
+				guards := func(g *Guards) { g.FamilyFloor = tt.floor }
+				shared := newTestEngine(f, guards) // one invocation's engine, used by several goroutines
+
+				var ins []intent.Intent
+				for _, id := range newIDs {
+					ins = append(ins, intent.Intent{Action: "promote", ImageID: id, Keep: keepN(tt.keep),
+						Attributes: &intent.Attributes{ImageFamily: "web"}})
+				}
+				for range 3 {
+					ins = append(ins, intent.Intent{Action: "rotate", ImageFamily: "web", Keep: keepN(tt.keep)})
+				}
+				var wg sync.WaitGroup
+				errs := make([]error, len(ins))
+				for i, in := range ins {
+					e := shared
+					if i%2 == 0 {
+						e = newTestEngine(f, guards) // another instance
+					}
+					wg.Go(func() {
+						ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+						defer cancel()
+						_, errs[i] = e.Run(ctx, in)
+					})
+				}
+				wg.Wait()
+				for i, err := range errs {
+					if err != nil {
+						t.Fatalf("round %d: %+v: %v", round, ins[i], err)
+					}
+				}
+				if len(f.violations) > 0 {
+					t.Fatalf("round %d: floor violated: %v\nwrites %q", round, f.violations, f.writeLog())
+				}
+				// A single run of the same intents ends with the newest
+				// max(keep, floor) images of the family Available.
+				// (Every case keeps at most the three new images.)
+				single := newIDs[len(newIDs)-max(tt.keep, tt.floor):]
+				got := f.available("web")
+				if !containsAll(got, single) || len(got) > len(single)+1 {
+					t.Fatalf("round %d: Available = %v, want %v or one extra\nwrites %q", round, got, single, f.writeLog())
+				}
+				// The next run settles it.
+				run(t, newTestEngine(f, guards), intent.Intent{Action: "rotate", ImageFamily: "web", Keep: keepN(tt.keep)})
+				if got := f.available("web"); !slices.Equal(got, single) {
+					t.Fatalf("round %d: after the next run Available = %v, want %v", round, got, single)
+				}
+			}
+		})
+	}
+}
+
+func containsAll(got, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// Apply re-reads the family before each deprecation: when another run has
+// changed it since the plan was made, the deprecation that no longer holds is
+// held back, not made.
+func TestApplyRechecksAgainstAFreshRead(t *testing.T) {
+	t.Parallel()
+	f := newFake(family("w", "web", 4, 0)...)
+	e := newTestEngine(f)
+	p, err := e.Plan(context.Background(), intent.Intent{Action: "rotate", ImageFamily: "web", Keep: keepN(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another run deprecates the newest image between plan and apply.
+	f.images["w-003"].Status = ecsapi.StatusDeprecated
+	res, err := e.Apply(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := f.available("web"), ids("w", 1, 2); !slices.Equal(got, want) {
+		t.Fatalf("Available = %v, want %v (keep 2 on the fresh state)", got, want)
+	}
+	if len(res.Held) != 1 || res.Held[0].ImageID != "w-001" {
+		t.Fatalf("Held = %+v, want w-001 held", res.Held)
+	}
+	if len(res.Applied) != 1 || res.Applied[0].RequestID == "" {
+		t.Fatalf("Applied = %+v, want one write with a request id", res.Applied)
+	}
+}
+
+// An image deprecated by another run since the plan is not written again.
+func TestApplySkipsWhatAnotherRunDid(t *testing.T) {
+	t.Parallel()
+	f := newFake(family("w", "web", 4, 0)...)
+	e := newTestEngine(f)
+	p, err := e.Plan(context.Background(), intent.Intent{Action: "rotate", ImageFamily: "web", Keep: keepN(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.images["w-000"].Status = ecsapi.StatusDeprecated
+	res, err := e.Apply(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.writeLog(); !slices.Equal(got, []string{"w-001 Status=Deprecated"}) || len(res.Held) != 0 {
+		t.Fatalf("writes %q held %+v, want only w-001 deprecated", got, res.Held)
+	}
+}
