@@ -123,7 +123,7 @@ func Start(opts Options) (*Server, error) {
 		queues:   make(map[string]*queue),
 		wake:     make(chan struct{}),
 	}
-	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	s.http = &http.Server{Handler: http.HandlerFunc(s.handle), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.http.Serve(ln) }()
 	return s, nil
 }
@@ -223,8 +223,8 @@ type request struct {
 	requestID string
 }
 
-// ServeHTTP routes one request. It is exported only to satisfy http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// handle answers one request, always with a request id.
+func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	req := &request{r: r, requestID: s.newRequestID()}
 	w.Header().Set("x-mns-request-id", req.requestID)
 	w.Header().Set("x-mns-version", APIVersion)
