@@ -1,0 +1,486 @@
+package retry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
+)
+
+// fakeClock moves only when someone sleeps on it.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	sleeps []time.Duration
+}
+
+// newFakeClock starts at the real time, so real context deadlines set from it
+// stay in the future while the test runs.
+func newFakeClock() *fakeClock { return &fakeClock{now: time.Now()} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if d > 0 {
+		c.sleeps = append(c.sleeps, d)
+		c.now = c.now.Add(d)
+	}
+	return nil
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func (c *fakeClock) slept() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.sleeps)
+}
+
+// scriptedAPI answers each call with the next scripted error, then success.
+// Each call takes latency on the clock.
+type scriptedAPI struct {
+	clk     *fakeClock
+	latency time.Duration
+
+	mu        sync.Mutex
+	script    []error
+	calls     int
+	callTimes []time.Time
+	deadlines []time.Time
+}
+
+func (s *scriptedAPI) next(ctx context.Context) error {
+	s.mu.Lock()
+	s.calls++
+	s.callTimes = append(s.callTimes, s.clk.Now())
+	dl, _ := ctx.Deadline()
+	s.deadlines = append(s.deadlines, dl)
+	var err error
+	if len(s.script) > 0 {
+		err, s.script = s.script[0], s.script[1:]
+	}
+	s.mu.Unlock()
+	s.clk.advance(s.latency)
+	return err
+}
+
+func (s *scriptedAPI) DescribeImages(ctx context.Context, in ecsapi.DescribeImagesInput) (ecsapi.ImagePage, error) {
+	if err := s.next(ctx); err != nil {
+		return ecsapi.ImagePage{}, err
+	}
+	return ecsapi.ImagePage{RequestID: "REQ-OK", TotalCount: 1}, nil
+}
+
+func (s *scriptedAPI) ModifyImageAttribute(ctx context.Context, in ecsapi.ModifyInput) (string, error) {
+	if err := s.next(ctx); err != nil {
+		return "", err
+	}
+	return "REQ-OK", nil
+}
+
+func (s *scriptedAPI) DescribeImageSharePermission(ctx context.Context, regionID, imageID string) ([]string, error) {
+	if err := s.next(ctx); err != nil {
+		return nil, err
+	}
+	return []string{"1234"}, nil
+}
+
+func (s *scriptedAPI) RemoveImageShares(ctx context.Context, regionID, imageID string, accounts []string) error {
+	return s.next(ctx)
+}
+
+func (s *scriptedAPI) CountInstancesUsingImage(ctx context.Context, regionID, imageID string) (int, error) {
+	if err := s.next(ctx); err != nil {
+		return 0, err
+	}
+	return 3, nil
+}
+
+func apiErr(code string, status int) *ecsapi.Error {
+	return &ecsapi.Error{Action: "ModifyImageAttribute", Code: code, HTTPStatus: status, RequestID: "REQ-" + code}
+}
+
+func repeat(err error, n int) []error {
+	out := make([]error, n)
+	for i := range out {
+		out[i] = err
+	}
+	return out
+}
+
+// testPolicy has round numbers and a fixed jitter of one half, so every wait
+// is 3/4 of the doubled base.
+func testPolicy(clk Clock) Policy {
+	return Policy{Base: time.Second, Cap: 8 * time.Second, SlowBase: 4 * time.Second, Reserve: 3 * time.Second,
+		Rand: func() float64 { return 0.5 }, Clock: clk}
+}
+
+var deprecate = ecsapi.ModifyInput{RegionID: "cn-hangzhou", ImageID: "m-1", Changes: ecsapi.Changes{Status: ecsapi.StatusDeprecated}}
+
+func TestRetriesTransientErrorsThenSucceeds(t *testing.T) {
+	t.Parallel()
+	reset := &ecsapi.Error{Action: "ModifyImageAttribute", Err: errors.New("read: connection reset by peer")}
+	tests := []struct {
+		name       string
+		script     []error
+		wantSleeps []time.Duration
+	}{
+		{"image is creating x3, slow base", repeat(apiErr("InvalidStatus.ImageIsCreating", 403), 3),
+			[]time.Duration{3 * time.Second, 6 * time.Second, 6 * time.Second}}, // 4s, 8s, then the 8s cap
+		{"throttling x2", []error{apiErr("Throttling.User", 400), apiErr("Throttling", 400)},
+			[]time.Duration{750 * time.Millisecond, 1500 * time.Millisecond}},
+		{"503 then 502 html then reset", []error{apiErr("ServiceUnavailable", 503), apiErr("", 502), reset},
+			[]time.Duration{750 * time.Millisecond, 1500 * time.Millisecond, 3 * time.Second}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			clk := newFakeClock()
+			inner := &scriptedAPI{clk: clk, script: slices.Clone(tc.script)}
+			var events []Event
+			p := testPolicy(clk)
+			p.Observe = func(e Event) { events = append(events, e) }
+			ctx, cancel := context.WithDeadline(context.Background(), clk.Now().Add(time.Minute))
+			defer cancel()
+			id, err := New(inner, p, nil).ModifyImageAttribute(ctx, deprecate)
+			if err != nil || id != "REQ-OK" {
+				t.Fatalf("= %q, %v; want success", id, err)
+			}
+			if inner.calls != len(tc.script)+1 {
+				t.Errorf("%d calls, want %d", inner.calls, len(tc.script)+1)
+			}
+			if got := clk.slept(); !slices.Equal(got, tc.wantSleeps) {
+				t.Errorf("sleeps %v, want %v", got, tc.wantSleeps)
+			}
+			if len(events) != len(tc.script)+1 || events[len(events)-1].Err != nil || events[len(events)-1].Attempt != len(tc.script)+1 {
+				t.Errorf("events %+v", events)
+			}
+			for i, e := range events[:len(events)-1] {
+				if e.Class != ecsapi.Transient || e.Backoff != tc.wantSleeps[i] {
+					t.Errorf("event %d = %+v", i, e)
+				}
+			}
+		})
+	}
+}
+
+func TestPermanentErrorReturnsAtOnce(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	inner := &scriptedAPI{clk: clk, script: []error{apiErr("Forbidden.RAM", 403)}}
+	_, err := New(inner, testPolicy(clk), nil).ModifyImageAttribute(context.Background(), deprecate)
+	var e *ecsapi.Error
+	if !errors.As(err, &e) || e.Code != "Forbidden.RAM" {
+		t.Fatalf("err = %v, want the API's Forbidden.RAM", err)
+	}
+	if inner.calls != 1 || Attempts(err) != 1 || len(clk.slept()) != 0 || ecsapi.Classify(err) != ecsapi.Permanent {
+		t.Errorf("calls %d, Attempts %d, sleeps %v, class %v", inner.calls, Attempts(err), clk.slept(), ecsapi.Classify(err))
+	}
+}
+
+func TestPermanentAfterRetriesCountsAttempts(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	inner := &scriptedAPI{clk: clk, script: []error{apiErr("Throttling", 400), apiErr("Throttling", 400), apiErr("InvalidImageId.NotFound", 404)}}
+	_, err := New(inner, testPolicy(clk), nil).DescribeImages(context.Background(), ecsapi.DescribeImagesInput{})
+	if ecsapi.Code(err) != "InvalidImageId.NotFound" || Attempts(err) != 3 || ecsapi.Classify(err) != ecsapi.Permanent {
+		t.Errorf("err %v, attempts %d, class %v", err, Attempts(err), ecsapi.Classify(err))
+	}
+}
+
+func TestDeadlineEndsRetryWithExhausted(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	// Each attempt takes 500ms; waits are 0.75s, 1.5s, 3s, 6s. With the
+	// deadline at 12s and a 3s reserve, attempts must end by 9s: they start
+	// at 0, 1.25, 3.25 and 6.75s; a 5th would start at 13.25s, so it is not made.
+	inner := &scriptedAPI{clk: clk, latency: 500 * time.Millisecond, script: repeat(apiErr("Throttling.User", 400), 100)}
+	start := clk.Now()
+	ctx, cancel := context.WithDeadline(context.Background(), start.Add(12*time.Second))
+	defer cancel()
+	_, err := New(inner, testPolicy(clk), nil).ModifyImageAttribute(ctx, deprecate)
+	var ex *Exhausted
+	if !errors.As(err, &ex) {
+		t.Fatalf("err = %v, want *Exhausted", err)
+	}
+	if ex.Attempts != 4 || inner.calls != 4 || Attempts(err) != 4 {
+		t.Errorf("attempts %d, calls %d", ex.Attempts, inner.calls)
+	}
+	if ex.Waited != 5250*time.Millisecond {
+		t.Errorf("waited %v, want 5.25s", ex.Waited)
+	}
+	if ecsapi.Classify(err) != ecsapi.Transient || ecsapi.Code(err) != "Throttling.User" {
+		t.Errorf("class %v, code %q: the caller must be able to defer", ecsapi.Classify(err), ecsapi.Code(err))
+	}
+	// The reserve: every attempt ran under a deadline 3s before the caller's and ended before it.
+	notAfter := start.Add(9 * time.Second)
+	for i, dl := range inner.deadlines {
+		if !dl.Equal(notAfter) {
+			t.Errorf("attempt %d ran with deadline %v, want %v", i+1, dl.Sub(start), notAfter.Sub(start))
+		}
+		if end := inner.callTimes[i].Add(inner.latency); end.After(notAfter) {
+			t.Errorf("attempt %d ended at %v, past the reserve", i+1, end.Sub(start))
+		}
+	}
+	if clk.Now().After(notAfter) {
+		t.Errorf("returned at %v, past %v", clk.Now().Sub(start), notAfter.Sub(start))
+	}
+}
+
+func TestNoTimeLeftMakesNoAttempt(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	inner := &scriptedAPI{clk: clk}
+	ctx, cancel := context.WithDeadline(context.Background(), clk.Now().Add(2*time.Second)) // less than the 3s reserve
+	defer cancel()
+	_, err := New(inner, testPolicy(clk), nil).CountInstancesUsingImage(ctx, "", "m-1")
+	var ex *Exhausted
+	if !errors.As(err, &ex) || ex.Attempts != 0 || inner.calls != 0 || ecsapi.Classify(err) != ecsapi.Transient {
+		t.Fatalf("err = %v (calls %d), want *Exhausted with no attempt, transient", err, inner.calls)
+	}
+	var e *ecsapi.Error
+	if !errors.As(err, &e) || e.Action != "DescribeInstances" {
+		t.Errorf("Last = %#v, want an *ecsapi.Error naming the action", ex.Last)
+	}
+}
+
+func TestMaxAttempts(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	inner := &scriptedAPI{clk: clk, script: repeat(apiErr("InternalError", 500), 10)}
+	p := testPolicy(clk)
+	p.MaxAttempts = 3
+	err := New(inner, p, nil).RemoveImageShares(context.Background(), "", "m-1", []string{"1"})
+	var ex *Exhausted
+	if !errors.As(err, &ex) || ex.Attempts != 3 || inner.calls != 3 || ecsapi.Classify(err) != ecsapi.Transient {
+		t.Fatalf("err = %v, calls %d", err, inner.calls)
+	}
+	if got, want := clk.slept(), []time.Duration{750 * time.Millisecond, 1500 * time.Millisecond}; !slices.Equal(got, want) {
+		t.Errorf("sleeps %v, want %v (none after the last attempt)", got, want)
+	}
+}
+
+func TestAlreadyDoneIsSuccess(t *testing.T) {
+	t.Parallel()
+	activate := ecsapi.ModifyInput{ImageID: "m-1", Changes: ecsapi.Changes{Status: ecsapi.StatusAvailable}}
+	tests := []struct {
+		name    string
+		in      ecsapi.ModifyInput
+		err     *ecsapi.Error
+		wantErr bool
+	}{
+		{"activate an Available image", activate, apiErr("ImageStatus.NotDeprecated", 403), false},
+		{"deprecate a Deprecated image", deprecate, apiErr("ImageStatus.NotAvailable", 403), false},
+		{"not-deprecated when deprecating is an error", deprecate, apiErr("ImageStatus.NotDeprecated", 403), true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			clk := newFakeClock()
+			inner := &scriptedAPI{clk: clk, script: []error{apiErr("Throttling", 400), tc.err}}
+			var notes []string
+			p := testPolicy(clk)
+			p.Observe = func(e Event) {
+				if e.Note != "" {
+					notes = append(notes, e.Note)
+				}
+			}
+			id, err := New(inner, p, nil).ModifyImageAttribute(context.Background(), tc.in)
+			if tc.wantErr {
+				if err == nil || Attempts(err) != 2 {
+					t.Fatalf("= %q, %v; want an error after 2 attempts", id, err)
+				}
+				return
+			}
+			if err != nil || id != tc.err.RequestID || inner.calls != 2 {
+				t.Fatalf("= %q, %v after %d calls; want success with the request id", id, err, inner.calls)
+			}
+			if len(notes) != 1 {
+				t.Errorf("notes %q, want one for the log", notes)
+			}
+		})
+	}
+}
+
+func TestAttemptCutByReserveIsTransient(t *testing.T) {
+	t.Parallel()
+	// Real clock: the inner call blocks until its context ends, as the SDK
+	// client does when its timeout is the time left.
+	inner := blockingAPI{}
+	p := Policy{Base: time.Millisecond, Cap: time.Millisecond, Reserve: 200 * time.Millisecond}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err := New(inner, p, nil).DescribeImages(ctx, ecsapi.DescribeImagesInput{})
+	if ctx.Err() != nil {
+		t.Errorf("the caller's context ended: the reserve was not kept")
+	}
+	var ex *Exhausted
+	if !errors.As(err, &ex) || ex.Attempts != 1 || ecsapi.Classify(err) != ecsapi.Transient {
+		t.Fatalf("err = %v, want *Exhausted after 1 attempt, transient", err)
+	}
+}
+
+type blockingAPI struct{ ecsapi.API }
+
+func (blockingAPI) DescribeImages(ctx context.Context, _ ecsapi.DescribeImagesInput) (ecsapi.ImagePage, error) {
+	<-ctx.Done()
+	return ecsapi.ImagePage{}, &ecsapi.Error{Action: "DescribeImages", Err: fmt.Errorf("%w: %w", ecsapi.ErrContextDone, ctx.Err())}
+}
+
+func TestCallerContextEndIsNotRetried(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	clk := newFakeClock()
+	inner := &scriptedAPI{clk: clk, script: []error{&ecsapi.Error{Action: "ModifyImageAttribute", Err: fmt.Errorf("%w: %w", ecsapi.ErrContextDone, context.Canceled)}}}
+	// No limiter and no deadline: the attempt is made and its context error is final.
+	_, err := New(inner, testPolicy(clk), nil).ModifyImageAttribute(ctx, deprecate)
+	if !errors.Is(err, context.Canceled) || ecsapi.Classify(err) != ecsapi.Permanent || inner.calls != 1 {
+		t.Errorf("err = %v, class %v, calls %d", err, ecsapi.Classify(err), inner.calls)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	t.Parallel()
+	p := Policy{Base: 200 * time.Millisecond, Cap: 10 * time.Second}
+	tests := []struct {
+		attempt int
+		rand    float64
+		want    time.Duration
+	}{
+		{0, 0.5, 0},
+		{1, 0, 100 * time.Millisecond},
+		{1, 0.5, 150 * time.Millisecond},
+		{1, 0.999, 199900 * time.Microsecond},
+		{2, 0, 200 * time.Millisecond},
+		{3, 0.5, 600 * time.Millisecond},
+		{6, 0, 3200 * time.Millisecond},
+		{7, 0, 5 * time.Second}, // 12.8s capped at 10s
+		{7, 0.5, 7500 * time.Millisecond},
+		{1000, 0.5, 7500 * time.Millisecond},
+	}
+	for _, tc := range tests {
+		p.Rand = func() float64 { return tc.rand }
+		if got := Backoff(p, tc.attempt); got != tc.want {
+			t.Errorf("Backoff(attempt %d, rand %v) = %v, want %v", tc.attempt, tc.rand, got, tc.want)
+		}
+	}
+	uncapped := Policy{Base: time.Hour, Rand: func() float64 { return 0 }}
+	if got := Backoff(uncapped, 200); got <= 0 {
+		t.Errorf("uncapped backoff overflowed: %v", got)
+	}
+	// The real jitter stays in [d/2, d).
+	for range 1000 {
+		if got := Backoff(Policy{Base: time.Second, Cap: time.Minute}, 2); got < time.Second || got >= 2*time.Second {
+			t.Fatalf("Backoff = %v, outside [1s, 2s)", got)
+		}
+	}
+}
+
+func TestDefaultPolicy(t *testing.T) {
+	t.Parallel()
+	p := DefaultPolicy()
+	if p.Base <= 0 || p.Cap < p.Base || p.SlowBase <= p.Base || p.Reserve <= 0 || p.MaxAttempts != 0 {
+		t.Errorf("DefaultPolicy = %+v", p)
+	}
+}
+
+func TestLimiterHoldsBurstToRate(t *testing.T) {
+	t.Parallel()
+	const perSecond, burst, calls = 16, 16, 100
+	clk := newFakeClock()
+	inner := &scriptedAPI{clk: clk}
+	p := testPolicy(clk)
+	lim := NewLimiter(perSecond, burst)
+	api := New(inner, p, lim)
+	start := clk.Now()
+	for i := range calls {
+		if _, err := api.DescribeImages(context.Background(), ecsapi.DescribeImagesInput{}); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	// Another action has a bucket of its own: it is not held back.
+	other := clk.Now()
+	if _, err := api.CountInstancesUsingImage(context.Background(), "", "m-1"); err != nil || !clk.Now().Equal(other) {
+		t.Errorf("DescribeInstances waited %v behind DescribeImages (err %v)", clk.Now().Sub(other), err)
+	}
+	// The k-th call may start only once its token has accrued.
+	for k, at := range inner.callTimes[:calls] {
+		due := time.Duration(max(0, k-burst+1)) * time.Second / perSecond
+		if got := at.Sub(start); got < due-time.Millisecond || got > due+time.Millisecond {
+			t.Errorf("call %d at %v, want %v", k, got, due)
+		}
+	}
+	// No one-second window holds more than the rate plus the burst.
+	for i := range calls {
+		n := 0
+		for _, at := range inner.callTimes[i:calls] {
+			if at.Sub(inner.callTimes[i]) < time.Second {
+				n++
+			}
+		}
+		if n > perSecond+burst {
+			t.Fatalf("%d calls in the second after call %d", n, i)
+		}
+	}
+}
+
+func TestLimiterDoesNotWaitPastTheReserve(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	inner := &scriptedAPI{clk: clk}
+	p := testPolicy(clk)
+	api := New(inner, p, NewLimiter(1, 1)) // one call a second
+	ctx, cancel := context.WithDeadline(context.Background(), clk.Now().Add(5500*time.Millisecond))
+	defer cancel()
+	var errs []error
+	for range 4 {
+		_, err := api.DescribeImages(ctx, ecsapi.DescribeImagesInput{})
+		errs = append(errs, err)
+	}
+	// Calls at 0s, 1s and 2s fit before 5.5s-3s; the 4th token is due at 3s.
+	if inner.calls != 3 || errs[2] != nil {
+		t.Fatalf("calls %d, errs %v", inner.calls, errs)
+	}
+	var ex *Exhausted
+	if !errors.As(errs[3], &ex) || ex.Attempts != 0 || ecsapi.Code(errs[3]) != "Throttling.ClientLimit" || ecsapi.Classify(errs[3]) != ecsapi.Transient {
+		t.Errorf("4th call: %v, want Exhausted by the client limit, transient", errs[3])
+	}
+	if got := clk.slept(); !slices.Equal(got, []time.Duration{time.Second, time.Second}) {
+		t.Errorf("sleeps %v: the refused call must not sleep", got)
+	}
+}
+
+func TestNilLimiterAndUnlimitedRate(t *testing.T) {
+	t.Parallel()
+	for _, lim := range []*Limiter{nil, NewLimiter(0, 0)} {
+		clk := newFakeClock()
+		api := New(&scriptedAPI{clk: clk}, testPolicy(clk), lim)
+		for range 50 {
+			if _, err := api.DescribeImageSharePermission(context.Background(), "", "m-1"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if s := clk.slept(); len(s) != 0 {
+			t.Errorf("limiter %v slept %v", lim, s)
+		}
+	}
+}
