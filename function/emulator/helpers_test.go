@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -73,4 +74,11 @@ var day0 = time.Date(2026, 10, 1, 8, 0, 0, 0, time.UTC)
 
 func seedOf(images ...SeedImage) *Seed {
 	return &Seed{Region: testRegion, AccountID: "1234567890123456", Images: images}
+}
+
+// TestMain warms the SDK's lazily built global endpoint map: ecs.New* clients
+// fill it without a lock, so parallel tests creating clients race on it.
+func TestMain(m *testing.M) {
+	ecs.GetEndpointMap()
+	os.Exit(m.Run())
 }
