@@ -4,11 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -288,5 +293,152 @@ func TestPolicyGrantsExactSetCatchesExtras(t *testing.T) {
 	want := map[string][]string{"ecs:DescribeImages": {"acs:ecs:*:*:image/*"}}
 	if reflect.DeepEqual(p.grants(), want) {
 		t.Fatal("an extra action went unnoticed")
+	}
+}
+
+const (
+	ecsImport = "github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+	mnsImport = "github.com/aliyun/aliyun-mns-go-sdk"
+)
+
+// createRequestRe matches the ECS SDK's request constructors.
+var createRequestRe = regexp.MustCompile(`^Create(\w+)Request$`)
+
+// mnsQueueCalls maps the MNS queue methods of aliyun-mns-go-sdk to their RAM
+// actions.
+var mnsQueueCalls = map[string]string{
+	"SendMessage": "mns:SendMessage", "BatchSendMessage": "mns:BatchSendMessage",
+	"ReceiveMessage": "mns:ReceiveMessage", "BatchReceiveMessage": "mns:BatchReceiveMessage",
+	"DeleteMessage": "mns:DeleteMessage", "BatchDeleteMessage": "mns:BatchDeleteMessage",
+	"PeekMessage": "mns:PeekMessage", "BatchPeekMessage": "mns:BatchPeekMessage",
+	"ChangeMessageVisibility": "mns:ChangeMessageVisibility",
+}
+
+// cloudCalls lists the RAM actions the function's code can call, read from its
+// source: every ecs.CreateXxxRequest() is ecs:Xxx, and every MNS queue method
+// called in a file that imports the MNS SDK is its mns: action. The emulator
+// (a local stand-in for ECS) and tests are not the function's calls.
+func cloudCalls(t *testing.T, dir string) map[string][]string {
+	t.Helper()
+	calls := map[string][]string{} // action -> files
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "emulator" || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			return err
+		}
+		names := map[string]string{} // local import name -> import path
+		for _, im := range f.Imports {
+			p, _ := strconv.Unquote(im.Path.Value)
+			name := filepath.Base(p)
+			if p == mnsImport {
+				name = "ali_mns" // the package clause of aliyun-mns-go-sdk
+			}
+			if im.Name != nil {
+				name = im.Name.Name
+			}
+			names[name] = p
+		}
+		usesMNS := false
+		for _, p := range names {
+			usesMNS = usesMNS || p == mnsImport
+		}
+		rel, _ := filepath.Rel(dir, path)
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			sel, ok := call.Fun.(*ast.SelectorExpr)
+			if !ok {
+				return true
+			}
+			if x, ok := sel.X.(*ast.Ident); ok && names[x.Name] == ecsImport {
+				if m := createRequestRe.FindStringSubmatch(sel.Sel.Name); m != nil {
+					calls["ecs:"+m[1]] = append(calls["ecs:"+m[1]], rel)
+				}
+			}
+			if a, ok := mnsQueueCalls[sel.Sel.Name]; ok && usesMNS {
+				calls[a] = append(calls[a], rel)
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return calls
+}
+
+// TestPoliciesMatchTheCode: the two permission policies together grant exactly
+// the cloud calls the function's code makes (plus the platform's log writes),
+// so a new call without a policy change, or a grant nothing uses, fails here.
+func TestPoliciesMatchTheCode(t *testing.T) {
+	t.Parallel()
+	calls := cloudCalls(t, filepath.Join(repoRoot(t), "function"))
+	if len(calls) == 0 {
+		t.Fatal("found no ECS or MNS calls under function/: the scanner no longer sees them")
+	}
+	granted := map[string]bool{}
+	for _, f := range []string{"ram-policy.json", "ram-policy-unshare.json"} {
+		for a := range readPolicy(t, f, false).grants() {
+			granted[a] = true
+		}
+	}
+	delete(granted, "log:PostLogStoreLogs") // used by FC to write the function's logs, not by the code
+	for a, files := range calls {
+		if !granted[a] {
+			t.Errorf("the code calls %s (%s) but no policy in deploy/ grants it", a, strings.Join(files, ", "))
+		}
+	}
+	for a := range granted {
+		if _, ok := calls[a]; !ok {
+			t.Errorf("deploy/ grants %s but the code never calls it", a)
+		}
+	}
+}
+
+func TestCloudCallsScanner(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	files := map[string]string{
+		"a.go": `package a
+import ecs2 "github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+func f() { _ = ecs2.CreateDescribeImagesRequest(); _ = ecs2.CreateDescribeImagesResponse() }`,
+		"b.go": `package a
+import "github.com/aliyun/aliyun-mns-go-sdk"
+func g(q ali_mns.AliMNSQueue) { q.SendMessage(ali_mns.MessageSendRequest{}) }`,
+		"c.go": `package a
+func h(q interface{ SendMessage() }) { q.SendMessage() } // not the MNS SDK`,
+		"emulator/e.go": `package emulator
+import "github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+func e() { _ = ecs.CreateDeleteImageRequest() }`,
+		"a_test.go": `package a
+import "github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+func t() { _ = ecs.CreateDeleteImageRequest() }`,
+	}
+	for name, src := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := cloudCalls(t, dir)
+	want := map[string][]string{"ecs:DescribeImages": {"a.go"}, "mns:SendMessage": {"b.go"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("cloudCalls = %v, want %v", got, want)
 	}
 }
