@@ -31,8 +31,12 @@ type Intent struct {
 	ImageFamily   string      `json:"imageFamily,omitempty"`
 	ImageFamilies []string    `json:"imageFamilies,omitempty"`
 	Attributes    *Attributes `json:"attributes,omitempty"`
-	// Keep is a pointer so that an explicit 0 can be told from "not given".
-	Keep   *int     `json:"keep,omitempty"`
+	// Keep is a pointer so that an explicit 0 can be told from "not given"
+	// (see KeepOrDefault). rotate takes 0 to MaxKeep, 0 meaning "keep none",
+	// which still leaves the family floor guard's images; promote takes 1 to
+	// MaxKeep, since it keeps the image it promotes.
+	Keep *int `json:"keep,omitempty"`
+	// MinAge (rotate only): only images older than this are deprecated.
 	MinAge Duration `json:"minAge,omitempty"`
 	DryRun bool     `json:"dryRun,omitempty"`
 	// Retry is added by the function itself when it re-enqueues a deferred message.
