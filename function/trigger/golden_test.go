@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/intent"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden.json from what Decode returns now")
@@ -117,4 +119,42 @@ func compactJSON(b []byte) string {
 		return string(b)
 	}
 	return buf.String()
+}
+
+// TestFixtureIntentsAreValid makes sure the sample payloads carry valid v1
+// intents, so that the CLI and end-to-end tests can run them as they are: every
+// message of every fixture that is not meant to be rejected must pass
+// intent.Parse.
+func TestFixtureIntentsAreValid(t *testing.T) {
+	t.Parallel()
+	rejected := map[string]bool{"malformed-body": true, "unknown-shape": true}
+	paths, err := filepath.Glob(filepath.Join(fixtureDir, "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range paths {
+		name := strings.TrimSuffix(filepath.Base(p), ".json")
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			payload, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, m := range Decode(payload) {
+				if rejected[name] {
+					if m.Err == nil {
+						t.Errorf("message %d (%s) decoded, but this fixture must be rejected", i, m.ID)
+					}
+					continue
+				}
+				if m.Err != nil {
+					t.Errorf("message %d (%s): %v", i, m.ID, m.Err)
+					continue
+				}
+				if _, err := intent.Parse(m.Body); err != nil {
+					t.Errorf("message %d (%s) is not a valid intent: %v", i, m.ID, err)
+				}
+			}
+		})
+	}
 }
