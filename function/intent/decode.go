@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -93,52 +94,69 @@ func attributesElsewhere() map[string]string {
 
 func intentFields(in *Intent) []field {
 	return []field{
-		{"action", value(&in.Action, "a string")},
-		{"id", value(&in.ID, "a string")},
-		{"regionId", value(&in.RegionID, "a string")},
-		{"imageId", value(&in.ImageID, "a string")},
-		{"imageFamily", value(&in.ImageFamily, "a string")},
-		{"imageFamilies", value(&in.ImageFamilies, "an array of strings")},
+		{"action", text(&in.Action)},
+		{"id", text(&in.ID)},
+		{"regionId", text(&in.RegionID)},
+		{"imageId", text(&in.ImageID)},
+		{"imageFamily", text(&in.ImageFamily)},
+		{"imageFamilies", texts(&in.ImageFamilies)},
 		{"attributes", object(&in.Attributes, attributeFields, attributesElsewhere())},
-		{"keep", value(&in.Keep, "an integer")},
-		{"minAge", value(&in.MinAge, `a duration such as "168h" or "7d", or a number of days`)},
-		{"dryRun", value(&in.DryRun, "a boolean")},
+		{"keep", value(&in.Keep, "an integer", "a number")},
+		{"minAge", value(&in.MinAge, `a duration such as "168h" or "7d", or a number of days`, "a string", "a number")},
+		{"dryRun", value(&in.DryRun, "a boolean", "a boolean")},
 		{"retry", object(&in.Retry, retryFields, nil)},
 	}
 }
 
 func attributeFields(a *Attributes) []field {
 	return []field{
-		{"imageName", value(&a.ImageName, "a string")},
-		{"description", value(&a.Description, "a string")},
-		{"imageFamily", value(&a.ImageFamily, "a string")},
-		{"bootMode", value(&a.BootMode, "a string")},
-		{"licenseType", value(&a.LicenseType, "a string")},
-		{"status", value(&a.Status, "a string")},
+		{"imageName", text(&a.ImageName)},
+		{"description", text(&a.Description)},
+		{"imageFamily", text(&a.ImageFamily)},
+		{"bootMode", text(&a.BootMode)},
+		{"licenseType", text(&a.LicenseType)},
+		{"status", text(&a.Status)},
 		{"features", object(&a.Features, featureFields, nil)},
 	}
 }
 
 func featureFields(f *Features) []field {
 	return []field{
-		{"nvmeSupport", value(&f.NvmeSupport, "a string")},
-		{"imdsSupport", value(&f.ImdsSupport, "a string")},
+		{"nvmeSupport", text(&f.NvmeSupport)},
+		{"imdsSupport", text(&f.ImdsSupport)},
 	}
 }
 
 func retryFields(r *Retry) []field {
 	return []field{
-		{"attempt", value(&r.Attempt, "an integer")},
-		{"firstSeen", value(&r.FirstSeen, `an RFC 3339 time such as "2026-11-27T10:00:00Z"`)},
-		{"lastError", value(&r.LastError, "a string")},
-		{"messageId", value(&r.MessageID, "a string")},
+		{"attempt", value(&r.Attempt, "an integer", "a number")},
+		{"firstSeen", value(&r.FirstSeen, `an RFC 3339 time such as "2026-11-27T10:00:00Z"`, "a string")},
+		{"lastError", text(&r.LastError)},
+		{"messageId", text(&r.MessageID)},
 	}
 }
 
+// text decodes a string field.
+func text(dst *string) func(json.RawMessage, string, *Errors) {
+	return value(dst, "a string", "a string")
+}
+
+// texts decodes an array of strings.
+func texts(dst *[]string) func(json.RawMessage, string, *Errors) {
+	return value(dst, "an array of strings", "an array")
+}
+
 // value decodes a leaf with encoding/json, naming the field and the expected
-// type when the value does not fit.
-func value[T any](dst *T, want string) func(json.RawMessage, string, *Errors) {
+// type when the value does not fit. kinds are the JSON kinds (as jsonKind
+// names them) the field reads; null is always accepted and means absent.
+func value[T any](dst *T, want string, kinds ...string) func(json.RawMessage, string, *Errors) {
 	return func(raw json.RawMessage, path string, errs *Errors) {
+		if k := jsonKind(raw); k != "null" && !slices.Contains(kinds, k) {
+			// Checked first so that the message names the JSON kind rather
+			// than quoting a decoder's internals.
+			errs.add(CodeWrongType, path, "must be %s, got %s", want, k)
+			return
+		}
 		if err := json.Unmarshal(raw, dst); err != nil {
 			errs.add(CodeWrongType, path, "%s", typeMessage(raw, want, err))
 		}
@@ -252,28 +270,21 @@ func jsonKind(raw []byte) string {
 	}
 }
 
-// typeMessage explains why a value does not fit its field.
+// typeMessage explains why a value of the right JSON kind still does not fit
+// its field: a number that is no integer or too large, an array element of
+// the wrong kind, a time or duration that does not parse.
 func typeMessage(raw json.RawMessage, want string, err error) string {
 	var te *json.UnmarshalTypeError
 	var pe *time.ParseError
 	switch {
+	case errors.As(err, &te) && jsonKind(raw) == "an array":
+		return fmt.Sprintf("must be %s, got an array holding a %s", want, te.Value)
 	case errors.As(err, &te):
-		got := jsonKind(raw)
-		switch {
-		case got == "an array" && te.Value != "":
-			got = "an array holding a " + te.Value
-		case strings.HasPrefix(te.Value, "number "):
-			// e.g. 1.5 or 1e40 for an integer: name the offending number.
-			got = te.Value
-		}
-		return fmt.Sprintf("must be %s, got %s", want, got)
+		return fmt.Sprintf("must be %s, got %s", want, te.Value) // e.g. "number 1.5"
 	case errors.As(err, &pe):
 		return fmt.Sprintf("must be %s, got %s", want, string(raw))
 	default:
-		if jsonKind(raw) == "a string" || jsonKind(raw) == "a number" {
-			return fmt.Sprintf("must be %s: %v", want, err)
-		}
-		return fmt.Sprintf("must be %s, got %s", want, jsonKind(raw))
+		return fmt.Sprintf("must be %s: %v", want, err)
 	}
 }
 

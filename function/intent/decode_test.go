@@ -142,7 +142,11 @@ func TestDecodeWrongTypes(t *testing.T) {
 		{`{"retry":3}`, "retry", "must be an object, got a number"},
 		{`{"retry":{"attempt":"3"}}`, "retry.attempt", "must be an integer, got a string"},
 		{`{"retry":{"firstSeen":"yesterday"}}`, "retry.firstSeen", `must be an RFC 3339 time such as "2026-11-27T10:00:00Z", got "yesterday"`},
-		{`{"retry":{"firstSeen":1732700000}}`, "retry.firstSeen", "must be an RFC 3339 time"},
+		{`{"retry":{"firstSeen":1732700000}}`, "retry.firstSeen", "must be an RFC 3339 time such as \"2026-11-27T10:00:00Z\", got a number"},
+		{`{"retry":{"firstSeen":"2026-13-01T00:00:00Z"}}`, "retry.firstSeen", `got "2026-13-01T00:00:00Z"`},
+		{`{"retry":{"attempt":99999999999999999999}}`, "retry.attempt", "must be an integer, got number 99999999999999999999"},
+		{`{"minAge":"soon"}`, "minAge", `"soon" is not a duration`},
+		{`{"minAge":{"days":7}}`, "minAge", "got an object"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.body, func(t *testing.T) {
