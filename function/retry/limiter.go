@@ -66,6 +66,9 @@ func (l *Limiter) wait(ctx context.Context, action string, clk Clock, notAfter t
 		r.CancelAt(now)
 		return errNoToken
 	}
+	if d <= 0 {
+		return nil
+	}
 	if err := clk.Sleep(ctx, d); err != nil {
 		r.CancelAt(clk.Now())
 		return err

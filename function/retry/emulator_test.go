@@ -1,0 +1,216 @@
+package retry_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/retry"
+)
+
+// These tests run the retry layer over the real SDK client against the local
+// ECS emulator, which checks signatures, nonces and STS tokens like the service.
+
+// instantClock skips backoff waits but records them, so the waits are exact
+// while the calls still cross the wire.
+type instantClock struct {
+	mu     sync.Mutex
+	sleeps []time.Duration
+}
+
+func (c *instantClock) Now() time.Time { return time.Now() }
+
+func (c *instantClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sleeps = append(c.sleeps, d)
+	return ctx.Err()
+}
+
+func startEmulator(t *testing.T, opts emulator.Options) *emulator.Server {
+	t.Helper()
+	if opts.Seed == nil {
+		opts.Seed = &emulator.Seed{Region: "cn-hangzhou", Images: []emulator.SeedImage{
+			{Image: ecsapi.Image{ImageID: "m-1", Name: "web-1", Family: "web", Status: ecsapi.StatusAvailable,
+				Progress: 100, CreationTime: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}},
+			{Image: ecsapi.Image{ImageID: "m-2", Name: "web-2", Family: "web", Status: ecsapi.StatusAvailable,
+				Progress: 100, CreationTime: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)}},
+		}}
+	}
+	s, err := emulator.Start(opts)
+	if err != nil {
+		t.Fatalf("emulator: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func sdkClient(t *testing.T, s *emulator.Server, creds *ecsapi.Credentials) *ecsapi.Client {
+	t.Helper()
+	if creds == nil {
+		creds = &ecsapi.Credentials{AccessKeyID: emulator.DefaultKey, AccessKeySecret: emulator.DefaultKey}
+	}
+	c, err := ecsapi.New(ecsapi.Config{Region: "cn-hangzhou", Endpoint: s.URL(), Credentials: creds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func fastPolicy(clk retry.Clock) retry.Policy {
+	return retry.Policy{Base: 100 * time.Millisecond, Cap: time.Second, SlowBase: 400 * time.Millisecond,
+		Reserve: time.Second, Rand: func() float64 { return 0 }, Clock: clk}
+}
+
+func TestEmulatorImageIsCreatingThenSuccess(t *testing.T) {
+	t.Parallel()
+	s := startEmulator(t, emulator.Options{})
+	s.SetFaults("ModifyImageAttribute", emulator.Faults{FailNext: []string{
+		"InvalidStatus.ImageIsCreating", "InvalidStatus.ImageIsCreating", "InvalidStatus.ImageIsCreating"}})
+	clk := &instantClock{}
+	api := retry.New(sdkClient(t, s, nil), fastPolicy(clk), retry.NewLimiter(retry.DefaultRatePerSecond, 16))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	id, err := api.ModifyImageAttribute(ctx, ecsapi.ModifyInput{ImageID: "m-1", Changes: ecsapi.Changes{Status: ecsapi.StatusDeprecated}})
+	if err != nil || id == "" {
+		t.Fatalf("= %q, %v; want success with a request id", id, err)
+	}
+	if n := s.Calls("ModifyImageAttribute"); n != 4 {
+		t.Errorf("%d calls reached the emulator, want 4", n)
+	}
+	// Equal jitter with Rand 0 waits half of 400ms, 800ms, then the 1s cap.
+	if want := []time.Duration{200 * time.Millisecond, 400 * time.Millisecond, 500 * time.Millisecond}; !slices.Equal(clk.sleeps, want) {
+		t.Errorf("sleeps %v, want %v", clk.sleeps, want)
+	}
+	if img, _ := s.Image("m-1"); img.Status != ecsapi.StatusDeprecated {
+		t.Errorf("image is %s, want Deprecated", img.Status)
+	}
+
+	// At-least-once delivery: the same intent again is already done.
+	id, err = api.ModifyImageAttribute(ctx, ecsapi.ModifyInput{ImageID: "m-1", Changes: ecsapi.Changes{Status: ecsapi.StatusDeprecated}})
+	if err != nil || id == "" {
+		t.Errorf("deprecating again = %q, %v; want already-done success", id, err)
+	}
+}
+
+func TestEmulatorCreatingImageBecomesModifiable(t *testing.T) {
+	t.Parallel()
+	s := startEmulator(t, emulator.Options{CreatingCalls: 2, Seed: &emulator.Seed{Images: []emulator.SeedImage{
+		{Image: ecsapi.Image{ImageID: "m-new", Status: ecsapi.StatusCreating, Progress: 10}}}}})
+	clk := &instantClock{}
+	api := retry.New(sdkClient(t, s, nil), fastPolicy(clk), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := api.ModifyImageAttribute(ctx, ecsapi.ModifyInput{ImageID: "m-new", Changes: ecsapi.Changes{Name: "web-3", Family: "web"}})
+	if err != nil {
+		t.Fatalf("modify a Creating image: %v", err)
+	}
+	if n := s.Calls("ModifyImageAttribute"); n < 2 || len(clk.sleeps) != n-1 {
+		t.Errorf("%d calls and sleeps %v; want retries while Creating", n, clk.sleeps)
+	}
+	if img, _ := s.Image("m-new"); img.Name != "web-3" || img.Family != "web" {
+		t.Errorf("image = %+v", img)
+	}
+}
+
+// burst fires n DescribeImages at once and counts the answers that were throttled.
+func burst(t *testing.T, api ecsapi.API, n int) (throttled int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var (
+		wg sync.WaitGroup
+		mu sync.Mutex
+	)
+	for range n {
+		wg.Go(func() {
+			_, err := api.DescribeImages(ctx, ecsapi.DescribeImagesInput{OwnerAlias: "self"})
+			if err == nil {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if ecsapi.Code(err) != "Throttling.User" {
+				t.Errorf("unexpected error: %v", err)
+			}
+			throttled++
+		})
+	}
+	wg.Wait()
+	return throttled
+}
+
+func TestEmulatorThrottlingUnderBurst(t *testing.T) {
+	t.Parallel()
+	// The emulator allows 20 calls/s (burst 20). No retries here, so every
+	// throttled answer shows.
+	noRetry := fastPolicy(nil)
+	noRetry.Clock, noRetry.MaxAttempts = nil, 1
+
+	t.Run("limiter off", func(t *testing.T) {
+		t.Parallel()
+		s := startEmulator(t, emulator.Options{})
+		s.SetFaults("DescribeImages", emulator.Faults{RateLimit: 20})
+		// 100 calls would need 4s to pass a 20/s bucket; they are fired at once.
+		if got := burst(t, retry.New(sdkClient(t, s, nil), noRetry, nil), 100); got == 0 {
+			t.Errorf("no call throttled: the burst did not reach the service's limit")
+		}
+	})
+	t.Run("limiter on", func(t *testing.T) {
+		t.Parallel()
+		s := startEmulator(t, emulator.Options{})
+		s.SetFaults("DescribeImages", emulator.Faults{RateLimit: 20})
+		// 15/s with a burst of 15 stays under 20/s with a burst of 20 at any
+		// moment, as a call reaches the service only after its token: 30
+		// calls take about a second.
+		lim := retry.NewLimiter(15, 15)
+		if got := burst(t, retry.New(sdkClient(t, s, nil), noRetry, lim), 30); got != 0 {
+			t.Errorf("%d calls throttled with the client-side limiter on", got)
+		}
+		if n := s.Calls("DescribeImages"); n != 30 {
+			t.Errorf("%d calls reached the emulator, want 30", n)
+		}
+	})
+}
+
+func TestEmulatorSecurityToken(t *testing.T) {
+	t.Parallel()
+	s := startEmulator(t, emulator.Options{SecurityToken: "sts-token/+="})
+	tests := []struct {
+		name     string
+		token    string
+		wantCode string
+	}{
+		{"right token", "sts-token/+=", ""},
+		{"wrong token", "other-token", "InvalidSecurityToken.MismatchWithAccessKey"},
+		{"no token", "", "InvalidSecurityToken.Malformed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			creds := &ecsapi.Credentials{AccessKeyID: emulator.DefaultKey, AccessKeySecret: emulator.DefaultKey, SecurityToken: tc.token}
+			clk := &instantClock{}
+			api := retry.New(sdkClient(t, s, creds), fastPolicy(clk), nil)
+			page, err := api.DescribeImages(context.Background(), ecsapi.DescribeImagesInput{OwnerAlias: "self"})
+			if tc.wantCode == "" {
+				if err != nil || page.TotalCount != 2 {
+					t.Fatalf("= %+v, %v; want both images", page, err)
+				}
+				return
+			}
+			var e *ecsapi.Error
+			if !errors.As(err, &e) || e.Code != tc.wantCode || e.HTTPStatus != 400 {
+				t.Fatalf("err = %v, want %s", err, tc.wantCode)
+			}
+			if ecsapi.Classify(err) != ecsapi.Permanent || retry.Attempts(err) != 1 || len(clk.sleeps) != 0 {
+				t.Errorf("class %v, attempts %d: a refused token must not be retried", ecsapi.Classify(err), retry.Attempts(err))
+			}
+		})
+	}
+}
