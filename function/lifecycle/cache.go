@@ -130,6 +130,17 @@ func (c *Cache) setImages(region string, ids []string, imgs []ecsapi.Image) {
 	c.put(region, imgs)
 }
 
+// forget drops the listings of the families (and of the region, which
+// covers them), so that the next plan reads them fresh.
+func (c *Cache) forget(region string, families []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.regions, region)
+	for _, f := range families {
+		delete(c.families, familyKey{region, f})
+	}
+}
+
 // applied records a successful ModifyImageAttribute in the cache.
 func (c *Cache) applied(region, id string, changes []FieldChange) {
 	c.mu.Lock()

@@ -88,7 +88,44 @@ func (e *Engine) Run(ctx context.Context, in intent.Intent) (*Result, error) {
 	if in.DryRun {
 		return &Result{Plan: p}, nil
 	}
-	return e.Apply(ctx, p)
+	res, err := e.Apply(ctx, p)
+	if err != nil || !res.Changed || (in.Action != intent.ActionPromote && in.Action != intent.ActionRotate) {
+		return res, err
+	}
+	return e.settle(ctx, in, res)
+}
+
+// settle re-reads the families a promote or rotate has just written to and
+// applies what a plan on that fresh state still finds to do. A run that
+// planned on a state other runs were changing at the same time (a promote
+// landing during a rotate, two promotes together) thereby ends with the same
+// images Available as a single run would, or at most one extra while another
+// run is still writing, which that run's own settle pass then sees. A run that
+// changed nothing needs no settle pass: it was not the last writer.
+func (e *Engine) settle(ctx context.Context, in intent.Intent, res *Result) (*Result, error) {
+	if e.Cache != nil {
+		e.Cache.forget(res.Plan.RegionID, res.Plan.Families)
+	}
+	p, err := e.Plan(ctx, in)
+	if err != nil {
+		return res, err
+	}
+	if !p.HasChanges() {
+		return res, nil
+	}
+	again, err := e.Apply(ctx, p)
+	merged := *res.Plan
+	merged.Steps = slices.Clone(merged.Steps)
+	for _, s := range p.Steps {
+		if len(s.Changes) > 0 {
+			s.Reason = "settle (fresh read after own writes): " + s.Reason
+			merged.Steps = append(merged.Steps, s)
+		}
+	}
+	res.Plan = &merged
+	res.Applied = append(res.Applied, again.Applied...)
+	res.Held = append(res.Held, again.Held...)
+	return res, err
 }
 
 // Prefetch reads the images named by a batch of intents, up to 100 ids per
