@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -207,7 +208,6 @@ func (c *Client) prepare(ctx context.Context, action, region string, req request
 	if read <= 0 {
 		return nil, &Error{Action: action, Err: fmt.Errorf("%w: %w", ErrContextDone, context.DeadlineExceeded)}
 	}
-	connect := min(c.connectTimeout, read)
 
 	cfg := sdk.NewConfig()
 	cfg.AutoRetry = false // retries belong to package retry, with backoff and classification
@@ -227,8 +227,11 @@ func (c *Client) prepare(ctx context.Context, action, region string, req request
 	}
 	req.SetDomain(host)
 	req.SetScheme(c.scheme)
+	// The SDK copies the read timeout into its http.Client.Timeout. Its connect
+	// timeout would only be applied to an *http.Transport, so the shared
+	// transport's dialer carries Config.ConnectTimeout instead, and the dial
+	// also ends with the request's context (time left, caller's cancel).
 	req.SetReadTimeout(read)
-	req.SetConnectTimeout(connect)
 	return cli, nil
 }
 
@@ -257,15 +260,10 @@ func (t *ctxTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // releasingBody frees the call's context hooks once the SDK closes the body.
 type releasingBody struct {
-	ReadCloser interface {
-		Read([]byte) (int, error)
-		Close() error
-	}
+	io.ReadCloser
 	once    sync.Once
 	release func()
 }
-
-func (b *releasingBody) Read(p []byte) (int, error) { return b.ReadCloser.Read(p) }
 
 func (b *releasingBody) Close() error {
 	err := b.ReadCloser.Close()
