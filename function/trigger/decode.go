@@ -267,7 +267,7 @@ func failed(id, source string, body []byte, err error) Message {
 
 // unknownPayload is the one message standing for a payload of unknown shape.
 func unknownPayload(payload []byte, err error) Message {
-	trimmed := bytes.TrimSpace(payload)
+	trimmed := bytes.Clone(bytes.TrimSpace(payload))
 	return failed(hashID(trimmed), SourceUnknown, trimmed, err)
 }
 

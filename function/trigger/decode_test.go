@@ -343,6 +343,18 @@ func TestDecode(t *testing.T) {
 			want:    []want{{source: SourceUnknown, attempt: 1, errIs: ErrUnknownShape, errHas: "acton"}},
 		},
 		{
+			name:    "MNS topic event: keys are matched exactly, so MessageId is not messageId",
+			payload: `{"TopicOwner":"164901546557****","Message":"hello","Subscriber":"164901546557****","PublishTime":1658235558094,"SubscriptionName":"sub","MessageMD5":"5D41402ABC4B2A76B9719D911017C592","TopicName":"topic","MessageId":"2B5E1A0F3D8C4B1A****"}`,
+			shape:   ShapeUnknown,
+			want:    []want{{source: SourceUnknown, attempt: 1, errIs: ErrUnknownShape, errHas: "MessageId"}},
+		},
+		{
+			name:    "MNS data keys are matched exactly too",
+			payload: `{"id":"ce-9","specversion":"1.0","type":"mns:Queue:SendMessage","data":{"MessageId":"M","MessageBody":` + quote(deprecateIntent) + `}}`,
+			shape:   ShapeMNSEvent,
+			want:    []want{{id: "ce-9", source: SourceMNS, attempt: 1, errIs: ErrMissingBody}},
+		},
+		{
 			name:    "JSON null",
 			payload: `null`,
 			shape:   ShapeUnknown,
@@ -393,6 +405,23 @@ func checkMessage(t *testing.T, i int, got Message, w want) {
 		t.Errorf("message %d: Err = %v, want errors.Is %v", i, got.Err, w.errIs)
 	case w.errHas != "" && got.Err != nil && !strings.Contains(got.Err.Error(), w.errHas):
 		t.Errorf("message %d: Err = %q, want it to mention %q", i, got.Err, w.errHas)
+	}
+}
+
+// TestDecodeDoesNotAliasPayload makes sure a Body stays intact when the caller
+// reuses its payload buffer (the FC runtime loop may).
+func TestDecodeDoesNotAliasPayload(t *testing.T) {
+	t.Parallel()
+	for _, payload := range []string{activateIntent, "[" + activateIntent + "]", `{"nope":1}`} {
+		buf := []byte(payload)
+		msgs := Decode(buf)
+		before := string(msgs[0].Body)
+		for i := range buf {
+			buf[i] = 'x'
+		}
+		if got := string(msgs[0].Body); got != before {
+			t.Errorf("payload %s: Body changed with the caller's buffer: %q", payload, got)
+		}
 	}
 }
 

@@ -6,17 +6,25 @@ import "encoding/json"
 
 // Message is one unit of work: one intent, with where it came from.
 type Message struct {
-	// ID identifies the message across redeliveries: the MNS message id, else the
-	// CloudEvent id, else the intent's id, else a hash of the body.
+	// ID identifies the message across redeliveries: the MNS message id, else
+	// the CloudEvent id; for a timer or a direct invoke the intent's id, else
+	// timer:<name>:<time>:<index> or "sha256:" and 16 hex digits of the body.
+	// A body holding an array of intents gives <id>#<index> per element.
 	ID string `json:"id"`
-	// Source names the shape it arrived in: "mns", "eventbridge", "timer", "direct".
+	// Source names where it came from: "mns", "eventbridge", "timer",
+	// "direct", or "unknown" for the one message standing for a payload of an
+	// unknown shape (see the Source constants).
 	Source string `json:"source"`
-	// Attempt is 1 on first delivery; a deferred message carries its count on.
+	// Attempt is 1 on first delivery; a deferred message carries its count on:
+	// it is retry.attempt+1 when the intent has a retry object.
 	Attempt int `json:"attempt"`
 	// Body is the intent's JSON exactly as received (after base64 decoding):
-	// it is what a dead-letter or retry message carries on.
+	// it is what a dead-letter or retry message carries on. It is always valid
+	// JSON (or nil): when Err is set and what was found is not JSON, Body is
+	// that text as a JSON string; when there was no body, the envelope.
 	Body json.RawMessage `json:"body"`
 	// Err is set when the message could be located but its body cannot be
-	// used (not JSON, bad base64): it is then rejected, never dropped.
+	// used (not JSON, bad base64): it is then rejected, never dropped. It
+	// wraps ErrUnknownShape, ErrMissingBody or ErrInvalidBody.
 	Err error `json:"-"`
 }

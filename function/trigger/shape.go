@@ -68,28 +68,51 @@ const (
 	kindIntent
 )
 
-// probe reads, in one pass, every top-level key that tells the shapes apart.
-// Fields are raw so that a wrong type in one of them (a numeric id, say) does
-// not fail the whole element: it is judged where it is used.
+// probe holds the top-level keys that tell the shapes apart. Keys are matched
+// exactly, as the intent decoder matches them (encoding/json's struct
+// matching would take an MNS topic event's "MessageId" for "messageId"), and
+// values are kept raw so that a wrong type in one of them (a numeric id, say)
+// does not fail the whole element: it is judged where it is used.
 type probe struct {
-	SpecVersion json.RawMessage `json:"specversion"`
-	ID          json.RawMessage `json:"id"`
-	Type        json.RawMessage `json:"type"`
-	Source      json.RawMessage `json:"source"`
-	Data        json.RawMessage `json:"data"`
-	TriggerTime json.RawMessage `json:"triggerTime"`
-	TriggerName json.RawMessage `json:"triggerName"`
-	Payload     json.RawMessage `json:"payload"`
-	Action      json.RawMessage `json:"action"`
-	MessageID   json.RawMessage `json:"messageId"`
-	MessageBody json.RawMessage `json:"messageBody"`
+	SpecVersion json.RawMessage
+	ID          json.RawMessage
+	Type        json.RawMessage
+	Source      json.RawMessage
+	Data        json.RawMessage
+	TriggerTime json.RawMessage
+	TriggerName json.RawMessage
+	Payload     json.RawMessage
+	Action      json.RawMessage
+	MessageID   json.RawMessage
+	MessageBody json.RawMessage
+}
+
+// readProbe reads an object's keys; ok is false when raw is not an object.
+func readProbe(raw json.RawMessage) (p probe, ok bool) {
+	var m map[string]json.RawMessage
+	if firstByte(raw) != '{' || json.Unmarshal(raw, &m) != nil {
+		return p, false
+	}
+	return probe{
+		SpecVersion: m["specversion"], ID: m["id"], Type: m["type"], Source: m["source"], Data: m["data"],
+		TriggerTime: m["triggerTime"], TriggerName: m["triggerName"], Payload: m["payload"],
+		Action: m["action"], MessageID: m["messageId"], MessageBody: m["messageBody"],
+	}, true
 }
 
 // mnsData is the `data` of an MNS CloudEvent, and one RawData element.
 type mnsData struct {
-	RequestID   json.RawMessage `json:"requestId"`
-	MessageID   json.RawMessage `json:"messageId"`
-	MessageBody json.RawMessage `json:"messageBody"`
+	MessageID   json.RawMessage
+	MessageBody json.RawMessage
+}
+
+// readMNSData reads data's keys, exactly; ok is false when it is not an object.
+func readMNSData(raw json.RawMessage) (d mnsData, ok bool) {
+	var m map[string]json.RawMessage
+	if firstByte(raw) != '{' || json.Unmarshal(raw, &m) != nil {
+		return d, false
+	}
+	return mnsData{MessageID: m["messageId"], MessageBody: m["messageBody"]}, true
 }
 
 // element is one located element with what was learnt about it.
@@ -106,7 +129,8 @@ type element struct {
 // unknown kind.
 func examine(raw json.RawMessage) element {
 	e := element{raw: raw}
-	if firstByte(raw) != '{' || json.Unmarshal(raw, &e.probe) != nil {
+	var ok bool
+	if e.probe, ok = readProbe(raw); !ok {
 		return e
 	}
 	p := &e.probe
@@ -127,10 +151,9 @@ func examine(raw json.RawMessage) element {
 		typ, _ := str(p.Type)
 		// data carrying messageBody is an MNS message whatever its type says:
 		// an intent never has that key, so reading it as one could only fail.
-		if firstByte(p.Data) == '{' && json.Unmarshal(p.Data, &e.data) == nil && has(e.data.MessageBody) {
-			e.mns = true
-		}
-		e.mns = e.mns || typ == mnsEventType
+		var isObject bool
+		e.data, isObject = readMNSData(p.Data)
+		e.mns = typ == mnsEventType || (isObject && has(e.data.MessageBody))
 	}
 	return e
 }
@@ -174,7 +197,9 @@ func payloadElements(payload []byte) (elems []json.RawMessage, inArray bool, err
 			var v map[string]json.RawMessage
 			return nil, false, json.Unmarshal(trimmed, &v)
 		}
-		return []json.RawMessage{trimmed}, false, nil
+		// A copy, so that a message's Body never aliases the caller's buffer
+		// (array elements are copies already).
+		return []json.RawMessage{bytes.Clone(trimmed)}, false, nil
 	}
 	return nil, false, nil
 }
