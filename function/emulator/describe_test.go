@@ -292,3 +292,40 @@ func TestUnknownActionThroughSDK(t *testing.T) {
 		t.Fatalf("Calls(DeleteImage) = %d", s.Calls("DeleteImage"))
 	}
 }
+
+func TestShareLimits(t *testing.T) {
+	t.Parallel()
+	s := start(t, Options{Seed: seedOf(img("m-bp1api", "api-1", "api", "Available", day0))})
+	c := defaultClient(t, s)
+	share := func(from, n int) error {
+		accounts := make([]string, n)
+		for i := range accounts {
+			accounts[i] = fmt.Sprintf("20000000000%05d", from+i)
+		}
+		r := ecs.CreateModifyImageSharePermissionRequest()
+		r.ImageId, r.AddAccount = "m-bp1api", &accounts
+		_, err := c.ModifyImageSharePermission(r)
+		return err
+	}
+	// AddAccount.11 and above are ignored, as the service documents.
+	if err := share(0, 12); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < 5; i++ {
+		if err := share(100*i, 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := ecs.CreateDescribeImageSharePermissionRequest()
+	r.ImageId = "m-bp1api"
+	resp, err := c.DescribeImageSharePermission(r)
+	if err != nil || resp.TotalCount != 50 {
+		t.Fatalf("shares: %v %d, want 50", err, resp.TotalCount)
+	}
+	serverError(t, share(900, 1), "QuotaExceed.ShareImageUser", 403)
+	bad := []string{"not-an-account"}
+	m := ecs.CreateModifyImageSharePermissionRequest()
+	m.ImageId, m.AddAccount = "m-bp1api", &bad
+	_, err = c.ModifyImageSharePermission(m)
+	serverError(t, err, "InvalidAccount.NotFound", 404)
+}

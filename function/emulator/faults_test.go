@@ -306,3 +306,20 @@ func TestConcurrentRequests(t *testing.T) {
 		t.Fatalf("Calls: %d modify, %d describe", s.Calls("ModifyImageAttribute"), s.Calls("DescribeImages"))
 	}
 }
+
+func TestStatusOfCodes(t *testing.T) {
+	t.Parallel()
+	for code, want := range map[string]int{
+		"Throttling": 400, "Throttling.User": 400, "Throttling.Api": 400, "Rejected.Throttling": 400, "UnknownError": 400,
+		"ServiceUnavailable": 503, "ServiceUnavailable.RegionMaintaining": 503, "InternalError": 500,
+		"OperationConflict": 409, "InvalidStatus.ImageIsCreating": 403, "Forbidden.RAM": 403,
+		"ImageStatus.NotAvailable": 403, "ImageUseShared": 403, "OperationDeined.ImageUsingByInstance": 403,
+		"InvalidOperation.FeaturesImdsSupportNotMatch": 403, "InvalidSecurityToken.Expired": 403,
+		"LastTokenProcessing": 403, "InvalidImageId.NotFound": 404, "InvalidAction": 404,
+		"InvalidImageName.Malformed": 400, "MissingParameter": 400, "IncorrectImageStatus": 400,
+	} {
+		if got := statusOf(code); got != want {
+			t.Errorf("statusOf(%s) = %d, want %d", code, got, want)
+		}
+	}
+}
