@@ -110,6 +110,17 @@ func (e *Engine) settle(ctx context.Context, in intent.Intent, res *Result) (*Re
 	if err != nil {
 		return res, err
 	}
+	// Only the deprecations: when another run has since deprecated or
+	// changed the promoted image (a newer promote won), this run does not
+	// undo that; a redelivered message would, being an explicit request.
+	for i := range p.Steps {
+		s := &p.Steps[i]
+		if !s.deprecates() {
+			s.Changes, s.Unshare = nil, nil
+		} else {
+			s.Changes = slices.DeleteFunc(s.Changes, func(c FieldChange) bool { return !isDeprecation(c) })
+		}
+	}
 	if !p.HasChanges() {
 		return res, nil
 	}
