@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aliyun/fc-runtime-go-sdk/fc"
+	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/invoke"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
+)
+
+// runFC serves go1 invocations until the platform stops the instance.
+func runFC() int {
+	cfg, ok := loadConfig(os.Stderr)
+	if !ok {
+		return exitUsage
+	}
+	h, err := invoke.New(cfg, newLogger(os.Stdout, cfg.LogLevel))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return exitUsage
+	}
+	// The handler takes the raw payload ([]byte), since the trigger shapes
+	// differ, and returns the report as a struct: the SDK would base64 a []byte.
+	fc.Start(func(ctx context.Context, payload []byte) (*report.Report, error) {
+		return h.Handle(ctx, fcEnv(ctx), payload)
+	})
+	return exitOK
+}
+
+// fcEnv takes the invocation's STS credentials and region from the FC context.
+func fcEnv(ctx context.Context) invoke.Env {
+	var env invoke.Env
+	fctx, ok := fccontext.FromContext(ctx)
+	if !ok {
+		return env
+	}
+	env.RequestID, env.Region = fctx.RequestID, fctx.Region
+	if c := fctx.Credentials; c.AccessKeyId != "" && c.AccessKeySecret != "" {
+		env.Credentials = &ecsapi.Credentials{AccessKeyID: c.AccessKeyId, AccessKeySecret: c.AccessKeySecret, SecurityToken: c.SecurityToken}
+	}
+	return env
+}

@@ -1,0 +1,398 @@
+// Package invoke is the function's one handler: it turns the raw payload of an
+// invocation, from whichever front door, into messages, works each intent
+// through the lifecycle engine, settles every message in exactly one outcome
+// and returns the report.
+package invoke
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/config"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/intent"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/lifecycle"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/queue"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/retry"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/trigger"
+)
+
+// settleTime is kept back from the invocation deadline so that a message that
+// ran out of time can still be deferred or dead-lettered before FC stops us.
+const settleTime = 3 * time.Second
+
+// Env is what a front door knows about one invocation.
+type Env struct {
+	RequestID string
+	// Credentials are the invocation's STS credentials; nil means the SDK's
+	// default chain (environment, profile, instance role).
+	Credentials *ecsapi.Credentials
+	// Region is the function's region when the front door knows it.
+	Region string
+}
+
+// Settler sends messages that cannot be finished now to MNS. *queue.Queue is one.
+type Settler interface {
+	CanDefer() bool
+	HasDeadLetter() bool
+	Defer(ctx context.Context, d queue.Deferral) (messageID string, delay time.Duration, err error)
+	DeadLetter(ctx context.Context, l queue.Letter) (messageID string, err error)
+}
+
+// Handler handles invocations. It is safe for concurrent use, and meant to be
+// built once per process: its rate limiter must see every call the process makes.
+type Handler struct {
+	Config config.Config
+	// NewAPI builds the ECS client for one invocation.
+	NewAPI func(creds *ecsapi.Credentials) (ecsapi.API, error)
+	// Queue is nil when neither RETRY_QUEUE nor DEAD_LETTER_QUEUE is configured.
+	Queue  Settler
+	Policy retry.Policy
+	Log    *slog.Logger
+	Now    func() time.Time
+	// DryRun makes every intent a dry run (the CLI's plan command).
+	DryRun bool
+
+	limiterOnce sync.Once
+	limiter     *retry.Limiter
+}
+
+// New builds the production handler: the SDK-backed ECS client at the
+// configured endpoint, MNS when a queue is configured, and the default retry policy.
+func New(cfg config.Config, log *slog.Logger) (*Handler, error) {
+	h := &Handler{
+		Config: cfg,
+		NewAPI: func(creds *ecsapi.Credentials) (ecsapi.API, error) {
+			return ecsapi.New(ecsapi.Config{Region: cfg.Region, Endpoint: cfg.ECSEndpoint, Credentials: creds})
+		},
+		Policy: retry.DefaultPolicy(),
+		Log:    log,
+	}
+	if cfg.RetryQueue != "" || cfg.DeadLetterQueue != "" {
+		q, err := queue.New(queue.Config{
+			Endpoint:        cfg.MNSEndpoint,
+			RetryQueue:      cfg.RetryQueue,
+			DeadLetterQueue: cfg.DeadLetterQueue,
+			MaxMessageAge:   cfg.MaxMessageAge,
+			MaxAttempts:     cfg.MaxAttempts,
+		})
+		if err != nil {
+			return nil, err
+		}
+		h.Queue = q
+	}
+	return h, nil
+}
+
+// FailedError is returned, with the report, when some message could not be
+// settled: the platform must deliver the batch again. Redoing what was already
+// applied is harmless, because every intent is level-based.
+type FailedError struct {
+	Failed, Received int
+	IDs              []string
+}
+
+func (e *FailedError) Error() string {
+	return fmt.Sprintf("%d of %d messages could not be settled and must be delivered again: %s",
+		e.Failed, e.Received, strings.Join(e.IDs, ", "))
+}
+
+// Handle works one invocation's payload. The report is always returned; the
+// error is non-nil only when a message ended as failed (or nothing could run).
+func (h *Handler) Handle(ctx context.Context, env Env, payload []byte) (*report.Report, error) {
+	rep := report.New(env.RequestID)
+	msgs := trigger.Decode(payload)
+	if len(msgs) == 0 {
+		return rep, nil
+	}
+	log := h.logger().With("requestId", env.RequestID)
+
+	api, err := h.NewAPI(env.Credentials)
+	if err != nil {
+		// Nothing can run without a client (a configuration problem): fail
+		// every message so the platform keeps them until it is fixed.
+		for _, m := range msgs {
+			h.record(rep, log, report.Message{ID: m.ID, Source: m.Source, Attempt: m.Attempt,
+				Outcome: report.Failed, Error: "ECS client: " + err.Error()})
+		}
+		return rep, h.failure(rep)
+	}
+	region := h.Config.Region
+	if env.Region != "" {
+		region = env.Region
+	}
+	engine := lifecycle.NewEngine(retry.New(api, h.Policy, h.rateLimiter()), h.guards(), region)
+	if h.Now != nil {
+		engine.Now = h.Now
+	}
+
+	workCtx, cancel := workContext(ctx)
+	defer cancel()
+	results := make([]report.Message, len(msgs))
+	g := new(errgroup.Group)
+	g.SetLimit(h.Config.Concurrency)
+	for _, idxs := range orderedGroups(msgs) {
+		g.Go(func() error {
+			// Within one family, messages run in the order they arrived.
+			for _, i := range idxs {
+				results[i] = h.process(ctx, workCtx, engine, msgs[i], log)
+			}
+			return nil
+		})
+	}
+	_ = g.Wait() // process never returns an error: every message has an outcome
+	for _, m := range results {
+		h.record(rep, log, m)
+	}
+	return rep, h.failure(rep)
+}
+
+// workContext ends settleTime before the invocation's deadline, so settling
+// still has time after the work ran out of it.
+func workContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok || time.Until(dl) < 2*settleTime {
+		return context.WithCancel(ctx)
+	}
+	return context.WithDeadline(ctx, dl.Add(-settleTime))
+}
+
+func (h *Handler) failure(rep *report.Report) error {
+	if rep.Failed() == 0 {
+		return nil
+	}
+	e := &FailedError{Failed: rep.Failed(), Received: rep.Received}
+	for _, m := range rep.Messages {
+		if m.Outcome == report.Failed {
+			e.IDs = append(e.IDs, m.ID)
+		}
+	}
+	return e
+}
+
+// process takes one message to exactly one outcome.
+func (h *Handler) process(ctx, workCtx context.Context, engine *lifecycle.Engine, msg trigger.Message, log *slog.Logger) report.Message {
+	m := report.Message{ID: msg.ID, Source: msg.Source, Attempt: msg.Attempt}
+	if msg.Err != nil {
+		return h.settlePermanent(ctx, msg, m, nil, "InvalidParameter.Payload", msg.Err.Error())
+	}
+	in, err := intent.Parse(msg.Body)
+	describe(&m, in)
+	if err != nil {
+		return h.settlePermanent(ctx, msg, m, &in, intentCode(err), err.Error())
+	}
+	if in.ID == "" {
+		in.ID = msg.ID
+	}
+	if h.DryRun {
+		in.DryRun = true
+	}
+
+	res, err := engine.Run(workCtx, in)
+	if res != nil {
+		m.Plan = res.Plan
+		for _, a := range res.Applied {
+			if a.RequestID != "" {
+				m.RequestIDs = append(m.RequestIDs, a.RequestID)
+			}
+		}
+	}
+	if err == nil {
+		switch {
+		case in.DryRun:
+			m.Outcome = report.Planned
+		case res != nil && res.Changed:
+			m.Outcome = report.Applied
+		default:
+			m.Outcome = report.Unchanged
+		}
+		return m
+	}
+
+	code := ecsapi.Code(err)
+	h.logChangeFailure(log, m, err)
+	switch classify(err) {
+	case ecsapi.AlreadyDone:
+		m.Outcome = report.Unchanged
+		return m
+	case ecsapi.Transient:
+		if code == "" {
+			code = transientCode(err)
+		}
+		return h.settleTransient(ctx, msg, m, &in, code, err)
+	default:
+		return h.settlePermanent(ctx, msg, m, &in, code, err.Error())
+	}
+}
+
+// classify adds to the API's classes the one thing only the handler knows:
+// running out of invocation time is worth another try later.
+func classify(err error) ecsapi.Class {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return ecsapi.Transient
+	}
+	return ecsapi.Classify(err)
+}
+
+func transientCode(err error) string {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "DeadlineExceeded"
+	}
+	return "TransportError"
+}
+
+func (h *Handler) settleTransient(ctx context.Context, msg trigger.Message, m report.Message, in *intent.Intent, code string, cause error) report.Message {
+	m.Code, m.Error = code, cause.Error()
+	if h.Queue == nil || !h.Queue.CanDefer() {
+		m.Outcome = report.Failed
+		m.Error = "transient, and no RETRY_QUEUE to defer it to: " + m.Error
+		return m
+	}
+	sctx, cancel := settleContext(ctx)
+	defer cancel()
+	now := h.now()
+	firstSeen, originalID := now, msg.ID
+	if in.Retry != nil {
+		firstSeen = in.Retry.FirstSeen
+		if in.Retry.MessageID != "" {
+			originalID = in.Retry.MessageID
+		}
+	}
+	id, delay, err := h.Queue.Defer(sctx, queue.Deferral{
+		MessageID: originalID, Body: msg.Body, Attempt: msg.Attempt,
+		FirstSeen: firstSeen, LastError: code, Now: now,
+	})
+	switch {
+	case err == nil:
+		m.Outcome, m.DeferredTo, m.RetryDelay = report.Deferred, id, delay.String()
+		return m
+	case errors.Is(err, queue.ErrExhausted):
+		return h.settlePermanent(ctx, msg, m, in, code, "retries exhausted: "+err.Error()+"; last error: "+cause.Error())
+	default:
+		m.Outcome = report.Failed
+		m.Error = "could not defer: " + err.Error() + "; cause: " + m.Error
+		return m
+	}
+}
+
+func (h *Handler) settlePermanent(ctx context.Context, msg trigger.Message, m report.Message, in *intent.Intent, code, text string) report.Message {
+	m.Code, m.Error = code, text
+	if h.Queue == nil || !h.Queue.HasDeadLetter() {
+		m.Outcome = report.Rejected
+		return m
+	}
+	sctx, cancel := settleContext(ctx)
+	defer cancel()
+	firstSeen := h.now()
+	if in != nil && in.Retry != nil {
+		firstSeen = in.Retry.FirstSeen
+	}
+	id, err := h.Queue.DeadLetter(sctx, queue.Letter{
+		MessageID: msg.ID, Body: msg.Body, Code: code, Message: text,
+		Attempt: msg.Attempt, FirstSeen: firstSeen, Now: h.now(),
+	})
+	if err != nil {
+		m.Outcome = report.Failed
+		m.Error = "could not dead-letter: " + err.Error() + "; cause: " + text
+		return m
+	}
+	m.Outcome, m.DeadLetterID = report.DeadLettered, id
+	return m
+}
+
+// settleContext survives the work context running out, but not the invocation.
+func settleContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(context.WithoutCancel(ctx), dl)
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), 2*settleTime)
+}
+
+func describe(m *report.Message, in intent.Intent) {
+	m.Action, m.RegionID, m.ImageID = in.Action, in.RegionID, in.ImageID
+	if in.ImageFamily != "" {
+		m.Families = []string{in.ImageFamily}
+	}
+	m.Families = append(m.Families, in.ImageFamilies...)
+}
+
+func intentCode(err error) string {
+	var e *intent.Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return "InvalidParameter"
+}
+
+func (h *Handler) record(rep *report.Report, log *slog.Logger, m report.Message) {
+	rep.Add(m)
+	level := slog.LevelInfo
+	switch m.Outcome {
+	case report.Failed:
+		level = slog.LevelError
+	case report.Rejected, report.DeadLettered, report.Deferred:
+		level = slog.LevelWarn
+	}
+	log.Log(context.Background(), level, "message settled",
+		"messageId", m.ID, "source", m.Source, "attempt", m.Attempt, "action", m.Action,
+		"imageId", m.ImageID, "outcome", string(m.Outcome), "code", m.Code, "error", m.Error,
+		"deferredMessageId", m.DeferredTo, "deadLetterMessageId", m.DeadLetterID)
+}
+
+// logChangeFailure writes the one line an operator searches for when an image
+// change failed: which image, the API's code, its request id and the attempts.
+func (h *Handler) logChangeFailure(log *slog.Logger, m report.Message, err error) {
+	var ae *ecsapi.Error
+	requestID := ""
+	if errors.As(err, &ae) {
+		requestID = ae.RequestID
+	}
+	log.Warn("image change failed", "messageId", m.ID, "action", m.Action, "imageId", m.ImageID,
+		"code", ecsapi.Code(err), "requestId", requestID, "attempts", retry.Attempts(err),
+		"class", classify(err).String(), "error", err.Error())
+}
+
+func (h *Handler) guards() lifecycle.Guards {
+	g := lifecycle.DefaultGuards()
+	g.FamilyFloor = h.Config.FamilyFloor
+	g.UnshareBeforeDeprecate = h.Config.UnshareBeforeDeprecate
+	g.ExcludeTag = h.Config.ExcludeTag
+	g.AllowedRegions = h.Config.AllowedRegions
+	g.AllowedFamilies = h.Config.AllowedFamilies
+	return g
+}
+
+// rateLimiter is built on first use so that a Handler made as a literal (tests,
+// the demo) gets one too; it lives as long as the Handler.
+func (h *Handler) rateLimiter() *retry.Limiter {
+	h.limiterOnce.Do(func() {
+		rate := h.Config.RateLimit
+		if rate <= 0 {
+			rate = config.Defaults().RateLimit
+		}
+		h.limiter = retry.NewLimiter(rate, int(rate))
+	})
+	return h.limiter
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+func (h *Handler) logger() *slog.Logger {
+	if h.Log != nil {
+		return h.Log
+	}
+	return slog.Default()
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/invoke"
+)
+
+// maxPayload bounds one invocation body: FC's synchronous limit is 32 MB.
+const maxPayload = 32 << 20
+
+// runServe is the custom-runtime front door: the same handler behind HTTP.
+func runServe(ctx context.Context, args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	port := os.Getenv("FC_CUSTOM_LISTEN_PORT")
+	if port == "" {
+		port = "9000"
+	}
+	// FC health-checks 0.0.0.0: a server on 127.0.0.1 is never reached.
+	listen := fs.String("listen", net.JoinHostPort("0.0.0.0", port), "address to listen on")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	cfg, ok := loadConfig(stderr)
+	if !ok {
+		return exitUsage
+	}
+	log := newLogger(os.Stdout, cfg.LogLevel)
+	h, err := invoke.New(cfg, log)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	srv := &http.Server{Handler: customRuntime(h, log), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	log.Info("custom runtime listening", "addr", ln.Addr().String())
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	return exitOK
+}
+
+// customRuntime answers FC's custom-runtime contract: POST /invoke with the
+// event as the body and the invocation's facts in x-fc-* headers; success is
+// 200, a function error is reported with x-fc-status: 404.
+func customRuntime(h *invoke.Handler, log *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /invoke", func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				log.Error("handler panic", "requestId", r.Header.Get("x-fc-request-id"), "panic", fmt.Sprint(p))
+				writeError(w, "panic", fmt.Sprint(p), nil)
+			}
+		}()
+		payload, err := io.ReadAll(io.LimitReader(r.Body, maxPayload+1))
+		if err != nil || len(payload) > maxPayload {
+			writeError(w, "PayloadError", "cannot read the event body (at most 32 MB)", nil)
+			return
+		}
+		ctx, cancel := invocationContext(r)
+		defer cancel()
+		rep, err := h.Handle(ctx, headerEnv(r.Header), payload)
+		if err != nil {
+			writeError(w, fmt.Sprintf("%T", err), err.Error(), rep)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(rep)
+	})
+	// Lifecycle hooks: nothing to set up or tear down, but they must answer.
+	mux.HandleFunc("POST /initialize", func(w http.ResponseWriter, r *http.Request) {})
+	mux.HandleFunc("GET /pre-stop", func(w http.ResponseWriter, r *http.Request) {})
+	return mux
+}
+
+func writeError(w http.ResponseWriter, typ, msg string, rep any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-fc-status", "404")
+	w.WriteHeader(http.StatusNotFound)
+	_ = json.NewEncoder(w).Encode(map[string]any{"errorType": typ, "errorMessage": msg, "report": rep})
+}
+
+// invocationContext ends at the invocation's deadline: x-fc-function-deadline
+// (epoch ms) when sent, else x-fc-function-timeout seconds from now.
+func invocationContext(r *http.Request) (context.Context, context.CancelFunc) {
+	if ms, err := strconv.ParseInt(r.Header.Get("x-fc-function-deadline"), 10, 64); err == nil && ms > 0 {
+		return context.WithDeadline(r.Context(), time.UnixMilli(ms))
+	}
+	if s, err := strconv.Atoi(r.Header.Get("x-fc-function-timeout")); err == nil && s > 0 {
+		return context.WithTimeout(r.Context(), time.Duration(s)*time.Second)
+	}
+	return context.WithCancel(r.Context())
+}
+
+func headerEnv(h http.Header) invoke.Env {
+	env := invoke.Env{RequestID: h.Get("x-fc-request-id"), Region: h.Get("x-fc-region")}
+	if ak, sk := h.Get("x-fc-access-key-id"), h.Get("x-fc-access-key-secret"); ak != "" && sk != "" {
+		env.Credentials = &ecsapi.Credentials{AccessKeyID: ak, AccessKeySecret: sk, SecurityToken: h.Get("x-fc-security-token")}
+	}
+	return env
+}
