@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"debug/elf"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -78,33 +78,96 @@ func TestBuildCommand(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", BuildCommand, err, out)
 	}
-	bin := filepath.Join(root, "target", "main")
+	if err := checkGo1Binary(filepath.Join(root, "target", "main"), root); err != nil {
+		t.Error(err)
+	}
+}
+
+// checkGo1Binary checks that bin is what FC's go1 runtime can start: an
+// executable, static linux/amd64 ELF file, without the build machine's paths
+// under root (-trimpath).
+func checkGo1Binary(bin, root string) error {
 	f, err := elf.Open(bin)
 	if err != nil {
-		t.Fatalf("target/main is not an ELF file: %v", err)
+		return fmt.Errorf("%s is not an ELF file: %w", bin, err)
 	}
 	defer f.Close()
 	if f.Machine != elf.EM_X86_64 || f.Type != elf.ET_EXEC {
-		t.Errorf("target/main: machine %v, type %v; want EM_X86_64, ET_EXEC", f.Machine, f.Type)
+		return fmt.Errorf("%s: machine %v, type %v; want EM_X86_64, ET_EXEC", bin, f.Machine, f.Type)
 	}
 	for _, p := range f.Progs {
 		if p.Type == elf.PT_INTERP {
-			t.Error("target/main asks for a dynamic loader; CGO_ENABLED=0 should make it static")
+			return fmt.Errorf("%s asks for a dynamic loader; CGO_ENABLED=0 should make it static", bin)
 		}
 	}
 	fi, err := os.Stat(bin)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	if fi.Mode().Perm()&0o100 == 0 {
-		t.Errorf("target/main mode %v is not executable", fi.Mode().Perm())
+		return fmt.Errorf("%s: mode %v is not executable", bin, fi.Mode().Perm())
 	}
-	// -trimpath keeps the build machine's paths out of the binary.
 	raw, err := os.ReadFile(bin)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
-	if regexp.MustCompile(regexp.QuoteMeta(root) + `/function`).Match(raw) {
-		t.Errorf("target/main contains %s: was -trimpath dropped?", root)
+	if bytes.Contains(raw, []byte(root+string(filepath.Separator))) {
+		return fmt.Errorf("%s contains the build path %s: was -trimpath dropped?", bin, root)
+	}
+	return nil
+}
+
+// TestCheckGo1Binary shows checkGo1Binary can fail: it builds a small go1
+// function (tests/fcfake/testdata/echo) the way FC can run it and ways it
+// cannot. (Only linux/amd64 builds: other targets would compile a whole
+// standard library on a cold cache.)
+func TestCheckGo1Binary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds binaries; skipped with -short")
+	}
+	t.Parallel()
+	root := repoRoot(t)
+	build := func(t *testing.T, trimpath bool) string {
+		t.Helper()
+		bin := filepath.Join(t.TempDir(), "main")
+		args := []string{"build", "-o", bin, "./tests/fcfake/testdata/echo"}
+		if trimpath {
+			args = append(args[:1], append([]string{"-trimpath"}, args[1:]...)...)
+		}
+		cmd := exec.Command("go", args...)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=amd64", "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go %v: %v\n%s", args, err, out)
+		}
+		return bin
+	}
+	tests := []struct {
+		name    string
+		binary  func(t *testing.T) string
+		wantErr string
+	}{
+		{"as the pre-deploy action builds", func(t *testing.T) string { return build(t, true) }, ""},
+		{"without -trimpath", func(t *testing.T) string { return build(t, false) }, "-trimpath"},
+		{"execute bit lost", func(t *testing.T) string {
+			bin := build(t, true)
+			if err := os.Chmod(bin, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return bin
+		}, "not executable"},
+		{"a script", func(t *testing.T) string { return filepath.Join(root, "bootstrap") }, "not an ELF file"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			err := checkGo1Binary(tc.binary(t), root)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatal(err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("err = %v, want it to contain %q", err, tc.wantErr)
+			}
+		})
 	}
 }
