@@ -33,6 +33,7 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 				return res, err
 			}
 			if !keep {
+				res.diverged = true
 				changes = withoutStatus(changes)
 				if reason != "" {
 					res.Held = append(res.Held, HeldStep{ImageID: s.ImageID, Reason: reason})

@@ -89,7 +89,7 @@ func (e *Engine) Run(ctx context.Context, in intent.Intent) (*Result, error) {
 		return &Result{Plan: p}, nil
 	}
 	res, err := e.Apply(ctx, p)
-	if err != nil || !res.Changed || (in.Action != intent.ActionPromote && in.Action != intent.ActionRotate) {
+	if err != nil || !(res.Changed || res.diverged) || (in.Action != intent.ActionPromote && in.Action != intent.ActionRotate) {
 		return res, err
 	}
 	return e.settle(ctx, in, res)
@@ -100,8 +100,8 @@ func (e *Engine) Run(ctx context.Context, in intent.Intent) (*Result, error) {
 // planned on a state other runs were changing at the same time (a promote
 // landing during a rotate, two promotes together) thereby ends with the same
 // images Available as a single run would, or at most one extra while another
-// run is still writing, which that run's own settle pass then sees. A run that
-// changed nothing needs no settle pass: it was not the last writer.
+// run is still writing, which that run's own settle pass then sees. A run
+// that changed nothing, and found nothing changed under it, skips the pass.
 func (e *Engine) settle(ctx context.Context, in intent.Intent, res *Result) (*Result, error) {
 	if e.Cache != nil {
 		e.Cache.forget(res.Plan.RegionID, res.Plan.Families)

@@ -21,21 +21,26 @@ const (
 
 // FieldChange is one attribute going from one value to another.
 type FieldChange struct {
-	Field, From, To string
+	Field string `json:"field"`
+	From  string `json:"from"`
+	To    string `json:"to"`
 }
 
 // Step is what the plan does to one image. Steps are in execution order.
 type Step struct {
-	ImageID, ImageName, Family, Status string
-	CreationTime                       time.Time
+	ImageID      string    `json:"imageId"`
+	ImageName    string    `json:"imageName,omitempty"`
+	Family       string    `json:"imageFamily,omitempty"`
+	Status       string    `json:"status"`
+	CreationTime time.Time `json:"creationTime"`
 	// Changes are sent in one ModifyImageAttribute; empty = nothing to do.
-	Changes []FieldChange
+	Changes []FieldChange `json:"changes,omitempty"`
 	// Unshare lists the accounts to unshare before deprecating (UnshareBeforeDeprecate).
-	Unshare []string
+	Unshare []string `json:"unshare,omitempty"`
 	// Reason says why the image changes, or why it does not.
-	Reason string
+	Reason string `json:"reason"`
 	// Skipped is set when a guard stopped a change (a reason, not an error).
-	Skipped bool
+	Skipped bool `json:"skipped,omitempty"`
 
 	// check is what Apply re-verifies against a fresh read of the family
 	// before it deprecates this image.
@@ -69,10 +74,12 @@ func (s Step) deprecates() bool {
 // Plan is the full difference between the images as they are and as the
 // intent wants them, computed from reads only.
 type Plan struct {
-	Action, RegionID, ImageID string
-	Families                  []string
-	Steps                     []Step
-	DryRun                    bool
+	Action   string   `json:"action"`
+	RegionID string   `json:"regionId"`
+	ImageID  string   `json:"imageId,omitempty"`
+	Families []string `json:"families,omitempty"`
+	Steps    []Step   `json:"steps"`
+	DryRun   bool     `json:"dryRun,omitempty"`
 }
 
 // HasChanges reports whether applying the plan would send any write.
@@ -144,6 +151,10 @@ type Result struct {
 	// longer satisfied). They are not errors; the next run settles them.
 	Held    []HeldStep
 	Changed bool
+
+	// diverged is set when a fresh read showed the state had moved away from
+	// the plan (another run wrote in between): Run then settles.
+	diverged bool
 }
 
 // AppliedStep is one ModifyImageAttribute that succeeded.
