@@ -14,6 +14,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/config"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/intent"
 )
 
@@ -260,6 +261,10 @@ func checkEnv(v any) []error {
 		if strings.HasPrefix(strings.ToUpper(k), "FC_") {
 			errs = append(errs, fmt.Errorf("environment variable %q: names starting with FC_ are reserved by FC", k))
 		}
+		if s, _ := env[k].(string); s == "" {
+			// How FC treats an empty value is not documented in what we have; avoid relying on it.
+			errs = append(errs, fmt.Errorf("environment variable %s is empty; give it an explicit value", k))
+		}
 		size += len(k) + len(fmt.Sprint(env[k]))
 	}
 	if size > 4096 {
@@ -378,6 +383,7 @@ func TestChecksCatchTypos(t *testing.T) {
 		{"eventbridge filter not JSON", func(p map[string]any) { cfg(p, "eventbridge")["eventRuleFilterPattern"] = "{" }, "eventRuleFilterPattern"},
 		{"eventbridge without asyncInvocationType", func(p map[string]any) { delete(cfg(p, "eventbridge"), "asyncInvocationType") }, "IEventBridge"},
 		{"reserved FC_ variable", func(p map[string]any) { sub(p, "environmentVariables")["FC_REGION"] = "cn-hangzhou" }, "reserved by FC"},
+		{"configuration empty", func(p map[string]any) { sub(p, "environmentVariables")["ALLOWED_FAMILIES"] = "" }, "ALLOWED_FAMILIES is empty"},
 		{"configuration missing", func(p map[string]any) { delete(sub(p, "environmentVariables"), "RETRY_QUEUE") }, "RETRY_QUEUE is missing"},
 		{"environment too large", func(p map[string]any) {
 			sub(p, "environmentVariables")["ALLOWED_FAMILIES"] = strings.Repeat("f", 4096)
@@ -417,6 +423,31 @@ func TestCheckRotatePayload(t *testing.T) {
 	for _, tc := range tests {
 		if err := checkRotatePayload(tc.payload); (err == nil) != tc.ok {
 			t.Errorf("checkRotatePayload(%s) = %v, want ok=%v", tc.payload, err, tc.ok)
+		}
+	}
+}
+
+// TestEnvironmentIsAValidConfiguration reads each resource's environment the
+// way the function does at start (plus the FC_REGION FC injects), so a value
+// the function would refuse fails here rather than on the first invocation.
+func TestEnvironmentIsAValidConfiguration(t *testing.T) {
+	t.Parallel()
+	for name, props := range resolvedProps(t) {
+		env, _ := props["environmentVariables"].(map[string]any)
+		getenv := func(k string) string {
+			if k == "FC_REGION" {
+				return fmt.Sprint(props["region"])
+			}
+			s, _ := env[k].(string)
+			return s
+		}
+		c, err := config.FromEnv(getenv)
+		if err != nil {
+			t.Errorf("resource %s: %v", name, err)
+			continue
+		}
+		if c.RetryQueue == "" || c.DeadLetterQueue == "" || c.MNSEndpoint == "" {
+			t.Errorf("resource %s: retry %q, dead-letter %q, MNS %q: deferral and dead-lettering must be on", name, c.RetryQueue, c.DeadLetterQueue, c.MNSEndpoint)
 		}
 	}
 }
