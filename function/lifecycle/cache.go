@@ -190,7 +190,9 @@ func (r reader) pages(ctx context.Context, in ecsapi.DescribeImagesInput) ([]ecs
 			return nil, fmt.Errorf("lifecycle: read images (page %d): %w", page, err)
 		}
 		all = append(all, p.Images...)
-		if len(p.Images) < pageSize || len(all) >= p.TotalCount {
+		// TotalCount ends the listing; an empty page ends it too, should the
+		// count shrink under concurrent writes.
+		if len(p.Images) == 0 || len(all) >= p.TotalCount {
 			break
 		}
 	}

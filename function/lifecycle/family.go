@@ -268,13 +268,10 @@ func (e *Engine) planRollback(ctx context.Context, p *Plan, family string) error
 	}
 	switch {
 	case n < 0:
+		for i := range rest {
+			rest[i].Reason = "no Available image in family " + family + ", nothing to roll back"
+		}
 		p.Steps = rest
-		if len(p.Steps) == 0 {
-			p.Steps = nil
-		}
-		for i := range p.Steps {
-			p.Steps[i].Reason = "no Available image in family " + family + ", nothing to roll back"
-		}
 		return nil
 	case prev < 0:
 		second[0].Reason = "newest Available, kept: no Deprecated image older than it to roll back to"

@@ -133,6 +133,25 @@ func TestFamilyActions(t *testing.T) {
 			wantCalls: map[string]int{"DescribeImages": 2, "DescribeImageSharePermission": 148, "ModifyImageAttribute": 0},
 		},
 		{
+			name:      "rotate 100 images reads the family in 1 page",
+			images:    family("w", "web", 100, 0),
+			in:        intent.Intent{Action: "rotate", ImageFamily: "web", Keep: keepN(100), DryRun: true},
+			wantCalls: map[string]int{"DescribeImages": 1, "DescribeImageSharePermission": 0},
+		},
+		{
+			name:      "the exclusion tag needs its value too",
+			images:    append(family("w", "web", 3, 0)[1:], with(img("w-000", "web", "Available", 0), func(i *fakeImage) { i.Tags = map[string]string{"lifecycle:keep": "false"} })),
+			in:        intent.Intent{Action: "rotate", ImageFamily: "web", Keep: keepN(1)},
+			wantAvail: map[string][]string{"web": ids("w", 2)},
+		},
+		{
+			name:       "rollback of a family with no Available image does nothing",
+			images:     []*fakeImage{img("w-p", "web", "Deprecated", 5)},
+			in:         intent.Intent{Action: "rollback", ImageFamily: "web"},
+			wantReason: map[string]string{"w-p": "nothing to roll back"},
+			wantCalls:  map[string]int{"ModifyImageAttribute": 0},
+		},
+		{
 			name:      "dry run changes nothing",
 			images:    five,
 			in:        intent.Intent{Action: "rotate", ImageFamily: "web", Keep: keepN(1), DryRun: true},
