@@ -1,8 +1,10 @@
 // Package lifecycle plans and applies image lifecycle intents: it reads the
 // images an intent is about, applies the guards, computes a Plan (per image,
 // the attribute changes from -> to and why), and then applies only that
-// difference through ModifyImageAttribute. Every run re-reads the state it
-// acts on (level-based), so duplicate, late or overlapping runs are harmless.
+// difference through ModifyImageAttribute. Every invocation re-reads the state
+// it acts on (level-based; reads are shared within one invocation through a
+// Cache), and re-reads a family before each deprecation and after its own
+// writes, so duplicate, late or overlapping runs are harmless.
 package lifecycle
 
 import (
