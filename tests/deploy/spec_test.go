@@ -309,6 +309,12 @@ func TestPreDeployIsTheCIBuildCommand(t *testing.T) {
 			t.Errorf("%s: pre-deploy runs in %q, want the repository root (./)", name, acts[0].Path)
 		}
 	}
+	// CI's script runs the same line, so a deploy cannot break unseen.
+	if ci, err := os.ReadFile(filepath.Join(repoRoot(t), ".ci", "run")); err != nil {
+		t.Logf("no .ci/run to compare with: %v", err)
+	} else if !containsLine(string(ci), BuildCommand) {
+		t.Errorf(".ci/run has no line that is exactly\n  %s", BuildCommand)
+	}
 	// The built file must be what the go1 runtime starts: code dir + handler.
 	p := s.Resources["imageLifecycle"].Props
 	if got := filepath.Join(fmt.Sprint(p["code"]), fmt.Sprint(p["handler"])); got != "target/main" {
@@ -397,4 +403,13 @@ func TestResolve(t *testing.T) {
 			}
 		})
 	}
+}
+
+func containsLine(text, line string) bool {
+	for _, l := range strings.Split(text, "\n") {
+		if strings.TrimSpace(l) == line {
+			return true
+		}
+	}
+	return false
 }
