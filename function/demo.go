@@ -102,6 +102,8 @@ func demoHandler(endpoint, region string, stderr io.Writer) *invoke.Handler {
 		},
 		Policy: policy,
 		Log:    newLogger(stderr, "error"),
+		// The emulator finishes a Creating image in a few calls, not minutes.
+		CreatingBackoff: func(int) time.Duration { return 300 * time.Millisecond },
 	}
 }
 

@@ -18,6 +18,9 @@ type Error struct {
 
 func (e *Error) Error() string {
 	switch {
+	case e.Code != "" && e.RequestID == "":
+		// Refused by our own checks before any request was sent.
+		return fmt.Sprintf("%s: %s: %s", e.Action, e.Code, e.Message)
 	case e.Code != "":
 		return fmt.Sprintf("%s: %s (HTTP %d, request %s): %s", e.Action, e.Code, e.HTTPStatus, e.RequestID, e.Message)
 	case e.HTTPStatus != 0:

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -60,6 +61,9 @@ type Handler struct {
 	Now    func() time.Time
 	// DryRun makes every intent a dry run (the CLI's plan command).
 	DryRun bool
+	// CreatingBackoff, when set, replaces how long a promote waits between
+	// reads of an image still Creating (the demo shortens it).
+	CreatingBackoff func(progress int) time.Duration
 
 	limiterOnce sync.Once
 	limiter     *retry.Limiter
@@ -134,8 +138,27 @@ func (h *Handler) Handle(ctx context.Context, env Env, payload []byte) (*report.
 		engine.Now = h.Now
 	}
 
+	if h.CreatingBackoff != nil {
+		engine.CreatingBackoff = h.CreatingBackoff
+	}
+
 	workCtx, cancel := workContext(ctx)
 	defer cancel()
+	// Parse every message first: that is cheap, and it lets one DescribeImages
+	// read the images of the whole batch (up to 100 ids a call) before any intent runs.
+	parsed := make([]parsedMessage, len(msgs))
+	var valid []intent.Intent
+	for i, msg := range msgs {
+		parsed[i] = parse(msg)
+		if parsed[i].err == nil {
+			valid = append(valid, parsed[i].in)
+		}
+	}
+	if err := engine.Prefetch(workCtx, valid); err != nil {
+		// Not fatal: each intent reads what it needs itself, and reports its own error.
+		log.Warn("batch prefetch failed", "error", err.Error())
+	}
+
 	results := make([]report.Message, len(msgs))
 	g := new(errgroup.Group)
 	g.SetLimit(h.Config.Concurrency)
@@ -143,12 +166,12 @@ func (h *Handler) Handle(ctx context.Context, env Env, payload []byte) (*report.
 		g.Go(func() error {
 			// Within one family, messages run in the order they arrived.
 			for _, i := range idxs {
-				results[i] = h.process(ctx, workCtx, engine, msgs[i], log)
+				results[i] = h.processSafely(ctx, workCtx, engine, msgs[i], parsed[i], log)
 			}
 			return nil
 		})
 	}
-	_ = g.Wait() // process never returns an error: every message has an outcome
+	_ = g.Wait() // processSafely never returns an error: every message has an outcome
 	for _, m := range results {
 		h.record(rep, log, m)
 	}
@@ -178,19 +201,52 @@ func (h *Handler) failure(rep *report.Report) error {
 	return e
 }
 
-// process takes one message to exactly one outcome.
-func (h *Handler) process(ctx, workCtx context.Context, engine *lifecycle.Engine, msg trigger.Message, log *slog.Logger) report.Message {
-	m := report.Message{ID: msg.ID, Source: msg.Source, Attempt: msg.Attempt}
+// parsedMessage is a message's intent, or why it has none.
+type parsedMessage struct {
+	in   intent.Intent
+	err  error
+	code string
+}
+
+func parse(msg trigger.Message) parsedMessage {
 	if msg.Err != nil {
-		return h.settlePermanent(ctx, msg, m, nil, "InvalidParameter.Payload", msg.Err.Error())
+		return parsedMessage{err: msg.Err, code: "InvalidParameter.Payload"}
 	}
 	in, err := intent.Parse(msg.Body)
-	describe(&m, in)
 	if err != nil {
-		return h.settlePermanent(ctx, msg, m, &in, intentCode(err), err.Error())
+		return parsedMessage{in: in, err: err, code: intentCode(err)}
 	}
 	if in.ID == "" {
 		in.ID = msg.ID
+	}
+	return parsedMessage{in: in}
+}
+
+// processSafely turns a panic while working one message into that message's
+// failure: a worker goroutine's panic would otherwise end the whole process
+// (the runtime SDK recovers only the handler's own goroutine), losing the batch.
+func (h *Handler) processSafely(ctx, workCtx context.Context, engine *lifecycle.Engine, msg trigger.Message, p parsedMessage, log *slog.Logger) (m report.Message) {
+	defer func() {
+		if r := recover(); r != nil {
+			log.Error("panic while working a message", "messageId", msg.ID, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			m = report.Message{ID: msg.ID, Source: msg.Source, Attempt: msg.Attempt, Outcome: report.Failed,
+				Code: "InternalError.Panic", Error: fmt.Sprintf("panic: %v", r)}
+			describe(&m, p.in)
+		}
+	}()
+	return h.process(ctx, workCtx, engine, msg, p, log)
+}
+
+// process takes one message to exactly one outcome.
+func (h *Handler) process(ctx, workCtx context.Context, engine *lifecycle.Engine, msg trigger.Message, p parsedMessage, log *slog.Logger) report.Message {
+	m := report.Message{ID: msg.ID, Source: msg.Source, Attempt: msg.Attempt}
+	in := p.in
+	describe(&m, in)
+	if p.err != nil {
+		if msg.Err != nil {
+			return h.settlePermanent(ctx, msg, m, nil, p.code, p.err.Error())
+		}
+		return h.settlePermanent(ctx, msg, m, &in, p.code, p.err.Error())
 	}
 	if h.DryRun {
 		in.DryRun = true
@@ -234,9 +290,10 @@ func (h *Handler) process(ctx, workCtx context.Context, engine *lifecycle.Engine
 }
 
 // classify adds to the API's classes the one thing only the handler knows:
-// running out of invocation time is worth another try later.
+// running out of invocation time (or being stopped) is worth another try later,
+// never a reason to dead-letter.
 func classify(err error) ecsapi.Class {
-	if errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return ecsapi.Transient
 	}
 	return ecsapi.Classify(err)
@@ -356,7 +413,7 @@ func (h *Handler) logChangeFailure(log *slog.Logger, m report.Message, err error
 		requestID = ae.RequestID
 	}
 	log.Warn("image change failed", "messageId", m.ID, "action", m.Action, "imageId", m.ImageID,
-		"code", ecsapi.Code(err), "requestId", requestID, "attempts", retry.Attempts(err),
+		"code", ecsapi.Code(err), "ecsRequestId", requestID, "attempts", retry.Attempts(err),
 		"class", classify(err).String(), "error", err.Error())
 }
 
