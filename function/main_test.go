@@ -1,0 +1,199 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
+)
+
+func TestMain(m *testing.M) {
+	ecs.GetEndpointMap() // the SDK fills this global lazily and without a lock
+	os.Exit(m.Run())
+}
+
+func startEmulator(t *testing.T) *emulator.Server {
+	t.Helper()
+	seed, err := emulator.LoadSeed(filepath.Join("..", "events", "seed", "demo.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	emu, err := emulator.Start(emulator.Options{Seed: seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = emu.Close() })
+	return emu
+}
+
+// cliEnv points the SDK's default credential chain at the emulator's keys and
+// keeps the developer's own configuration out of the test.
+func cliEnv(t *testing.T) {
+	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", emulator.DefaultKey)
+	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", emulator.DefaultKey)
+	t.Setenv("ALIBABA_CLOUD_SECURITY_TOKEN", "")
+	t.Setenv("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+	for _, k := range []string{"ECS_ENDPOINT", "RETRY_QUEUE", "DEAD_LETTER_QUEUE", "MNS_ENDPOINT", "FC_REGION"} {
+		t.Setenv(k, "")
+	}
+}
+
+func runCmd(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	code := run(ctx, args, strings.NewReader(stdin), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestUsageErrorsExitTwo(t *testing.T) {
+	cliEnv(t)
+	for _, args := range [][]string{
+		nil,
+		{"frobnicate"},
+		{"apply"},
+		{"plan", "--output", "yaml", "x.json"},
+		{"apply", "--no-such-flag", "x.json"},
+		{"apply", filepath.Join(t.TempDir(), "missing.json")},
+	} {
+		if code, _, _ := runCmd(t, "", args...); code != exitUsage {
+			t.Errorf("%q: exit %d, want %d", args, code, exitUsage)
+		}
+	}
+	if code, out, _ := runCmd(t, "", "help"); code != exitOK || !strings.Contains(out, "usage:") {
+		t.Errorf("help: exit %d, output %q", code, out)
+	}
+}
+
+func TestPlanChangesNothingAndPrintsTheDifference(t *testing.T) {
+	cliEnv(t)
+	emu := startEmulator(t)
+	code, out, errOut := runCmd(t, "", "plan", "--endpoint", emu.URL(), filepath.Join("..", "events", "01-modify.json"))
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr: %s", code, errOut)
+	}
+	for _, want := range []string{"outcome=planned", "features.imdsSupport", "v1", "v2"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan output lacks %q:\n%s", want, out)
+		}
+	}
+	if n := emu.Calls("ModifyImageAttribute"); n != 0 {
+		t.Errorf("plan sent %d ModifyImageAttribute calls", n)
+	}
+	if img, _ := emu.Image("m-bp1api8c9d0e1f2g3h4i"); img.ImdsSupport != "v1" {
+		t.Errorf("plan changed the image: %+v", img)
+	}
+}
+
+func TestApplyFromStdinAsJSON(t *testing.T) {
+	cliEnv(t)
+	emu := startEmulator(t)
+	in := `{"action":"deprecate","imageId":"m-bp1web6h7i8j9k0l1m2n"}`
+	code, out, errOut := runCmd(t, in, "apply", "--endpoint", emu.URL(), "--output", "json", "-")
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr: %s", code, errOut)
+	}
+	var rep report.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("output is not a JSON report: %v\n%s", err, out)
+	}
+	if rep.Received != 1 || rep.Counts[report.Applied] != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+	if img, _ := emu.Image("m-bp1web6h7i8j9k0l1m2n"); img.Status != ecsapi.StatusDeprecated {
+		t.Fatalf("image not deprecated: %+v", img)
+	}
+}
+
+func TestApplyExitsOneWhenAMessageIsRejected(t *testing.T) {
+	cliEnv(t)
+	emu := startEmulator(t)
+	code, out, _ := runCmd(t, "", "apply", "--endpoint", emu.URL(), filepath.Join("..", "events", "07-rejected.json"))
+	if code != exitMessages {
+		t.Fatalf("exit %d, want %d:\n%s", code, exitMessages, out)
+	}
+	if !strings.Contains(out, "InvalidImageName.Malformed") || !strings.Contains(out, `did you mean "attributes.imageName"`) {
+		t.Errorf("the rejections do not explain themselves:\n%s", out)
+	}
+}
+
+func TestDemoRunsEverySample(t *testing.T) {
+	code, out, errOut := runCmd(t, "", "demo", "--seed", filepath.Join("..", "events", "seed", "demo.json"), "--events", filepath.Join("..", "events"))
+	if code != exitOK {
+		t.Fatalf("demo exit %d; stderr: %s\n%s", code, errOut, out)
+	}
+	samples, _ := filepath.Glob(filepath.Join("..", "events", "*.json"))
+	for _, s := range samples {
+		if !strings.Contains(out, "== "+s) {
+			t.Errorf("demo did not run %s", s)
+		}
+	}
+	if !strings.Contains(out, "== images after") || strings.Contains(out, "outcome=failed") {
+		t.Errorf("unexpected demo output:\n%s", out)
+	}
+}
+
+func TestCustomRuntimeInvoke(t *testing.T) {
+	emu := startEmulator(t)
+	h := demoHandler(emu.URL(), "cn-hangzhou", &bytes.Buffer{})
+	srv := httptest.NewServer(customRuntime(h, newLogger(&bytes.Buffer{}, "error")))
+	defer srv.Close()
+
+	post := func(body string, headers map[string]string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/invoke", strings.NewReader(body))
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+	deadline := time.Now().Add(20 * time.Second).UnixMilli()
+	hdr := map[string]string{"x-fc-request-id": "req-1", "x-fc-function-deadline": itoa(deadline)}
+
+	resp := post(`{"action":"deprecate","imageId":"m-bp1web6h7i8j9k0l1m2n"}`, hdr)
+	var rep report.Report
+	if err := json.NewDecoder(resp.Body).Decode(&rep); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d, err %v", resp.StatusCode, err)
+	}
+	if rep.RequestID != "req-1" || rep.Counts[report.Applied] != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+
+	// A transient failure with no retry queue cannot be settled: FC must see a
+	// function error (404 and x-fc-status) so the event is delivered again.
+	emu.SetFaults("DescribeImages", emulator.Faults{FailNext: slices.Repeat([]string{"ServiceUnavailable"}, 1000)})
+	hdr["x-fc-function-deadline"] = itoa(time.Now().Add(7 * time.Second).UnixMilli())
+	resp = post(`{"action":"activate","imageId":"m-bp1web6h7i8j9k0l1m2n"}`, hdr)
+	if resp.StatusCode != http.StatusNotFound || resp.Header.Get("x-fc-status") != "404" {
+		t.Fatalf("status %d, x-fc-status %q", resp.StatusCode, resp.Header.Get("x-fc-status"))
+	}
+	var failure struct {
+		ErrorMessage string         `json:"errorMessage"`
+		Report       *report.Report `json:"report"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&failure); err != nil || failure.Report == nil || failure.Report.Counts[report.Failed] != 1 {
+		t.Fatalf("error body: %+v, %v", failure, err)
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
