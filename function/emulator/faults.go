@@ -20,7 +20,8 @@ type Faults struct {
 	// FailNext: the next len(FailNext) calls fail, in order, each with this
 	// API code (at that code's HTTP status), or with a special value: "reset"
 	// (connection closed without an answer), "slow" (SlowDelay, then a normal
-	// answer) or "badgateway" (502 with an HTML body).
+	// answer), "badgateway" (502 with an HTML body) or "nonstring-code" (400
+	// with a JSON error body whose Code and Message are numbers).
 	FailNext    []string
 	Unavailable float64 // share 0..1 of calls answered 503 ServiceUnavailable
 	Internal    float64 // share answered 500 InternalError
@@ -36,6 +37,10 @@ const (
 	FaultReset      = "reset"
 	FaultSlow       = "slow"
 	FaultBadGateway = "badgateway"
+	// FaultNonStringCode answers 400 with {"Code": 400, "Message": 1, ...}: no
+	// real answer looks like this, but the ECS SDK panics on it (it asserts
+	// that Code is a string), which makes a real panic reachable on demand.
+	FaultNonStringCode = "nonstring-code"
 )
 
 type faultState struct {
@@ -86,7 +91,7 @@ func (st *faultState) roll(now time.Time) outcome {
 		code := st.next[0]
 		st.next = st.next[1:]
 		switch code {
-		case FaultReset, FaultBadGateway:
+		case FaultReset, FaultBadGateway, FaultNonStringCode:
 			return outcome{kind: code}
 		case FaultSlow:
 			return outcome{kind: FaultSlow, delay: st.f.SlowDelay}
@@ -146,6 +151,11 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, reqID, acti
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusBadGateway)
 		_, _ = w.Write([]byte("<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n"))
+		return false
+	case FaultNonStringCode:
+		writeJSON(w, http.StatusBadRequest, map[string]any{
+			"RequestId": reqID, "HostId": hostID, "Code": http.StatusBadRequest, "Message": 1,
+		})
 		return false
 	default:
 		s.writeError(w, reqID, o.err)
