@@ -161,7 +161,7 @@ func (h *Handler) Handle(ctx context.Context, env Env, payload []byte) (*report.
 
 	results := make([]report.Message, len(msgs))
 	g := new(errgroup.Group)
-	g.SetLimit(h.Config.Concurrency)
+	g.SetLimit(max(h.Config.Concurrency, 1)) // a zero limit would run nothing at all
 	for _, idxs := range orderedGroups(msgs) {
 		g.Go(func() error {
 			// Within one family, messages run in the order they arrived.
