@@ -15,7 +15,16 @@ const (
 	ActionActivate  = "activate"
 	ActionPromote   = "promote"
 	ActionRotate    = "rotate"
-	ActionRollback  = "rollback"
+	// ActionRollback rolls a family back from one image. With imageId it is
+	// level-based, "roll back FROM this image": the image ends Deprecated and
+	// at least one Available image older than it stays in its family (the
+	// newest Deprecated one older than it is re-activated first, and only
+	// when none is Available), so a redelivered message changes nothing.
+	// Without imageId the image is resolved when the message is planned as
+	// the family's newest Available image; a duplicate delivery then rolls
+	// back one image further. Only the imageId form is safe to redeliver, so
+	// producers on at-least-once queues (MNS) should send it.
+	ActionRollback = "rollback"
 )
 
 // DefaultKeep is how many newest Available images promote and rotate keep.
@@ -23,6 +32,12 @@ const DefaultKeep = 2
 
 // Intent is one image lifecycle intent (v1). JSON is camelCase; unknown fields
 // are rejected by Parse.
+//
+// ImageID is the image modify, deprecate, activate and promote act on. For
+// rollback it is optional and names the image to roll back from; a rollback
+// takes imageId, imageFamily or both, and with both the image must be in that
+// family (the engine checks the image's real family before any write). Only
+// a rollback with imageId is safe to redeliver: see ActionRollback.
 type Intent struct {
 	Action        string      `json:"action"`
 	ID            string      `json:"id,omitempty"`

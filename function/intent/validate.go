@@ -78,14 +78,16 @@ func (in Intent) Validate() error {
 	switch {
 	case in.ImageID == "" && onImage:
 		errs.missing("imageId")
-	case in.ImageID != "" && onFamily:
+	case in.ImageID != "" && act == ActionRotate:
 		errs.add(CodeInvalidParameter, "imageId", "does not apply to %s, which works on imageFamily", act)
 	case in.ImageID != "" && (len(in.ImageID) > 128 || !imageIDPattern.MatchString(in.ImageID)):
 		errs.add(CodeInvalidImageID, "imageId", "%q is not an image id: \"m-\" followed by letters and digits", in.ImageID)
 	}
 
 	switch {
-	case onFamily && in.ImageFamily == "" && (act != ActionRotate || len(in.ImageFamilies) == 0):
+	// rollback names its family, its image (whose family the engine reads), or both.
+	case onFamily && in.ImageFamily == "" && !(act == ActionRotate && len(in.ImageFamilies) > 0) &&
+		!(act == ActionRollback && in.ImageID != ""):
 		errs.missing("imageFamily")
 	case in.ImageFamily != "" && onImage:
 		errs.add(CodeInvalidParameter, "imageFamily", "applies only to rotate and rollback; to set the image's family use attributes.imageFamily")

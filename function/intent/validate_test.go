@@ -68,6 +68,11 @@ func TestValidateRules(t *testing.T) {
 		{"rollback with families", `{"action":"rollback","imageFamilies":["web"]}`, []string{"MissingParameter imageFamily", "InvalidParameter imageFamilies"}},
 		{"rollback with keep", `{"action":"rollback","imageFamily":"web","keep":1}`, []string{"InvalidParameter.Keep keep"}},
 		{"rollback with attributes", `{"action":"rollback","imageFamily":"web","attributes":{}}`, []string{"InvalidParameter attributes"}},
+		{"rollback from an image", `{"action":"rollback",` + img + `}`, nil},
+		{"rollback from an image of a family", `{"action":"rollback","imageFamily":"web",` + img + `}`, nil},
+		{"rollback from a malformed image id", `{"action":"rollback","imageFamily":"web","imageId":"i-bp1"}`, []string{"InvalidImageId.Malformed imageId"}},
+		{"rollback from a malformed image id alone", `{"action":"rollback","imageId":"m-bp1-2"}`, []string{"InvalidImageId.Malformed imageId"}},
+		{"rollback from an image with families", `{"action":"rollback",` + img + `,"imageFamilies":["web"]}`, []string{"InvalidParameter imageFamilies"}},
 
 		// imageId
 		{"imageId malformed", `{"action":"deprecate","imageId":"i-bp1"}`, []string{"InvalidImageId.Malformed imageId"}},
