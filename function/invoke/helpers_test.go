@@ -1,0 +1,290 @@
+package invoke_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/config"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/invoke"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/queue"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/retry"
+	"github.com/ecs-image-lifecycle/image-lifecycle/tests/mnsfake"
+)
+
+// Queue names used against the MNS fake.
+const (
+	retryQueue = "image-retry"
+	deadQueue  = "image-dlq"
+)
+
+// repoRoot is where events/ lives, seen from this package's directory.
+var repoRoot = filepath.Join("..", "..")
+
+// demoSeed loads events/seed/demo.json afresh, so that every test owns its copy.
+func demoSeed(t testing.TB) *emulator.Seed {
+	t.Helper()
+	seed, err := emulator.LoadSeed(filepath.Join(repoRoot, "events", "seed", "demo.json"))
+	if err != nil {
+		t.Fatalf("load demo seed: %v", err)
+	}
+	return seed
+}
+
+// startEmulator serves seed on 127.0.0.1 until the test ends.
+func startEmulator(t testing.TB, opts emulator.Options) *emulator.Server {
+	t.Helper()
+	emu, err := emulator.Start(opts)
+	if err != nil {
+		t.Fatalf("start emulator: %v", err)
+	}
+	t.Cleanup(func() { _ = emu.Close() })
+	return emu
+}
+
+// startMNS serves an MNS fake with the retry queue and the dead-letter queue.
+func startMNS(t testing.TB) *mnsfake.Server {
+	t.Helper()
+	mns, err := mnsfake.Start(mnsfake.Options{})
+	if err != nil {
+		t.Fatalf("start MNS fake: %v", err)
+	}
+	t.Cleanup(func() { _ = mns.Close() })
+	mns.CreateQueue(retryQueue)
+	mns.CreateQueue(deadQueue)
+	return mns
+}
+
+// setup says how a test handler is built.
+type setup struct {
+	mns        *mnsfake.Server // nil: no queues at all
+	retry, dlq bool            // which of the two queues the handler gets
+	// maxAttempts and maxAge bound deferrals (queue.Config); 0 = defaults.
+	maxAttempts int
+	maxAge      time.Duration
+	// callAttempts bounds the attempts of one ECS call (retry.Policy.MaxAttempts);
+	// 0 = bounded only by the deadline.
+	callAttempts int
+	concurrency  int
+	rateLimit    float64 // client-side calls/s per API; 0 = effectively unlimited
+	now          func() time.Time
+}
+
+// newHandler builds the handler as the demo does: the real ECS SDK to the
+// emulator, the real MNS SDK to the fake, and a retry policy with short waits.
+func newHandler(t testing.TB, emu *emulator.Server, s setup) *invoke.Handler {
+	t.Helper()
+	cfg := config.Defaults()
+	cfg.ECSEndpoint = emu.URL()
+	cfg.RateLimit = 100000
+	if s.rateLimit > 0 {
+		cfg.RateLimit = s.rateLimit
+	}
+	if s.concurrency > 0 {
+		cfg.Concurrency = s.concurrency
+	}
+	policy := retry.DefaultPolicy()
+	policy.Base, policy.Cap, policy.SlowBase = time.Millisecond, 10*time.Millisecond, 5*time.Millisecond
+	policy.Reserve = 500 * time.Millisecond
+	policy.MaxAttempts = s.callAttempts
+	endpoint := emu.URL()
+	h := &invoke.Handler{
+		Config: cfg,
+		NewAPI: func(*ecsapi.Credentials) (ecsapi.API, error) {
+			return ecsapi.New(ecsapi.Config{Region: cfg.Region, Endpoint: endpoint,
+				Credentials: &ecsapi.Credentials{AccessKeyID: emulator.DefaultKey, AccessKeySecret: emulator.DefaultKey}})
+		},
+		Policy:          policy,
+		Log:             slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now:             s.now,
+		CreatingBackoff: func(int) time.Duration { return 20 * time.Millisecond },
+	}
+	if s.mns != nil && (s.retry || s.dlq) {
+		qc := queue.Config{
+			Endpoint:      s.mns.Endpoint(),
+			MaxAttempts:   s.maxAttempts,
+			MaxMessageAge: s.maxAge,
+			Credentials:   &queue.Credentials{AccessKeyID: "mns", AccessKeySecret: "mns"},
+			// A queue that is down answers at once; a short timeout only
+			// bounds a send that hangs.
+			TimeoutSeconds: 2,
+		}
+		if s.retry {
+			qc.RetryQueue = retryQueue
+		}
+		if s.dlq {
+			qc.DeadLetterQueue = deadQueue
+		}
+		q, err := queue.New(qc)
+		if err != nil {
+			t.Fatalf("queue.New: %v", err)
+		}
+		h.Queue = q
+	}
+	return h
+}
+
+// handle runs one invocation with a deadline, as FC gives one.
+func handle(t testing.TB, h *invoke.Handler, timeout time.Duration, payload []byte) (*report.Report, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	rep, err := h.Handle(ctx, invoke.Env{RequestID: t.Name()}, payload)
+	if rep == nil {
+		t.Fatalf("Handle returned no report (err %v)", err)
+	}
+	return rep, err
+}
+
+// mnsMessage is one message as the MNS trigger hands it over (RawData form).
+type mnsMessage struct {
+	ID   string
+	Body string
+}
+
+// mnsBatch is the RawData payload of an MNS queue trigger carrying msgs.
+func mnsBatch(t testing.TB, msgs ...mnsMessage) []byte {
+	t.Helper()
+	type raw struct {
+		RequestID   string `json:"requestId"`
+		MessageID   string `json:"messageId"`
+		MessageBody string `json:"messageBody"`
+	}
+	out := make([]raw, len(msgs))
+	for i, m := range msgs {
+		out[i] = raw{RequestID: fmt.Sprintf("req-%d", i), MessageID: m.ID, MessageBody: m.Body}
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// fromQueue turns messages read from the MNS fake back into trigger messages.
+func fromQueue(msgs []mnsfake.Message) []mnsMessage {
+	out := make([]mnsMessage, len(msgs))
+	for i, m := range msgs {
+		out[i] = mnsMessage{ID: m.ID, Body: m.Body}
+	}
+	return out
+}
+
+// checkAccounting asserts the report's invariants: received equals the sum
+// of the counts and the number of messages, every id in want appears exactly
+// once, and failed > 0 exactly when Handle returned a *FailedError.
+func checkAccounting(t testing.TB, rep *report.Report, err error, want []string) {
+	t.Helper()
+	sum := 0
+	for _, n := range rep.Counts {
+		sum += n
+	}
+	if rep.Received != sum || rep.Received != len(rep.Messages) || rep.Received != len(want) {
+		t.Errorf("received %d, sum of counts %d, messages %d, sent %d: all must be equal",
+			rep.Received, sum, len(rep.Messages), len(want))
+	}
+	seen := map[string]int{}
+	for _, m := range rep.Messages {
+		seen[m.ID]++
+	}
+	for _, id := range want {
+		if seen[id] != 1 {
+			t.Errorf("message %q appears %d times in the report, want exactly once", id, seen[id])
+		}
+	}
+	var fe *invoke.FailedError
+	isFailed := errors.As(err, &fe)
+	switch {
+	case rep.Failed() > 0 && !isFailed:
+		t.Errorf("%d failed messages but Handle returned %v, want *FailedError", rep.Failed(), err)
+	case rep.Failed() == 0 && err != nil:
+		t.Errorf("no failed message but Handle returned %v", err)
+	case isFailed && (fe.Failed != rep.Failed() || len(fe.IDs) != rep.Failed()):
+		t.Errorf("FailedError %+v does not match %d failed messages", fe, rep.Failed())
+	}
+}
+
+// byID indexes a report's messages by id.
+func byID(rep *report.Report) map[string]report.Message {
+	out := make(map[string]report.Message, len(rep.Messages))
+	for _, m := range rep.Messages {
+		out[m.ID] = m
+	}
+	return out
+}
+
+// statusOf is an image's current status in the emulator.
+func statusOf(t testing.TB, emu *emulator.Server, id string) string {
+	t.Helper()
+	img, ok := emu.Image(id)
+	if !ok {
+		t.Fatalf("emulator has no image %s", id)
+	}
+	return img.Status
+}
+
+// checkFloor asserts that every family with an Available image in before
+// still has at least floor Available images.
+func checkFloor(t testing.TB, images []ecsapi.Image, floor int) {
+	t.Helper()
+	avail, families := map[string]int{}, map[string]bool{}
+	for _, img := range images {
+		if img.Family == "" || img.OwnerAlias != "self" {
+			continue
+		}
+		families[img.Family] = true
+		if img.Status == ecsapi.StatusAvailable {
+			avail[img.Family]++
+		}
+	}
+	names := make([]string, 0, len(families))
+	for f := range families {
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	for _, f := range names {
+		if avail[f] < floor {
+			t.Errorf("family %s has %d Available images, below the floor of %d", f, avail[f], floor)
+		}
+	}
+}
+
+// familySeed is a seed of one family of n Available images, oldest first,
+// one hour apart, ids <prefix>-000 .. <prefix>-(n-1).
+func familySeed(family, prefix string, n int) []emulator.SeedImage {
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	out := make([]emulator.SeedImage, n)
+	for i := range out {
+		out[i] = emulator.SeedImage{Image: ecsapi.Image{
+			ImageID:      fmt.Sprintf("%s-%03d", prefix, i),
+			Name:         fmt.Sprintf("%s-%03d", family, i),
+			Family:       family,
+			Status:       ecsapi.StatusAvailable,
+			CreationTime: base.Add(time.Duration(i) * time.Hour),
+			BootMode:     "UEFI",
+			NvmeSupport:  "supported",
+			ImdsSupport:  "v2",
+		}}
+	}
+	return out
+}
+
+// intentJSON encodes an intent given as a map.
+func intentJSON(t testing.TB, v map[string]any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
