@@ -273,8 +273,8 @@ func TestDeferralExhaustion(t *testing.T) {
 func TestDeadLetter(t *testing.T) {
 	t.Parallel()
 	msgs := []struct {
-		msg      mnsMessage
-		code     string
+		msg  mnsMessage
+		code string
 		// asString: the body was not JSON, so the trigger carries it on as a
 		// JSON string (trigger.Message.Body), and the DLQ gets that string.
 		asString bool
