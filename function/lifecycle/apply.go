@@ -27,17 +27,21 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 			continue
 		}
 		changes := s.Changes
-		if s.deprecates() && s.Family != "" {
-			keep, reason, err := e.recheck(ctx, p.RegionID, s)
+		if s.leavesFamily() {
+			v, reason, err := e.recheck(ctx, p.RegionID, s)
 			if err != nil {
 				return res, err
 			}
-			if !keep {
+			switch v {
+			case recheckDone:
+				// Already Deprecated: the deprecation holds; a move no longer
+				// takes an Available image from the family and goes ahead.
+				res.diverged = res.diverged || s.deprecates()
+				changes = slices.DeleteFunc(slices.Clone(changes), isDeprecation)
+			case recheckHold:
 				res.diverged = true
-				changes = withoutStatus(changes)
-				if reason != "" {
-					res.Held = append(res.Held, HeldStep{ImageID: s.ImageID, Reason: reason})
-				}
+				changes = withoutLeaving(changes, s.Family)
+				res.Held = append(res.Held, HeldStep{ImageID: s.ImageID, Reason: reason})
 			}
 		}
 		if len(changes) == 0 {
@@ -79,33 +83,42 @@ func isDeprecation(c FieldChange) bool {
 	return c.Field == FieldStatus && c.To == ecsapi.StatusDeprecated
 }
 
-// recheck re-reads the step's family and says whether the deprecation still
-// holds. When it does not, reason says why ("" when the image is already
-// Deprecated: nothing is held, the target state holds).
-func (e *Engine) recheck(ctx context.Context, region string, s Step) (ok bool, reason string, err error) {
+// recheckVerdict is what a fresh read says about a step that takes an image
+// out of its family's Available set.
+type recheckVerdict int
+
+const (
+	recheckProceed recheckVerdict = iota // the step still holds
+	recheckDone                          // the image is already Deprecated
+	recheckHold                          // the family would lose too much: hold the step
+)
+
+// recheck re-reads the step's family and says whether its deprecation or its
+// move out of the family still holds; with recheckHold, reason says why.
+func (e *Engine) recheck(ctx context.Context, region string, s Step) (v recheckVerdict, reason string, err error) {
 	fam, err := e.read().family(ctx, region, s.Family, true)
 	if err != nil {
-		return false, "", err
+		return recheckHold, "", err
 	}
 	i := slices.IndexFunc(fam, func(img ecsapi.Image) bool { return img.ImageID == s.ImageID })
 	if i < 0 {
-		return false, "fresh read: image is no longer in family " + s.Family, nil
+		return recheckHold, "fresh read: image is no longer in family " + s.Family, nil
 	}
 	target := fam[i]
 	switch target.Status {
 	case ecsapi.StatusDeprecated:
-		return false, "", nil
+		return recheckDone, "", nil
 	case ecsapi.StatusCreating:
 		// Let the API answer; the retry layer waits for Creating images.
-		return true, "", nil
+		return recheckProceed, "", nil
 	}
 	if r := s.check.requireAvailable; r != "" {
 		j := slices.IndexFunc(fam, func(img ecsapi.Image) bool { return img.ImageID == r })
 		if j < 0 || fam[j].Status != ecsapi.StatusAvailable {
-			return false, fmt.Sprintf("fresh read: %s is not Available in family %s, nothing deprecated", r, s.Family), nil
+			return recheckHold, fmt.Sprintf("fresh read: %s is not Available in family %s, nothing deprecated", r, s.Family), nil
 		}
 	}
-	newer, others := 0, 0
+	newer, older, others := 0, 0, 0
 	for j, img := range fam {
 		if j == i || img.Status != ecsapi.StatusAvailable {
 			continue
@@ -113,15 +126,20 @@ func (e *Engine) recheck(ctx context.Context, region string, s Step) (ok bool, r
 		others++
 		if compareImages(img, target) > 0 {
 			newer++
+		} else {
+			older++
 		}
 	}
 	if newer < s.check.newer {
-		return false, fmt.Sprintf("fresh read: only %d Available images newer than it in family %s (need %d)", newer, s.Family, s.check.newer), nil
+		return recheckHold, fmt.Sprintf("fresh read: only %d Available images newer than it in family %s (need %d)", newer, s.Family, s.check.newer), nil
+	}
+	if older < s.check.older {
+		return recheckHold, fmt.Sprintf("fresh read: no Available image older than it in family %s to roll back to, nothing deprecated", s.Family), nil
 	}
 	if others < s.check.others {
-		return false, fmt.Sprintf("fresh read: %s", e.floorReason(s.Family)), nil
+		return recheckHold, fmt.Sprintf("fresh read: %s", e.floorReason(s.Family)), nil
 	}
-	return true, "", nil
+	return recheckProceed, "", nil
 }
 
 func toAPI(changes []FieldChange) ecsapi.Changes {

@@ -193,7 +193,7 @@ func (e *Engine) Plan(ctx context.Context, in intent.Intent) (*Plan, error) {
 	case intent.ActionRotate:
 		err = e.planRotate(ctx, p, in)
 	case intent.ActionRollback:
-		err = e.planRollback(ctx, p, in.ImageFamily)
+		err = e.planRollback(ctx, p, in)
 	default:
 		err = guardError("InvalidParameter", http.StatusBadRequest, "unknown action %q", in.Action)
 	}
@@ -214,6 +214,15 @@ func stepFor(img ecsapi.Image) Step {
 // accounts whoever asks; it ignores the exclusion tag, which only keeps an
 // image out of bulk selections (promote, rotate, rollback): naming the image
 // is the operator's explicit choice.
+//
+// A modify that moves an Available image to another family
+// (attributes.imageFamily) takes it from its old family just as a
+// deprecation does, so the old family's floor guards it too. When the floor
+// stops a deprecation or a move, that change is skipped with a reason and the
+// rest of the modify (name, description, ...) still goes ahead; as with every
+// guard, this is not an error (the message ends applied or unchanged, with the
+// reason in the plan). Apply re-checks the floor on a fresh read before the
+// write.
 func (e *Engine) planImage(ctx context.Context, p *Plan, a intent.Attributes) error {
 	img, err := e.read().image(ctx, p.RegionID, p.ImageID, false)
 	if err != nil {
@@ -232,8 +241,13 @@ func (e *Engine) planImage(ctx context.Context, p *Plan, a intent.Attributes) er
 		p.Families = []string{img.Family}
 	}
 	s.Reason = changeReason(changes, img.Status)
-	if s.deprecates() && img.Family != "" {
+	if s.leavesFamily() {
+		// Apply re-checks the floor before the write, should the image have
+		// become Available since.
 		s.check = deprecationCheck{others: e.Guards.FamilyFloor}
+	}
+	// A move of an image that is not Available takes nothing from the family.
+	if s.leavesFamily() && (s.deprecates() || img.Status == ecsapi.StatusAvailable) {
 		fam, err := e.read().family(ctx, p.RegionID, img.Family, false)
 		if err != nil {
 			return err
@@ -245,9 +259,19 @@ func (e *Engine) planImage(ctx context.Context, p *Plan, a intent.Attributes) er
 			}
 		}
 		if others < e.Guards.FamilyFloor {
-			s.Changes = withoutStatus(s.Changes)
+			var refused []string
+			if s.deprecates() {
+				refused = append(refused, "explicit deprecate refused")
+			}
+			if s.movesOut() {
+				refused = append(refused, "move to family "+a.ImageFamily+" refused")
+			}
+			s.Changes = withoutLeaving(s.Changes, img.Family)
 			s.Skipped = true
-			s.Reason = e.floorReason(img.Family) + "; explicit deprecate refused"
+			s.Reason = e.floorReason(img.Family) + "; " + strings.Join(refused, ", ")
+			if len(s.Changes) > 0 {
+				s.Reason += "; " + changeReason(s.Changes, img.Status)
+			}
 		}
 	}
 	if s.deprecates() {
@@ -383,12 +407,20 @@ func (e *Engine) guardShared(ctx context.Context, region string, s *Step) error 
 		s.Reason = "skipped: shared with all accounts (public)"
 	case e.Guards.UnshareBeforeDeprecate:
 		s.Unshare = accounts
-		s.Reason += fmt.Sprintf("; unshare from %d accounts first (UNSHARE_BEFORE_DEPRECATE)", len(accounts))
+		s.Reason += "; unshare from " + countAccounts(len(accounts)) + " first (UNSHARE_BEFORE_DEPRECATE)"
 		return nil
 	default:
-		s.Reason = fmt.Sprintf("skipped: shared with %d accounts", len(accounts))
+		s.Reason = "skipped: shared with " + countAccounts(len(accounts))
 	}
 	s.Changes = withoutStatus(s.Changes)
 	s.Skipped = true
 	return nil
+}
+
+// countAccounts says "1 account" or "n accounts".
+func countAccounts(n int) string {
+	if n == 1 {
+		return "1 account"
+	}
+	return fmt.Sprintf("%d accounts", n)
 }

@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"path"
 	"slices"
 	"strings"
@@ -226,11 +227,23 @@ func (e *Engine) planPromote(ctx context.Context, p *Plan, in intent.Intent) err
 	return nil
 }
 
-// planRollback re-activates P, the newest Deprecated image older than N, the
-// newest Available image, and then deprecates N: in this order, so the family
-// always has an Available image.
-func (e *Engine) planRollback(ctx context.Context, p *Plan, family string) error {
-	if err := e.Guards.checkFamily(family); err != nil {
+// planRollback plans a rollback from one image F: in the end F is
+// Deprecated and at least one Available image older than F stays in its
+// family. Only when none older is Available is P, the newest Deprecated image
+// older than F, re-activated, and always before F is deprecated, so the
+// family is never empty.
+//
+// F is the intent's imageId: then the rollback is level-based, and a
+// redelivered message finds it done and changes nothing. Without imageId, F
+// is the family's newest Available image as read now; the plan names it, and
+// a redelivery would roll back one image further, which the reason says.
+//
+// The exclusion tag protects F only when F was resolved here (a bulk
+// selection); naming F with imageId is the operator's explicit choice, as
+// with an explicit deprecate. The floor and the shared guard apply either way.
+func (e *Engine) planRollback(ctx context.Context, p *Plan, in intent.Intent) error {
+	family, err := e.rollbackFamily(ctx, p.RegionID, in)
+	if err != nil {
 		return err
 	}
 	p.Families = []string{family}
@@ -238,74 +251,178 @@ func (e *Engine) planRollback(ctx context.Context, p *Plan, family string) error
 	if err != nil {
 		return err
 	}
-	n, prev := -1, -1
-	avail := 0
-	for i, img := range imgs { // oldest first
-		if img.Status == ecsapi.StatusAvailable {
-			n = i
-			avail++
+	from := -1
+	if in.ImageID != "" {
+		byID := func(img ecsapi.Image) bool { return img.ImageID == in.ImageID }
+		if from = slices.IndexFunc(imgs, byID); from < 0 {
+			// The listing predates the image joining the family: read it again.
+			if imgs, err = e.read().family(ctx, p.RegionID, family, true); err != nil {
+				return err
+			}
+			if from = slices.IndexFunc(imgs, byID); from < 0 {
+				return guardError("OperationConflict", http.StatusConflict,
+					"image %s is no longer listed in image family %s; another change is under way", in.ImageID, family)
+			}
+		}
+	} else {
+		for i, img := range imgs { // oldest first
+			if img.Status == ecsapi.StatusAvailable {
+				from = i
+			}
 		}
 	}
-	for i := n - 1; i >= 0 && n >= 0; i-- {
-		if imgs[i].Status == ecsapi.StatusDeprecated {
-			prev = i
-			break
-		}
-	}
-	var first, second []Step // P then N, then everything else oldest first
-	var rest []Step
+	steps := make([]Step, len(imgs))
 	for i, img := range imgs {
-		s := stepFor(img)
-		s.Reason = "not part of the rollback"
-		switch i {
-		case n:
-			second = append(second, s)
-		case prev:
-			first = append(first, s)
+		steps[i] = stepFor(img)
+		steps[i].Reason = "not part of the rollback"
+	}
+	if from < 0 {
+		for i := range steps {
+			steps[i].Reason = "no Available image in family " + family + ", nothing to roll back"
+		}
+		p.Steps = steps
+		return nil
+	}
+	f := imgs[from]
+	if f.Status == ecsapi.StatusCreating {
+		// Deprecating it would be refused; the message waits as a promote does.
+		return guardError(codeImageIsCreating, http.StatusForbidden,
+			"image %s is still Creating (%d%%); it can be rolled back from once it is created", f.ImageID, f.Progress)
+	}
+	resolved := in.ImageID == ""
+	note := "" // said wherever F's step is reported
+	if resolved {
+		p.ImageID = f.ImageID
+		note = " (" + f.ImageID + " resolved now as the newest Available image: a redelivery would roll back one image further;" +
+			" only a rollback with imageId is safe to redeliver)"
+	}
+	olderAvail, prev := -1, -1 // the newest of each kind older than F
+	avail := 0
+	for i, img := range imgs {
+		switch {
+		case img.Status == ecsapi.StatusAvailable:
+			avail++
+			if i < from {
+				olderAvail = i
+			}
+		case img.Status == ecsapi.StatusDeprecated && i < from:
+			prev = i
+		}
+	}
+	fs := &steps[from]
+	var ps *Step
+	// With imageId, P is re-activated only when no image older than F is
+	// Available (the state asked for holds without it); without imageId the
+	// rollback goes back to P whatever else is Available, as it always did.
+	if prev >= 0 && (resolved || olderAvail < 0) {
+		ps = &steps[prev]
+		ps.Changes = []FieldChange{{Field: FieldStatus, From: ecsapi.StatusDeprecated, To: ecsapi.StatusAvailable}}
+		ps.Reason = "rollback: re-activate the newest Deprecated image older than " + f.ImageID
+		if !resolved {
+			ps.Reason += " (none older is Available)"
+		}
+	}
+	switch {
+	case f.Status == ecsapi.StatusDeprecated:
+		fs.Reason = "rollback from " + f.ImageID + ": already Deprecated"
+		switch {
+		case ps != nil:
+			fs.Reason += "; " + ps.ImageID + " re-activated so that an older image is Available"
+		case olderAvail >= 0:
+			fs.Reason += " and " + imgs[olderAvail].ImageID + ", older, is Available: nothing to change"
 		default:
-			rest = append(rest, s)
+			fs.Reason += "; no image older than it to re-activate"
 		}
-	}
-	switch {
-	case n < 0:
-		for i := range rest {
-			rest[i].Reason = "no Available image in family " + family + ", nothing to roll back"
+	case ps == nil && (resolved || olderAvail < 0):
+		fs.Skipped = true
+		fs.Reason = "newest Available, kept: no Deprecated image older than it to roll back to"
+		if !resolved {
+			fs.Reason = "rollback from " + f.ImageID + ": kept Available, no image older than it to roll back to"
 		}
-		p.Steps = rest
-		return nil
-	case prev < 0:
-		second[0].Reason = "newest Available, kept: no Deprecated image older than it to roll back to"
-		second[0].Skipped = true
-		p.Steps = append(second, rest...)
-		return nil
-	}
-	pv, nw := &first[0], &second[0]
-	nw.Changes = []FieldChange{{Field: FieldStatus, From: ecsapi.StatusAvailable, To: ecsapi.StatusDeprecated}}
-	nw.Reason = "rollback: deprecate the newest Available image, after " + pv.ImageID + " is Available"
-	nw.check = deprecationCheck{others: e.Guards.FamilyFloor, requireAvailable: pv.ImageID}
-	pv.Changes = []FieldChange{{Field: FieldStatus, From: ecsapi.StatusDeprecated, To: ecsapi.StatusAvailable}}
-	pv.Reason = "rollback: re-activate the newest Deprecated image older than " + nw.ImageID
-	hold := ""
-	switch {
-	case e.Guards.excluded(imgs[n]):
-		hold = "excluded: tag " + e.Guards.ExcludeTag
-	case avail < e.Guards.FamilyFloor: // after: avail - N + P
-		hold = e.floorReason(family)
 	default:
-		if err := e.guardShared(ctx, p.RegionID, nw); err != nil {
-			return err
+		fs.Changes = []FieldChange{{Field: FieldStatus, From: ecsapi.StatusAvailable, To: ecsapi.StatusDeprecated}}
+		fs.Reason = "rollback: deprecate " + f.ImageID
+		if ps != nil {
+			fs.Reason += ", after " + ps.ImageID + " is Available"
+		} else {
+			fs.Reason += "; " + imgs[olderAvail].ImageID + ", older, stays Available"
 		}
-		if nw.Skipped {
-			hold = nw.Reason
+		// Re-checked on a fresh read just before the write: the family keeps
+		// its floor and an Available image older than F, whatever other runs
+		// did since (a re-activated P counts only if it is still Available).
+		fs.check = deprecationCheck{others: e.Guards.FamilyFloor, older: 1}
+		if resolved && ps != nil {
+			fs.check.requireAvailable = ps.ImageID // the rollback goes back to P
+		}
+		after := avail - 1
+		if ps != nil {
+			after++
+		}
+		hold := ""
+		switch {
+		case resolved && e.Guards.excluded(f):
+			hold = "excluded: tag " + e.Guards.ExcludeTag
+		case after < e.Guards.FamilyFloor:
+			hold = e.floorReason(family)
+		default:
+			if err := e.guardShared(ctx, p.RegionID, fs); err != nil {
+				return err
+			}
+			if fs.Skipped {
+				hold = fs.Reason
+			}
+		}
+		if hold != "" {
+			// Activating P alone would not roll anything back: hold both.
+			for _, s := range []*Step{ps, fs} {
+				if s != nil {
+					s.Changes, s.Unshare, s.Skipped = nil, nil, true
+					s.Reason = hold + "; rollback not done"
+				}
+			}
 		}
 	}
-	if hold != "" {
-		// Activating P alone would not roll anything back: hold both.
-		for _, s := range []*Step{pv, nw} {
-			s.Changes, s.Unshare, s.Skipped = nil, nil, true
-			s.Reason = hold + "; rollback not done"
+	fs.Reason += note
+	// P first, then F, then everything else oldest first.
+	var order []Step
+	if ps != nil {
+		order = append(order, *ps)
+	}
+	order = append(order, *fs)
+	for i, s := range steps {
+		if i != from && (ps == nil || i != prev) {
+			order = append(order, s)
 		}
 	}
-	p.Steps = append(append(first, second...), rest...)
+	p.Steps = order
 	return nil
+}
+
+// rollbackFamily returns the family a rollback works on: imageFamily, or the
+// family of imageId, which must be imageFamily when both are given.
+func (e *Engine) rollbackFamily(ctx context.Context, region string, in intent.Intent) (string, error) {
+	if in.ImageFamily != "" {
+		if err := e.Guards.checkFamily(in.ImageFamily); err != nil {
+			return "", err
+		}
+	}
+	if in.ImageID == "" {
+		return in.ImageFamily, nil
+	}
+	img, err := e.read().image(ctx, region, in.ImageID, false)
+	if err != nil {
+		return "", err
+	}
+	if err := checkOwned(img); err != nil {
+		return "", err
+	}
+	switch {
+	case img.Family == "":
+		return "", guardError("InvalidParameter", http.StatusBadRequest,
+			"image %s has no image family; rollback works within a family", img.ImageID)
+	case in.ImageFamily != "" && img.Family != in.ImageFamily:
+		return "", guardError("InvalidParameter", http.StatusBadRequest,
+			"image %s is in image family %s, not in imageFamily %s; nothing changed", img.ImageID, img.Family, in.ImageFamily)
+	}
+	return img.Family, e.Guards.checkFamily(img.Family)
 }

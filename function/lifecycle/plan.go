@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -58,8 +59,11 @@ type deprecationCheck struct {
 	newer int
 	// others is how many other Available images the family must keep.
 	others int
-	// requireAvailable names an image that must be Available first (rollback).
+	// requireAvailable names an image that must be Available first (promote).
 	requireAvailable string
+	// older is how many Available images older than this one must exist
+	// (rollback: the family rolls back to one of them).
+	older int
 }
 
 func (s Step) deprecates() bool {
@@ -69,6 +73,27 @@ func (s Step) deprecates() bool {
 		}
 	}
 	return false
+}
+
+// movesOut reports whether the step moves the image to another family.
+func (s Step) movesOut() bool {
+	return s.Family != "" && slices.ContainsFunc(s.Changes, func(c FieldChange) bool {
+		return c.Field == FieldImageFamily && c.From == s.Family && c.To != s.Family
+	})
+}
+
+// leavesFamily reports whether the step can take an Available image out of
+// its family (a deprecation or a move), which the floor guard must allow.
+func (s Step) leavesFamily() bool {
+	return s.Family != "" && (s.deprecates() || s.movesOut())
+}
+
+// withoutLeaving drops the changes that take an image out of family: the
+// deprecation and the move to another family.
+func withoutLeaving(changes []FieldChange, family string) []FieldChange {
+	return slices.DeleteFunc(slices.Clone(changes), func(c FieldChange) bool {
+		return isDeprecation(c) || (c.Field == FieldImageFamily && c.From == family)
+	})
 }
 
 // Plan is the full difference between the images as they are and as the
@@ -128,7 +153,7 @@ func (p *Plan) Table() string {
 		}
 		reason := s.Reason
 		if len(s.Unshare) > 0 {
-			reason += fmt.Sprintf(" (unshare %d accounts first)", len(s.Unshare))
+			reason += " (unshare " + countAccounts(len(s.Unshare)) + " first)"
 		}
 		if len(s.Changes) == 0 {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t-\t%s\t-\t%s\n", s.ImageID, dash(s.Family), created, dash(s.Status), reason)
