@@ -167,6 +167,59 @@ func TestSingleImageActions(t *testing.T) {
 			wantWrites: []string{"m-1 Status=Deprecated"},
 		},
 		{
+			name:       "modify moving the last Available image out of its family: the move is skipped, the rest applied",
+			images:     []*fakeImage{img("m-0", "web", "Deprecated", 0), img("m-1", "web", "Available", 1)},
+			in:         intent.Intent{Action: "modify", ImageID: "m-1", Attributes: &intent.Attributes{ImageFamily: "app", Description: "new desc"}},
+			wantWrites: []string{"m-1 Description=new desc"},
+			wantStatus: map[string]string{"m-1": "Available"},
+			wantReason: map[string]string{"m-1": "floor: last Available image of family web; move to family app refused; set description"},
+		},
+		{
+			name:       "modify moving the last Available image out and nothing else writes nothing",
+			images:     []*fakeImage{img("m-1", "web", "Available", 1)},
+			in:         intent.Intent{Action: "modify", ImageID: "m-1", Attributes: &intent.Attributes{ImageFamily: "app"}},
+			wantReason: map[string]string{"m-1": "move to family app refused"},
+			wantCalls:  map[string]int{"ModifyImageAttribute": 0},
+		},
+		{
+			name:       "modify moving an Available image out of a family that keeps its floor",
+			images:     []*fakeImage{img("m-1", "web", "Available", 1), img("m-2", "web", "Available", 2)},
+			in:         intent.Intent{Action: "modify", ImageID: "m-2", Attributes: &intent.Attributes{ImageFamily: "app"}},
+			wantWrites: []string{"m-2 ImageFamily=app"},
+			// image, old family (plan), fresh old family (apply); no share read
+			wantCalls: map[string]int{"DescribeImages": 3, "DescribeImageSharePermission": 0, "ModifyImageAttribute": 1},
+		},
+		{
+			name:       "modify moving a Deprecated image out takes nothing from its family",
+			images:     []*fakeImage{img("m-1", "web", "Deprecated", 1)},
+			in:         intent.Intent{Action: "modify", ImageID: "m-1", Attributes: &intent.Attributes{ImageFamily: "app"}},
+			wantWrites: []string{"m-1 ImageFamily=app"},
+		},
+		{
+			name:       "modify deprecating and moving the last Available image refuses both",
+			images:     []*fakeImage{img("m-1", "web", "Available", 1)},
+			in:         intent.Intent{Action: "modify", ImageID: "m-1", Attributes: &intent.Attributes{ImageFamily: "app", Status: "Deprecated"}},
+			wantStatus: map[string]string{"m-1": "Available"},
+			wantReason: map[string]string{"m-1": "explicit deprecate refused, move to family app refused"},
+			wantCalls:  map[string]int{"ModifyImageAttribute": 0, "DescribeImageSharePermission": 0},
+		},
+		{
+			name:       "modify to Deprecated with floor 2 is refused while 2 would not remain",
+			images:     []*fakeImage{img("m-1", "web", "Available", 1), img("m-2", "web", "Available", 2)},
+			guards:     func(g *Guards) { g.FamilyFloor = 2 },
+			in:         intent.Intent{Action: "modify", ImageID: "m-2", Attributes: &intent.Attributes{Status: "Deprecated", ImageName: "old-web"}},
+			wantWrites: []string{"m-2 ImageName=old-web"},
+			wantStatus: map[string]string{"m-2": "Available"},
+			wantReason: map[string]string{"m-2": "floor: family web keeps 2 Available images (FAMILY_FLOOR); explicit deprecate refused; set imageName"},
+		},
+		{
+			name:       "deprecate an image shared with one account is skipped",
+			images:     []*fakeImage{img("m-1", "web", "Available", 1), with(img("m-2", "web", "Available", 2), func(i *fakeImage) { i.shares = []string{"1"} })},
+			in:         intent.Intent{Action: "deprecate", ImageID: "m-2"},
+			wantReason: map[string]string{"m-2": "skipped: shared with 1 account"},
+			wantCalls:  map[string]int{"ModifyImageAttribute": 0},
+		},
+		{
 			name:       "activate",
 			images:     []*fakeImage{img("m-1", "web", "Deprecated", 1)},
 			in:         intent.Intent{Action: "activate", ImageID: "m-1"},
@@ -290,6 +343,37 @@ func TestRejectedBeforeAnyWrite(t *testing.T) {
 			code:   CodeScope, status: 403, calls: 0,
 		},
 		{
+			name:   "rollback from an image of another family",
+			images: []*fakeImage{img("m-1", "app", "Available", 1)},
+			in:     intent.Intent{Action: "rollback", ImageFamily: "web", ImageID: "m-1"},
+			code:   "InvalidParameter", status: 400, calls: 1,
+		},
+		{
+			name:   "rollback from an image without family",
+			images: []*fakeImage{img("m-1", "", "Available", 1)},
+			in:     intent.Intent{Action: "rollback", ImageID: "m-1"},
+			code:   "InvalidParameter", status: 400, calls: 1,
+		},
+		{
+			name:   "rollback from an image that does not exist",
+			images: []*fakeImage{img("m-1", "web", "Available", 1)},
+			in:     intent.Intent{Action: "rollback", ImageID: "m-404"},
+			code:   "InvalidImageId.NotFound", status: 404, calls: 1,
+		},
+		{
+			name:   "rollback from an image whose family is not allowed",
+			images: []*fakeImage{img("m-1", "web", "Available", 1)},
+			guards: func(g *Guards) { g.AllowedFamilies = []string{"app-*"} },
+			in:     intent.Intent{Action: "rollback", ImageID: "m-1"},
+			code:   CodeScope, status: 403, calls: 1,
+		},
+		{
+			name:   "rollback from an image still Creating waits (transient)",
+			images: []*fakeImage{img("w-p", "web", "Deprecated", 1), img("m-1", "web", "Creating", 2)},
+			in:     intent.Intent{Action: "rollback", ImageID: "m-1"},
+			code:   "InvalidStatus.ImageIsCreating", status: 403, calls: 2,
+		},
+		{
 			name:   "rollback family not allowed",
 			images: []*fakeImage{img("m-1", "web", "Available", 1)},
 			guards: func(g *Guards) { g.AllowedFamilies = []string{"app-*"} },
@@ -316,6 +400,45 @@ func TestRejectedBeforeAnyWrite(t *testing.T) {
 			}
 			if total != tt.calls || f.count("ModifyImageAttribute") != 0 {
 				t.Errorf("calls = %v, want %d reads and no write", f.calls, tt.calls)
+			}
+		})
+	}
+}
+
+// A move out of a family is re-checked on a fresh read before the write, like
+// a deprecation: when another run has since taken the family to its floor, the
+// move is held and the rest of the modify is still made; when the image has
+// since been deprecated, the move takes nothing from the family and is made.
+func TestApplyRechecksAMoveOutOfAFamily(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name       string
+		meanwhile  string // the image another run deprecates between plan and apply
+		wantWrites []string
+		wantHeld   bool
+	}{
+		{"the family reached its floor", "m-1", []string{"m-2 Description=moved"}, true},
+		{"the image itself was deprecated", "m-2", []string{"m-2 Description=moved ImageFamily=app"}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFake(img("m-1", "web", "Available", 1), img("m-2", "web", "Available", 2))
+			e := newTestEngine(f)
+			in := intent.Intent{Action: "modify", ImageID: "m-2", Attributes: &intent.Attributes{ImageFamily: "app", Description: "moved"}}
+			p, err := e.Plan(context.Background(), in)
+			if err != nil || !stepOf(t, p, "m-2").movesOut() {
+				t.Fatalf("plan: %v\n%s", err, p.Table())
+			}
+			f.images[tt.meanwhile].Status = ecsapi.StatusDeprecated
+			res, err := e.Apply(context.Background(), p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := f.writeLog(); !slices.Equal(got, tt.wantWrites) {
+				t.Errorf("writes = %q, want %q", got, tt.wantWrites)
+			}
+			if held := len(res.Held) == 1 && strings.Contains(res.Held[0].Reason, "floor: last Available image of family web"); held != tt.wantHeld {
+				t.Errorf("Held = %+v, want held %t", res.Held, tt.wantHeld)
 			}
 		})
 	}

@@ -43,6 +43,9 @@ type fakeECS struct {
 	violations []string
 	interleave bool
 	now        func() time.Time
+	// afterWrite, when set, runs after each ModifyImageAttribute with the
+	// fake locked: a test plays another run writing in between two steps.
+	afterWrite func(f *fakeECS, id string)
 }
 
 func newFake(imgs ...*fakeImage) *fakeECS {
@@ -217,6 +220,9 @@ func (f *fakeECS) ModifyImageAttribute(_ context.Context, in ecsapi.ModifyInput)
 		if n := len(f.availableLocked(fam)); fam != "" && n < f.floor && n < before[fam] {
 			f.violations = append(f.violations, fmt.Sprintf("family %s went to %d Available (floor %d) on %s", fam, n, f.floor, in.ImageID))
 		}
+	}
+	if f.afterWrite != nil {
+		f.afterWrite(f, in.ImageID)
 	}
 	return fmt.Sprintf("req-%d", len(f.writes)), nil
 }
