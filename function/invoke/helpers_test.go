@@ -260,13 +260,14 @@ func checkFloor(t testing.TB, images []ecsapi.Image, floor int) {
 }
 
 // familySeed is a seed of one family of n Available images, oldest first,
-// one hour apart, ids <prefix>-000 .. <prefix>-(n-1).
+// one hour apart, ids <prefix>000 .. <prefix>(n-1) (an image id is "m-"
+// followed by letters and digits only).
 func familySeed(family, prefix string, n int) []emulator.SeedImage {
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	out := make([]emulator.SeedImage, n)
 	for i := range out {
 		out[i] = emulator.SeedImage{Image: ecsapi.Image{
-			ImageID:      fmt.Sprintf("%s-%03d", prefix, i),
+			ImageID:      fmt.Sprintf("%s%03d", prefix, i),
 			Name:         fmt.Sprintf("%s-%03d", family, i),
 			Family:       family,
 			Status:       ecsapi.StatusAvailable,
