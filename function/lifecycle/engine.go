@@ -91,10 +91,18 @@ func (e *Engine) Run(ctx context.Context, in intent.Intent) (*Result, error) {
 		return &Result{Plan: p}, nil
 	}
 	res, err := e.Apply(ctx, p)
-	if err != nil || !(res.Changed || res.diverged) || (in.Action != intent.ActionPromote && in.Action != intent.ActionRotate) {
+	if err != nil {
 		return res, err
 	}
-	return e.settle(ctx, in, res)
+	// current: the cache holds a read of the families made after every
+	// write of this run (a settle pass that found nothing more to do).
+	current := false
+	if (res.Changed || res.diverged) && (in.Action == intent.ActionPromote || in.Action == intent.ActionRotate) {
+		if res, current, err = e.settle(ctx, in, res); err != nil {
+			return res, err
+		}
+	}
+	return res, e.restoreFloor(ctx, res, current)
 }
 
 // settle re-reads the families a promote or rotate has just written to and
@@ -104,13 +112,15 @@ func (e *Engine) Run(ctx context.Context, in intent.Intent) (*Result, error) {
 // images Available as a single run would, or at most one extra while another
 // run is still writing, which that run's own settle pass then sees. A run
 // that changed nothing, and found nothing changed under it, skips the pass.
-func (e *Engine) settle(ctx context.Context, in intent.Intent, res *Result) (*Result, error) {
+// current reports that the pass wrote nothing, so that its fresh read is
+// still the state after every write of the run.
+func (e *Engine) settle(ctx context.Context, in intent.Intent, res *Result) (_ *Result, current bool, _ error) {
 	if e.Cache != nil {
 		e.Cache.forget(res.Plan.RegionID, res.Plan.Families)
 	}
 	p, err := e.Plan(ctx, in)
 	if err != nil {
-		return res, err
+		return res, false, err
 	}
 	// Only the deprecations: when another run has since deprecated or
 	// changed the promoted image (a newer promote won), this run does not
@@ -124,7 +134,7 @@ func (e *Engine) settle(ctx context.Context, in intent.Intent, res *Result) (*Re
 		}
 	}
 	if !p.HasChanges() {
-		return res, nil
+		return res, e.Cache != nil, nil
 	}
 	again, err := e.Apply(ctx, p)
 	merged := *res.Plan
@@ -138,7 +148,8 @@ func (e *Engine) settle(ctx context.Context, in intent.Intent, res *Result) (*Re
 	res.Plan = &merged
 	res.Applied = append(res.Applied, again.Applied...)
 	res.Held = append(res.Held, again.Held...)
-	return res, err
+	res.Changed = res.Changed || again.Changed
+	return res, false, err
 }
 
 // Prefetch reads the images named by a batch of intents, up to 100 ids per

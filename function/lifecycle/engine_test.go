@@ -117,8 +117,9 @@ func TestSingleImageActions(t *testing.T) {
 			in:         intent.Intent{Action: "deprecate", ImageID: "m-2"},
 			wantWrites: []string{"m-2 Status=Deprecated"},
 			wantStatus: map[string]string{"m-2": "Deprecated"},
-			// image, family (plan), shares, fresh family (apply), write
-			wantCalls: map[string]int{"DescribeImages": 3, "DescribeImageSharePermission": 1, "ModifyImageAttribute": 1},
+			// image, family (plan), shares, fresh family (apply), write,
+			// fresh family after the write (restoreFloor)
+			wantCalls: map[string]int{"DescribeImages": 4, "DescribeImageSharePermission": 1, "ModifyImageAttribute": 1},
 		},
 		{
 			name:       "deprecate already Deprecated makes no write and reads no shares",

@@ -46,6 +46,9 @@ type fakeECS struct {
 	// afterWrite, when set, runs after each ModifyImageAttribute with the
 	// fake locked: a test plays another run writing in between two steps.
 	afterWrite func(f *fakeECS, id string)
+	// beforeWrite, when set, runs before each ModifyImageAttribute with the
+	// fake locked: another run's write lands between a check and this write.
+	beforeWrite func(f *fakeECS, id string)
 }
 
 func newFake(imgs ...*fakeImage) *fakeECS {
@@ -171,6 +174,9 @@ func (f *fakeECS) DescribeImages(_ context.Context, in ecsapi.DescribeImagesInpu
 func (f *fakeECS) ModifyImageAttribute(_ context.Context, in ecsapi.ModifyInput) (string, error) {
 	defer f.enter("ModifyImageAttribute")()
 	const a = "ModifyImageAttribute"
+	if f.beforeWrite != nil {
+		f.beforeWrite(f, in.ImageID)
+	}
 	im := f.images[in.ImageID]
 	if im == nil || im.RegionID != in.RegionID {
 		return "", apiErr(a, "InvalidImageId.NotFound", http.StatusNotFound)

@@ -1,0 +1,89 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
+)
+
+// restoreFloor re-reads every family this run deprecated images in and, when
+// a family is below FamilyFloor, re-activates the run's own deprecations in
+// it, newest first, until the floor holds again.
+//
+// Why: Apply re-checks each deprecation on a fresh read just before its write,
+// but ECS has no conditional write, so two runs can each pass their check and
+// then both write. Rotate and promote alone cannot go below the floor that way
+// (each keeps images newer than what it deprecates, and nobody deprecates
+// those), but a rollback, an explicit deprecate or a modify keeps images
+// older than, or beside, the one it deprecates, and together with a rotate or
+// another rollback can take a family below its floor for a moment. Every run
+// that deprecated reads the family after its own last write; the last such
+// write is therefore seen by its own run, which undoes it (and, when needed,
+// its other deprecations there), so a family does not stay below its floor.
+//
+// current says that the cache already holds a read made after every write of
+// this run (a settle pass that wrote nothing); otherwise the family is read
+// afresh. A run that deprecated nothing reads nothing here.
+func (e *Engine) restoreFloor(ctx context.Context, res *Result, current bool) error {
+	if res == nil || res.Plan == nil || e.Guards.FamilyFloor <= 0 {
+		return nil
+	}
+	region := res.Plan.RegionID
+	own := map[string][]string{} // family -> images this run deprecated
+	var families []string
+	for _, a := range res.Applied {
+		if !slices.ContainsFunc(a.Changes, isDeprecation) {
+			continue
+		}
+		i := slices.IndexFunc(res.Plan.Steps, func(s Step) bool { return s.ImageID == a.ImageID && s.Family != "" })
+		if i < 0 {
+			continue
+		}
+		fam := res.Plan.Steps[i].Family
+		if _, seen := own[fam]; !seen {
+			families = append(families, fam)
+		}
+		own[fam] = append(own[fam], a.ImageID)
+	}
+	for _, fam := range families {
+		imgs, err := e.read().family(ctx, region, fam, !current)
+		if err != nil {
+			return err
+		}
+		avail := 0
+		for _, img := range imgs {
+			if img.Status == ecsapi.StatusAvailable {
+				avail++
+			}
+		}
+		for i := len(imgs) - 1; i >= 0 && avail < e.Guards.FamilyFloor; i-- { // newest first
+			img := imgs[i]
+			if img.Status != ecsapi.StatusDeprecated || !slices.Contains(own[fam], img.ImageID) {
+				continue
+			}
+			activate := []FieldChange{{Field: FieldStatus, From: ecsapi.StatusDeprecated, To: ecsapi.StatusAvailable}}
+			reqID, err := e.API.ModifyImageAttribute(ctx, ecsapi.ModifyInput{RegionID: region, ImageID: img.ImageID, Changes: toAPI(activate)})
+			if err != nil && !alreadyAvailable(err, activate) {
+				return fmt.Errorf("lifecycle: re-activate %s to restore the floor of family %s: %w", img.ImageID, fam, err)
+			}
+			avail++
+			reason := fmt.Sprintf("fresh read after own writes: family %s had %d Available images, below its floor %d "+
+				"(another run deprecated at the same time); deprecation undone", fam, avail-1, e.Guards.FamilyFloor)
+			if e.Cache != nil {
+				e.Cache.applied(region, img.ImageID, activate)
+			}
+			if err == nil {
+				res.Applied = append(res.Applied, AppliedStep{ImageID: img.ImageID, Changes: activate, RequestID: reqID})
+			}
+			res.Held = append(res.Held, HeldStep{ImageID: img.ImageID, Reason: reason})
+			s := stepFor(img)
+			s.Changes, s.Reason = activate, reason
+			merged := *res.Plan
+			merged.Steps = append(slices.Clone(merged.Steps), s)
+			res.Plan = &merged
+		}
+	}
+	return nil
+}
