@@ -175,3 +175,48 @@ func freshEngine(e *Engine) *Engine {
 	c.Cache = NewCache()
 	return &c
 }
+
+// Over the wire: a rollback from a named image delivered twice writes once;
+// naming an image of another family is refused before any write; a modify
+// that would move the last Available image out of its family moves nothing
+// and still sets the rest.
+func TestEmulatorRollbackFromImageAndMoveFloor(t *testing.T) {
+	t.Parallel()
+	s, e := startEmulator(t, emulator.Options{}, seedImage("w-o", "web", ecsapi.StatusDeprecated, 1),
+		seedImage("w-p", "web", ecsapi.StatusDeprecated, 5), seedImage("w-n", "web", ecsapi.StatusAvailable, 6),
+		seedImage("a-1", "app", ecsapi.StatusAvailable, 2))
+	ctx := context.Background()
+	in := intent.Intent{Action: "rollback", ImageFamily: "web", ImageID: "w-n"}
+	for i := range 2 {
+		res, err := freshEngine(e).Run(ctx, in)
+		if err != nil {
+			t.Fatalf("delivery %d: %v", i+1, err)
+		}
+		if res.Changed != (i == 0) {
+			t.Fatalf("delivery %d: changed %t\n%s", i+1, res.Changed, res.Plan.Table())
+		}
+	}
+	if got, want := emulatorAvailable(s, "web"), []string{"w-p"}; !slices.Equal(got, want) {
+		t.Fatalf("Available = %v, want %v", got, want)
+	}
+	if got := s.Calls("ModifyImageAttribute"); got != 2 {
+		t.Errorf("ModifyImageAttribute = %d, want 2 (activate w-p, deprecate w-n, once)", got)
+	}
+
+	s.ResetCalls()
+	_, err := freshEngine(e).Run(ctx, intent.Intent{Action: "rollback", ImageFamily: "web", ImageID: "a-1"})
+	wantCode(t, err, "InvalidParameter", 400)
+	if got := s.Calls("ModifyImageAttribute"); got != 0 {
+		t.Errorf("a refused rollback wrote %d times", got)
+	}
+
+	res, err := freshEngine(e).Run(ctx, intent.Intent{Action: "modify", ImageID: "a-1",
+		Attributes: &intent.Attributes{ImageFamily: "web", Description: "moved here"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, _ := s.Image("a-1")
+	if im.Family != "app" || im.Description != "moved here" || !res.Plan.Steps[0].Skipped {
+		t.Errorf("a-1 = family %q description %q; want it kept in app with the description set\n%s", im.Family, im.Description, res.Plan.Table())
+	}
+}
