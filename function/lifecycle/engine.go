@@ -4,11 +4,16 @@
 // difference through ModifyImageAttribute. Every invocation re-reads the state
 // it acts on (level-based; reads are shared within one invocation through a
 // Cache), and re-reads a family before each deprecation and after its own
-// writes, so duplicate, late or overlapping runs are harmless.
+// writes, so duplicate, late or overlapping runs are harmless. Should two runs
+// both pass their checks and together take a family below its floor (ECS has
+// no conditional write), the read after the writes sees it and the run undoes
+// its own deprecation: a family can dip below its floor for a moment, but does
+// not stay there.
 package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -91,18 +96,18 @@ func (e *Engine) Run(ctx context.Context, in intent.Intent) (*Result, error) {
 		return &Result{Plan: p}, nil
 	}
 	res, err := e.Apply(ctx, p)
-	if err != nil {
-		return res, err
-	}
 	// current: the cache holds a read of the families made after every
 	// write of this run (a settle pass that found nothing more to do).
 	current := false
-	if (res.Changed || res.diverged) && (in.Action == intent.ActionPromote || in.Action == intent.ActionRotate) {
-		if res, current, err = e.settle(ctx, in, res); err != nil {
-			return res, err
-		}
+	if err == nil && (res.Changed || res.diverged) && (in.Action == intent.ActionPromote || in.Action == intent.ActionRotate) {
+		res, current, err = e.settle(ctx, in, res)
 	}
-	return res, e.restoreFloor(ctx, res, current)
+	// Also after an error: what was deprecated before it stays deprecated.
+	if ferr := e.restoreFloor(ctx, res, current); ferr != nil {
+		// The first error decides how the message is settled.
+		err = errors.Join(err, ferr)
+	}
+	return res, err
 }
 
 // settle re-reads the families a promote or rotate has just written to and
