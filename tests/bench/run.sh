@@ -12,9 +12,9 @@
 #   BENCH_MESSAGES  batch size (default 1000)
 #   BENCH_PKGS      packages whose benchmarks run (default ./function/invoke)
 #   BENCH_COUNT     -count of the Go benchmarks (default 5)
-#   ECS_RATE_LIMIT  client rate limit in calls/s per API; unset = the
-#                   function's default (the documented ECS quota), which is
-#                   what decides the timeout in production
+#   ECS_RATE_LIMIT  client rate limit in calls/s per API (at most 1000); unset
+#                   = the function's default (the documented ECS quota), which
+#                   is what decides the timeout in production
 set -euo pipefail
 
 root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
@@ -89,7 +89,8 @@ fi
 if [[ $status -ne 0 ]]; then
 	echo "apply exited $status" >&2
 	head -c 2000 "$work/report.json" >&2 || true
-	cat "$work/time.txt" "$work/stderr.txt" 2>/dev/null | tail -20 >&2 || true
+	# The command's own stderr comes before GNU time's report.
+	cat "$work/time.txt" "$work/stderr.txt" 2>/dev/null | sed '/Command being timed/q' | head -20 >&2 || true
 	exit 1
 fi
 received=$(grep -o '"received": *[0-9]*' "$work/report.json" | grep -o '[0-9]*$')
