@@ -17,6 +17,17 @@ func ExampleParse() {
 	// Output: rotate [web-*] 3 168h0m0s
 }
 
+// A rollback from a named image: the form that is safe to redeliver.
+func ExampleParse_rollback() {
+	in, err := intent.Parse([]byte(`{"action":"rollback","imageFamily":"web","imageId":"m-bp1web42"}`))
+	fmt.Println(in.Action, in.ImageID, in.Families(), err)
+	_, err = intent.Parse([]byte(`{"action":"rotate","imageFamily":"web","imageId":"m-bp1web42"}`))
+	fmt.Println(err)
+	// Output:
+	// rollback m-bp1web42 [web] <nil>
+	// InvalidParameter: imageId: does not apply to rotate, which works on imageFamily
+}
+
 func ExampleParse_unknownField() {
 	_, err := intent.Parse([]byte(`{"action":"modify","ImageId":"m-bp1"}`))
 	fmt.Println(err)

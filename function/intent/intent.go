@@ -97,7 +97,9 @@ func (in Intent) KeepOrDefault() int {
 }
 
 // Families returns the families a rotate or rollback works on: imageFamilies
-// (names or patterns, see path.Match) or else imageFamily alone.
+// (names or patterns, see path.Match) or else imageFamily alone. It is nil for
+// a rollback named by imageId alone, whose family is the image's own (known
+// only once the image is read).
 func (in Intent) Families() []string {
 	if len(in.ImageFamilies) > 0 {
 		return in.ImageFamilies

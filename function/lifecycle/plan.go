@@ -59,7 +59,8 @@ type deprecationCheck struct {
 	newer int
 	// others is how many other Available images the family must keep.
 	others int
-	// requireAvailable names an image that must be Available first (promote).
+	// requireAvailable names an image that must be Available first: the
+	// promoted image, or the image a rollback without imageId goes back to.
 	requireAvailable string
 	// older is how many Available images older than this one must exist
 	// (rollback: the family rolls back to one of them).
