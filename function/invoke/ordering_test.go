@@ -121,18 +121,23 @@ func TestConcurrencyAcrossFamilies(t *testing.T) {
 //   - 1: the first plan reads the family (60 images, one page of 100), and
 //     every later plan finds it in the invocation's cache;
 //   - 50: Apply re-reads the family before each deprecation to re-check the
-//     floor against other writers (DESIGN, Concurrency), one per write.
+//     floor against other writers (DESIGN, Concurrency), one per write;
+//   - 50: a run that deprecated re-reads the family after its writes, to undo
+//     its own deprecation should two runs have taken the family below its
+//     floor together (lifecycle, since 964ce35).
 //
-// That is 52 with one worker. With several workers, the first plans start
-// together and each misses the still empty family cache (there is no
-// single-flight), so up to Concurrency-1 extra family reads happen.
+// That is 102 with one worker: two reads per deprecation. With several
+// workers, the first plans start together and each misses the still empty
+// family cache (there is no single-flight), so up to Concurrency-1 extra
+// family reads happen.
 func TestBatchReadEfficiency(t *testing.T) {
 	t.Parallel()
 	const (
 		images     = 60
 		deprecates = 50
-		// prefetch + first family read + one fresh family read per deprecation
-		floorReads = 1 + 1 + deprecates
+		// prefetch + first family read + a fresh family read before and
+		// after each deprecation
+		floorReads = 1 + 1 + 2*deprecates
 	)
 	tests := []struct {
 		concurrency int
