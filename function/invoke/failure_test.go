@@ -72,3 +72,28 @@ func TestNoClient(t *testing.T) {
 		t.Errorf("messages were settled to MNS although nothing ran")
 	}
 }
+
+// TestZeroConfigLiteral: a Handler built as a literal with a zero Config
+// (as tests and tools do) must still work its batch instead of hanging: an
+// errgroup limit of 0 admits no goroutine at all.
+func TestZeroConfigLiteral(t *testing.T) {
+	t.Parallel()
+	emu := startEmulator(t, emulator.Options{Seed: demoSeed(t)})
+	h := newHandler(t, emu, setup{})
+	h.Config.Concurrency = 0
+	done := make(chan *report.Report, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		rep, _ := h.Handle(ctx, invoke.Env{}, mnsBatch(t, mnsMessage{ID: "a", Body: `{"action":"deprecate","imageId":"` + webOldest + `"}`}))
+		done <- rep
+	}()
+	select {
+	case rep := <-done:
+		if rep.Counts[report.Applied] != 1 {
+			t.Errorf("counts %v, want 1 applied", rep.Counts)
+		}
+	case <-time.After(8 * time.Second):
+		t.Fatal("Handle did not return within 8s of a 5s deadline")
+	}
+}
