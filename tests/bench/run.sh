@@ -84,7 +84,7 @@ else
 		sleep 0.05
 	done
 	wait "$pid" || status=$?
-	wall=$(echo "$(date +%s.%N) - $start" | bc)s
+	wall=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2fs", b - a }')
 fi
 if [[ $status -ne 0 ]]; then
 	echo "apply exited $status" >&2
