@@ -12,6 +12,7 @@
 #   BENCH_MESSAGES  batch size (default 1000)
 #   BENCH_PKGS      packages whose benchmarks run (default ./function/invoke)
 #   BENCH_COUNT     -count of the Go benchmarks (default 5)
+#   BENCH_NO_GNU_TIME=1  sample VmHWM from /proc even when /usr/bin/time exists
 #   ECS_RATE_LIMIT  client rate limit in calls/s per API (at most 1000); unset
 #                   = the function's default (the documented ECS quota), which
 #                   is what decides the timeout in production
@@ -68,7 +69,7 @@ export ECS_ENDPOINT="$endpoint"
 export ALIBABA_CLOUD_ACCESS_KEY_ID=emulator ALIBABA_CLOUD_ACCESS_KEY_SECRET=emulator
 export FC_REGION=cn-hangzhou LOG_LEVEL=error
 status=0
-if [[ -x /usr/bin/time ]]; then
+if [[ -x /usr/bin/time && -z "${BENCH_NO_GNU_TIME:-}" ]]; then
 	/usr/bin/time -v "$work/function" apply --output json "$work/batch.json" >"$work/report.json" 2>"$work/time.txt" || status=$?
 	peak_kb=$(sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$work/time.txt")
 	wall=$(sed -n 's/^[[:space:]]*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$work/time.txt")
