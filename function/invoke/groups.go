@@ -1,20 +1,21 @@
 package invoke
 
 import (
-	"encoding/json"
-
-	"github.com/ecs-image-lifecycle/image-lifecycle/function/trigger"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/intent"
 )
 
-// orderedGroups splits a batch into groups that may run concurrently: messages
-// about the same family (or, when no family is named, the same image) share a
-// group and keep their arrival order, so a promote and a rotate of one family
-// never race inside one invocation. Groups are returned in order of first arrival.
-func orderedGroups(msgs []trigger.Message) [][]int {
+// orderedGroups splits a batch into groups that may run concurrently: intents
+// about the same family keep their arrival order in one group, so a promote and
+// a rotate of one family, or a deprecate and an activate of one image, never
+// race inside one invocation. Groups come back in order of first arrival.
+//
+// familyOf names the family of an image already read (the batch is prefetched
+// first), so an intent that names only an image joins its family's group.
+func orderedGroups(parsed []parsedMessage, ids []string, region string, familyOf func(intent.Intent) (string, bool)) [][]int {
 	var order []string
 	groups := map[string][]int{}
-	for i, m := range msgs {
-		k := groupKey(m)
+	for i, p := range parsed {
+		k := groupKey(p, ids[i], region, familyOf)
 		if _, seen := groups[k]; !seen {
 			order = append(order, k)
 		}
@@ -27,32 +28,34 @@ func orderedGroups(msgs []trigger.Message) [][]int {
 	return out
 }
 
-// groupKey reads just enough of the body to group it; a body that does not
-// parse gets a group of its own (it will be rejected on its own anyway).
-func groupKey(m trigger.Message) string {
-	var peek struct {
-		RegionID      string   `json:"regionId"`
-		ImageID       string   `json:"imageId"`
-		ImageFamily   string   `json:"imageFamily"`
-		ImageFamilies []string `json:"imageFamilies"`
-		Attributes    *struct {
-			ImageFamily string `json:"imageFamily"`
-		} `json:"attributes"`
+// groupKey is the region (defaulted, so "" and the function's own region are
+// one) and the family the intent acts on; an unparsed message gets a group of
+// its own, as it touches nothing.
+func groupKey(p parsedMessage, id, region string, familyOf func(intent.Intent) (string, bool)) string {
+	if p.err != nil {
+		return "message:" + id
 	}
-	if m.Err != nil || json.Unmarshal(m.Body, &peek) != nil {
-		return "message:" + m.ID
+	in := p.in
+	if in.RegionID != "" {
+		region = in.RegionID
+	}
+	// The image's current family comes first: a modify that moves an image to
+	// another family must still queue behind the other intents on its image.
+	if f, ok := familyOf(in); ok {
+		return region + "/family:" + f
 	}
 	switch {
-	case peek.ImageFamily != "":
-		return peek.RegionID + "/family:" + peek.ImageFamily
-	case peek.Attributes != nil && peek.Attributes.ImageFamily != "":
-		return peek.RegionID + "/family:" + peek.Attributes.ImageFamily
-	case len(peek.ImageFamilies) > 0:
-		// Globs may cover any family: serialise all pattern rotations of a region.
-		return peek.RegionID + "/families"
-	case peek.ImageID != "":
-		return peek.RegionID + "/image:" + peek.ImageID
+	case in.ImageFamily != "":
+		return region + "/family:" + in.ImageFamily
+	case in.ImageID != "":
+		// Not read yet (or in no family): group by the image itself.
+		return region + "/image:" + in.ImageID
+	case in.Attributes != nil && in.Attributes.ImageFamily != "":
+		return region + "/family:" + in.Attributes.ImageFamily
+	case len(in.ImageFamilies) > 0:
+		// Globs may cover any family: all pattern rotations of a region run in turn.
+		return region + "/families"
 	default:
-		return "message:" + m.ID
+		return "message:" + id
 	}
 }

@@ -162,7 +162,11 @@ func (h *Handler) Handle(ctx context.Context, env Env, payload []byte) (*report.
 	results := make([]report.Message, len(msgs))
 	g := new(errgroup.Group)
 	g.SetLimit(max(h.Config.Concurrency, 1)) // a zero limit would run nothing at all
-	for _, idxs := range orderedGroups(msgs) {
+	ids := make([]string, len(msgs))
+	for i, msg := range msgs {
+		ids[i] = msg.ID
+	}
+	for _, idxs := range orderedGroups(parsed, ids, region, engine.FamilyOf) {
 		g.Go(func() error {
 			// Within one family, messages run in the order they arrived.
 			for _, i := range idxs {
@@ -348,12 +352,15 @@ func (h *Handler) settlePermanent(ctx context.Context, msg trigger.Message, m re
 	}
 	sctx, cancel := settleContext(ctx)
 	defer cancel()
-	firstSeen := h.now()
+	firstSeen, originalID := h.now(), msg.ID
 	if in != nil && in.Retry != nil {
 		firstSeen = in.Retry.FirstSeen
+		if in.Retry.MessageID != "" {
+			originalID = in.Retry.MessageID
+		}
 	}
 	id, err := h.Queue.DeadLetter(sctx, queue.Letter{
-		MessageID: msg.ID, Body: msg.Body, Code: code, Message: text,
+		MessageID: originalID, Body: msg.Body, Code: code, Message: text,
 		Attempt: msg.Attempt, FirstSeen: firstSeen, Now: h.now(),
 	})
 	if err != nil {

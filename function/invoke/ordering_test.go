@@ -182,7 +182,6 @@ func TestBatchReadEfficiency(t *testing.T) {
 // TestOrderDefaultRegionSpelling: a message that omits the default region
 // and one that names it are about the same image, so they must keep their order.
 func TestOrderDefaultRegionSpelling(t *testing.T) {
-	t.Skip("bug: groups.go groupKey uses the body's regionId as written, so \"\"/image:X and \"cn-hangzhou/image:X\" are different groups and run concurrently; deprecate X (no regionId) then activate X (regionId = the function's region) ends Deprecated. Fix: default an empty regionId to Handler.Config.Region (or env.Region) before building the key")
 	t.Parallel()
 	checkSecondWins(t,
 		`{"action":"deprecate","imageId":"`+webNov06+`"}`,
@@ -193,7 +192,6 @@ func TestOrderDefaultRegionSpelling(t *testing.T) {
 // that names the image and its family are about the same family, so they
 // must keep their order.
 func TestOrderImageAndFamilySpelling(t *testing.T) {
-	t.Skip("bug: groups.go groupKey puts an imageId-only intent in group image:X and an intent naming imageFamily F (or attributes.imageFamily) in family:F, even when X is in F, so they run concurrently; deprecate X then modify X {imageFamily: web, status: Available} ends Deprecated. Fix: group after Prefetch, keying an imageId-only intent by the family its prefetched image belongs to")
 	t.Parallel()
 	checkSecondWins(t,
 		`{"action":"deprecate","imageId":"`+webNov06+`"}`,

@@ -168,7 +168,6 @@ func TestDeferralRoundTrip(t *testing.T) {
 // deferred before names the original message id (queue.Letter's contract),
 // so an operator can trace it back to what the producer sent.
 func TestDeadLetterCarriesOriginalID(t *testing.T) {
-	t.Skip("bug: invoke.go settlePermanent sends queue.Letter{MessageID: msg.ID} (the id of the latest MNS redelivery) even when the body's retry.messageId holds the original id; queue.Letter documents MessageID as the original id for a message deferred before, and settleTransient already uses retry.messageId for Defer")
 	t.Parallel()
 	emu := stuckEmulator(t)
 	mns := startMNS(t)

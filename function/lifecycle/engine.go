@@ -440,3 +440,17 @@ func countAccounts(n int) string {
 	}
 	return fmt.Sprintf("%d accounts", n)
 }
+
+// FamilyOf returns the family of an image this engine has already read (for
+// example by Prefetch), with no API call; ok is false when it is not known.
+// The handler uses it to keep intents about one family in arrival order.
+func (e *Engine) FamilyOf(in intent.Intent) (family string, ok bool) {
+	if e.Cache == nil || in.ImageID == "" {
+		return "", false
+	}
+	img, found, _ := e.Cache.image(e.region(in), in.ImageID)
+	if !found || img.Family == "" {
+		return "", false
+	}
+	return img.Family, true
+}
