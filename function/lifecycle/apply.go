@@ -12,23 +12,29 @@ import (
 const maxAccountsPerUnshare = 10
 
 // Apply makes the writes the plan lists, in order, and nothing else: one
-// ModifyImageAttribute per image that changes. Before each deprecation it
-// re-reads the family and re-checks the floor and the keep rule, so that a
+// ModifyImageAttribute per image that changes. Before its first deprecation in
+// a family it re-reads that family, and before each one it re-checks the floor
+// and the keep rule against that read as updated by its own writes, so that a
 // run overlapping with another cannot take the family below its floor; a
-// deprecation that no longer holds is reported in Result.Held. A dry-run plan
-// is not applied. Apply stops at the first API error and returns it wrapped.
+// deprecation that no longer holds is reported in Result.Held. One fresh read
+// per family, not per image, keeps a rotation close to one call per changed
+// image; what another run writes between two of our steps is caught by the
+// re-read after the writes (restoreFloor). A dry-run plan is not applied.
+// Apply stops at the first API error and returns it wrapped.
 func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 	res := &Result{Plan: p}
 	if p == nil || p.DryRun {
 		return res, nil
 	}
+	reread := map[string]bool{} // families read fresh in this Apply
 	for _, s := range p.Steps {
 		if len(s.Changes) == 0 {
 			continue
 		}
 		changes := s.Changes
 		if s.leavesFamily() {
-			v, reason, err := e.recheck(ctx, p.RegionID, s)
+			v, reason, err := e.recheck(ctx, p.RegionID, s, !reread[s.Family])
+			reread[s.Family] = true
 			if err != nil {
 				return res, err
 			}
@@ -93,10 +99,11 @@ const (
 	recheckHold                          // the family would lose too much: hold the step
 )
 
-// recheck re-reads the step's family and says whether its deprecation or its
-// move out of the family still holds; with recheckHold, reason says why.
-func (e *Engine) recheck(ctx context.Context, region string, s Step) (v recheckVerdict, reason string, err error) {
-	fam, err := e.read().family(ctx, region, s.Family, true)
+// recheck reads the step's family (fresh, or as cached since the last fresh
+// read and our own writes) and says whether its deprecation or its move out of
+// the family still holds; with recheckHold, reason says why.
+func (e *Engine) recheck(ctx context.Context, region string, s Step, fresh bool) (v recheckVerdict, reason string, err error) {
+	fam, err := e.read().family(ctx, region, s.Family, fresh)
 	if err != nil {
 		return recheckHold, "", err
 	}
