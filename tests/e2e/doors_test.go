@@ -52,7 +52,7 @@ type result struct {
 
 // frontDoor is a running function, reachable as FC reaches it.
 type frontDoor interface {
-	invoke(t *testing.T, c call) result
+	invoke(t testing.TB, c call) result
 	// output is what the process printed so far.
 	output() string
 }
@@ -76,7 +76,7 @@ type go1Door struct {
 
 // startGo1 runs the binary as a go1 instance pointed at w; it stops at the
 // end of the test, after its output was checked for credentials.
-func startGo1(t *testing.T, w *world, extraEnv ...string) *go1Door {
+func startGo1(t testing.TB, w *world, extraEnv ...string) *go1Door {
 	t.Helper()
 	fc, err := fcfake.Start()
 	if err != nil {
@@ -103,7 +103,7 @@ func startGo1(t *testing.T, w *world, extraEnv ...string) *go1Door {
 
 func (d *go1Door) output() string { return d.p.Output() }
 
-func (d *go1Door) invoke(t *testing.T, c call) result {
+func (d *go1Door) invoke(t testing.TB, c call) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), invocationWait)
 	defer cancel()
@@ -122,7 +122,7 @@ func (d *go1Door) invoke(t *testing.T, c call) result {
 	return res
 }
 
-func decodeReport(t *testing.T, b []byte) *report.Report {
+func decodeReport(t testing.TB, b []byte) *report.Report {
 	t.Helper()
 	var rep report.Report
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -178,7 +178,7 @@ func serveCommand(w *world, listen string, extraEnv ...string) *exec.Cmd {
 
 func (d *serveDoor) output() string { return d.p.output() }
 
-func (d *serveDoor) invoke(t *testing.T, c call) result {
+func (d *serveDoor) invoke(t testing.TB, c call) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), invocationWait)
 	defer cancel()

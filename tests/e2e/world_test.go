@@ -51,7 +51,7 @@ type world struct {
 	env []string
 }
 
-func newWorld(t *testing.T, o worldOptions) *world {
+func newWorld(t testing.TB, o worldOptions) *world {
 	t.Helper()
 	seed, err := emulator.LoadSeed(filepath.Join(repoRoot, "events", "seed", "demo.json"))
 	if err != nil {
@@ -82,6 +82,14 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	t.Cleanup(func() { _ = mns.Close() })
 	mns.CreateQueue(retryQueue)
 	mns.CreateQueue(deadLetterQueue)
+	t.Cleanup(func() {
+		// What the function sent on carries no credential either.
+		for _, q := range []string{retryQueue, deadLetterQueue} {
+			for _, m := range mns.Messages(q) {
+				noSecrets(t, "MNS message "+m.ID+" in "+q, m.Body)
+			}
+		}
+	})
 
 	env := []string{
 		"ECS_ENDPOINT=" + emu.URL(),
@@ -133,7 +141,7 @@ type deadLetter struct {
 }
 
 // sample reads a file of events/ (or of a directory below it).
-func sample(t *testing.T, name string) []byte {
+func sample(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(repoRoot, "events", filepath.FromSlash(name)))
 	if err != nil {
@@ -143,7 +151,7 @@ func sample(t *testing.T, name string) []byte {
 }
 
 // noSecrets fails when any credential appears in text.
-func noSecrets(t *testing.T, what, text string) {
+func noSecrets(t testing.TB, what, text string) {
 	t.Helper()
 	for _, s := range secrets {
 		if strings.Contains(text, s) {

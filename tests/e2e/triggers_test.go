@@ -1,0 +1,105 @@
+package e2e
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
+)
+
+// triggerFixtures are events/triggers/*.json with the outcome of each message,
+// worked out from the fixture and events/seed/demo.json, each on a fresh seed:
+//
+//   - direct-array: a dry-run deprecate of the only Available base image
+//     (planned; the floor shows in the plan), then activate base-2026-09-15.
+//   - rollback of web (eventbridge-custom-string, and inside mns-rawdata): web
+//     has no Deprecated image to go back to, so there is nothing to do.
+//   - the promotes of the web build: applied (the build finishes, two older
+//     web images are deprecated).
+//   - mns-base64 is a deferred promote (retry.attempt 2) of the Available
+//     batch image: it is renamed, attempt 3.
+//   - timer rotates web keeping 3 (the tagged image counts as kept):
+//     web-2026-10-30 is deprecated; listing the family also finishes the
+//     build (the emulator's CreatingCalls 1), so the settle pass's fresh read
+//     sees 4 Available and deprecates web-2026-11-06 too -> applied.
+//   - the other rotations (api keeping 3, base keeping 2) find nothing
+//     beyond keep -> unchanged.
+//   - mns-stream-batch: the deprecate of web-2026-10-30 names only its image,
+//     so the handler groups it by image, not with the promote of its family,
+//     and the two run at once: whichever deprecates it first applies.
+//   - malformed-body and unknown-shape cannot be read: dead-lettered with
+//     InvalidParameter.Payload (a DLQ is configured).
+var triggerFixtures = map[string][]want{
+	"direct-array": {
+		{"", report.Planned, "", ""},
+		{"", report.Applied, "", ""},
+	},
+	"direct":                    {{"ticket-4711", report.Applied, "", ""}},
+	"empty-array":               {},
+	"eventbridge-custom-string": {{"56fa5efxexf2-8d46-558b-ce04-gbc****", report.Unchanged, "", ""}},
+	"eventbridge-custom":        {{"45ef4dewdwe1-7c35-447a-bd93-fab****", report.Applied, "", ""}},
+	"malformed-body":            {{"1B2C3D4E5F60718293A4B5C6D7E8****", report.DeadLettered, "InvalidParameter.Payload", ""}},
+	"mns-base64":                {{"F9AE93A4807994680CD55A5AA778****", report.Applied, "", ""}},
+	"mns-event-driven":          {{"E8FD82F3796883579BC449499667****", report.Applied, "", ""}},
+	"mns-rawdata": {
+		{"0A1B2C3D4E5F60718293A4B5C6D7****", report.Applied, "", ""},
+		{"", report.Planned, "", ""},
+		{"", report.Unchanged, "", ""},
+	},
+	"mns-stream-batch": {
+		{"C6DB60D1574661357FA227277445****", report.Applied, "", ""},
+		{"C6DB60D1574661357FA227277446****", report.Applied, "", report.Unchanged},
+		{"C6DB60D1574661357FA227277447****", report.Unchanged, "", ""},
+	},
+	"mns-stream-single": {{"D7EC71E2685772468AB338388556****", report.Applied, "", ""}},
+	"timer-array": {
+		{"", report.Unchanged, "", ""},
+		{"", report.Unchanged, "", ""},
+	},
+	"timer":         {{"timer:nightly-rotate:2026-11-27T04:00:00Z:0", report.Applied, "", ""}},
+	"unknown-shape": {{"", report.DeadLettered, "InvalidParameter.Payload", ""}},
+}
+
+// TestTriggerFixtures sends every payload shape through the binary (go1).
+func TestTriggerFixtures(t *testing.T) {
+	t.Parallel()
+	paths, err := filepath.Glob(filepath.Join(repoRoot, "events", "triggers", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range paths {
+		names = append(names, strings.TrimSuffix(filepath.Base(p), ".json"))
+	}
+	for name := range triggerFixtures {
+		if !slices.Contains(names, name) {
+			t.Errorf("fixture %s.json is gone", name)
+		}
+	}
+	for _, name := range names {
+		wants, ok := triggerFixtures[name]
+		if !ok {
+			t.Errorf("fixture %s.json has no expectations here: add them", name)
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t, worldOptions{creatingCalls: 1})
+			door := startGo1(t, w)
+			r := door.invoke(t, call{payload: sample(t, "triggers/"+name+".json")})
+			if r.isError {
+				t.Fatalf("invocation error %s: %s", r.errorType, r.errorMessage)
+			}
+			checkReport(t, name, r, wants)
+			announced := map[string]report.Message{}
+			for _, m := range r.report.Messages {
+				if m.Outcome == report.DeadLettered {
+					announced[m.DeadLetterID] = m
+				}
+			}
+			checkLetters(t, w, announced)
+		})
+	}
+}
