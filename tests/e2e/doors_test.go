@@ -107,6 +107,13 @@ func (d *go1Door) invoke(t testing.TB, c call) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), invocationWait)
 	defer cancel()
+	go func() { // a process that exits cannot answer: do not wait for the timeout
+		select {
+		case <-d.p.Exited():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	h := c.headers
 	if h == nil {
 		h = credentialHeaders()
@@ -142,7 +149,7 @@ type serveDoor struct {
 
 // startServe runs cmd (the binary in serve mode, or a shell running the
 // bootstrap) with env and waits until addr accepts connections.
-func startServe(t *testing.T, cmd *exec.Cmd, addr string) *serveDoor {
+func startServe(t testing.TB, cmd *exec.Cmd, addr string) *serveDoor {
 	t.Helper()
 	p, err := startProcess(cmd)
 	if err != nil {
@@ -235,7 +242,7 @@ func (d *serveDoor) invoke(t testing.TB, c call) result {
 }
 
 // freeAddr is a loopback address with a port that was free a moment ago.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
