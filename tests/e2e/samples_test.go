@@ -5,6 +5,7 @@ import (
 	"net"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -157,6 +158,11 @@ func runSamples(t *testing.T, w *world, door frontDoor) {
 	checkLetters(t, w, announced)
 	if n := len(w.mns.Messages(retryQueue)); n != 0 {
 		t.Errorf("%d messages in the retry queue, want none", n)
+	}
+	// The credential scan at the end of the test must read the real logs:
+	// one line per settled message, at debug level everything there is.
+	if out := door.output(); strings.Count(out, `"msg":"message settled"`) < len(demoSamples) {
+		t.Errorf("the process output has fewer \"message settled\" lines than samples:\n%s", out)
 	}
 }
 
