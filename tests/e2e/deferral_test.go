@@ -37,7 +37,7 @@ func TestDeferralRoundTrip(t *testing.T) {
 	if elapsed := time.Since(start); elapsed > shortTimeout {
 		t.Errorf("the deferring invocation took %v, longer than its %v timeout", elapsed, shortTimeout)
 	}
-	checkReport(t, "first delivery", r, []want{{promoteMessageID, report.Deferred, "InvalidStatus.ImageIsCreating", ""}})
+	checkReport(t, "first delivery", r, []want{{promoteMessageID, report.Deferred, "InvalidStatus.ImageIsCreating"}})
 	m := r.report.Messages[0]
 
 	msgs := w.mns.Messages(retryQueue)
@@ -74,7 +74,7 @@ func TestDeferralRoundTrip(t *testing.T) {
 	if r.isError {
 		t.Fatalf("redelivery: invocation error %s: %s", r.errorType, r.errorMessage)
 	}
-	checkReport(t, "redelivery", r, []want{{deferred.ID, report.Applied, "", ""}})
+	checkReport(t, "redelivery", r, []want{{deferred.ID, report.Applied, ""}})
 	if got := r.report.Messages[0].Attempt; got != 2 {
 		t.Errorf("redelivery attempt %d, want 2", got)
 	}
@@ -142,7 +142,7 @@ func TestRetryQueueOutage(t *testing.T) {
 				t.Errorf("%d messages were stored, want none", n)
 			}
 			if door == "serve" {
-				checkReport(t, "outage", r, []want{{promoteMessageID, report.Failed, "InvalidStatus.ImageIsCreating", ""}})
+				checkReport(t, "outage", r, []want{{promoteMessageID, report.Failed, "InvalidStatus.ImageIsCreating"}})
 			}
 
 			// The queue is back: the redelivered batch is deferred normally.
@@ -151,7 +151,7 @@ func TestRetryQueueOutage(t *testing.T) {
 			if r.isError {
 				t.Fatalf("after the outage: %s: %s", r.errorType, r.errorMessage)
 			}
-			checkReport(t, "after the outage", r, []want{{promoteMessageID, report.Deferred, "InvalidStatus.ImageIsCreating", ""}})
+			checkReport(t, "after the outage", r, []want{{promoteMessageID, report.Deferred, "InvalidStatus.ImageIsCreating"}})
 		})
 	}
 }

@@ -40,7 +40,7 @@ func TestPanicIsAnErrorAndTheNextInvocationWorks(t *testing.T) {
 				t.Errorf("error %s: %q, want the panic or the unsettled message named", r.errorType, r.errorMessage)
 			}
 			if r.report != nil { // serve mode, worker panic: the report says which and why
-				checkReport(t, "panic", r, []want{{tc.id, report.Failed, "InternalError.Panic", ""}})
+				checkReport(t, "panic", r, []want{{tc.id, report.Failed, "InternalError.Panic"}})
 			}
 			if w.emu.Calls("DescribeImages") != 1 {
 				t.Errorf("DescribeImages calls %d, want the one that panicked", w.emu.Calls("DescribeImages"))
@@ -51,7 +51,7 @@ func TestPanicIsAnErrorAndTheNextInvocationWorks(t *testing.T) {
 			if r.isError {
 				t.Fatalf("after the panic: %s: %s", r.errorType, r.errorMessage)
 			}
-			checkReport(t, "after the panic", r, []want{{tc.id, report.Applied, "", ""}})
+			checkReport(t, "after the panic", r, []want{{tc.id, report.Applied, ""}})
 		})
 	}
 }

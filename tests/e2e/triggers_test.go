@@ -27,39 +27,39 @@ import (
 //   - the other rotations (api keeping 3, base keeping 2) find nothing
 //     beyond keep -> unchanged.
 //   - mns-stream-batch: the deprecate of web-2026-10-30 names only its image,
-//     so the handler groups it by image, not with the promote of its family,
-//     and the two run at once: whichever deprecates it first applies.
+//     but it is in family web, so it runs after the promote that came before
+//     it, which has deprecated it already -> unchanged.
 //   - malformed-body and unknown-shape cannot be read: dead-lettered with
 //     InvalidParameter.Payload (a DLQ is configured).
 var triggerFixtures = map[string][]want{
 	"direct-array": {
-		{"", report.Planned, "", ""},
-		{"", report.Applied, "", ""},
+		{"", report.Planned, ""},
+		{"", report.Applied, ""},
 	},
-	"direct":                    {{"ticket-4711", report.Applied, "", ""}},
+	"direct":                    {{"ticket-4711", report.Applied, ""}},
 	"empty-array":               {},
-	"eventbridge-custom-string": {{"56fa5efxexf2-8d46-558b-ce04-gbc****", report.Unchanged, "", ""}},
-	"eventbridge-custom":        {{"45ef4dewdwe1-7c35-447a-bd93-fab****", report.Applied, "", ""}},
-	"malformed-body":            {{"1B2C3D4E5F60718293A4B5C6D7E8****", report.DeadLettered, "InvalidParameter.Payload", ""}},
-	"mns-base64":                {{"F9AE93A4807994680CD55A5AA778****", report.Applied, "", ""}},
-	"mns-event-driven":          {{"E8FD82F3796883579BC449499667****", report.Applied, "", ""}},
+	"eventbridge-custom-string": {{"56fa5efxexf2-8d46-558b-ce04-gbc****", report.Unchanged, ""}},
+	"eventbridge-custom":        {{"45ef4dewdwe1-7c35-447a-bd93-fab****", report.Applied, ""}},
+	"malformed-body":            {{"1B2C3D4E5F60718293A4B5C6D7E8****", report.DeadLettered, "InvalidParameter.Payload"}},
+	"mns-base64":                {{"F9AE93A4807994680CD55A5AA778****", report.Applied, ""}},
+	"mns-event-driven":          {{"E8FD82F3796883579BC449499667****", report.Applied, ""}},
 	"mns-rawdata": {
-		{"0A1B2C3D4E5F60718293A4B5C6D7****", report.Applied, "", ""},
-		{"", report.Planned, "", ""},
-		{"", report.Unchanged, "", ""},
+		{"0A1B2C3D4E5F60718293A4B5C6D7****", report.Applied, ""},
+		{"", report.Planned, ""},
+		{"", report.Unchanged, ""},
 	},
 	"mns-stream-batch": {
-		{"C6DB60D1574661357FA227277445****", report.Applied, "", ""},
-		{"C6DB60D1574661357FA227277446****", report.Applied, "", report.Unchanged},
-		{"C6DB60D1574661357FA227277447****", report.Unchanged, "", ""},
+		{"C6DB60D1574661357FA227277445****", report.Applied, ""},
+		{"C6DB60D1574661357FA227277446****", report.Unchanged, ""},
+		{"C6DB60D1574661357FA227277447****", report.Unchanged, ""},
 	},
-	"mns-stream-single": {{"D7EC71E2685772468AB338388556****", report.Applied, "", ""}},
+	"mns-stream-single": {{"D7EC71E2685772468AB338388556****", report.Applied, ""}},
 	"timer-array": {
-		{"", report.Unchanged, "", ""},
-		{"", report.Unchanged, "", ""},
+		{"", report.Unchanged, ""},
+		{"", report.Unchanged, ""},
 	},
-	"timer":         {{"timer:nightly-rotate:2026-11-27T04:00:00Z:0", report.Applied, "", ""}},
-	"unknown-shape": {{"", report.DeadLettered, "InvalidParameter.Payload", ""}},
+	"timer":         {{"timer:nightly-rotate:2026-11-27T04:00:00Z:0", report.Applied, ""}},
+	"unknown-shape": {{"", report.DeadLettered, "InvalidParameter.Payload"}},
 }
 
 // TestTriggerFixtures sends every payload shape through the binary (go1).
