@@ -93,6 +93,15 @@ func TestTriggerFixtures(t *testing.T) {
 				t.Fatalf("invocation error %s: %s", r.errorType, r.errorMessage)
 			}
 			checkReport(t, name, r, wants)
+			for i, m := range r.report.Messages {
+				want := 1
+				if name == "mns-base64" { // its body carries retry.attempt 2
+					want = 3
+				}
+				if m.Attempt != want {
+					t.Errorf("message %d: attempt %d, want %d", i, m.Attempt, want)
+				}
+			}
 			announced := map[string]report.Message{}
 			for _, m := range r.report.Messages {
 				if m.Outcome == report.DeadLettered {
