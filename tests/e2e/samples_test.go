@@ -159,9 +159,27 @@ func runSamples(t *testing.T, w *world, door frontDoor) {
 	}
 	// The credential scan at the end of the test must read the real logs:
 	// one line per settled message, at debug level everything there is.
-	if out := door.output(); strings.Count(out, `"msg":"message settled"`) < len(demoSamples) {
-		t.Errorf("the process output has fewer \"message settled\" lines than samples:\n%s", out)
+	// The process has written them before answering, but the pipe into the
+	// test may lag behind, hence the (bounded) wait.
+	want := 0
+	for _, s := range demoSamples {
+		want += len(s.messages)
 	}
+	if !waitOutput(door, `"msg":"message settled"`, want, 5*time.Second) {
+		t.Errorf("the process output has fewer than %d \"message settled\" lines:\n%s", want, door.output())
+	}
+}
+
+// waitOutput reports whether door's output holds n times substr within limit.
+func waitOutput(door frontDoor, substr string, n int, limit time.Duration) bool {
+	deadline := time.Now().Add(limit)
+	for strings.Count(door.output(), substr) < n {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
 }
 
 // checkLetters matches the DLQ's messages one to one with the dead-lettered
