@@ -169,8 +169,14 @@ func run[T any](ctx context.Context, a *api, action string, classify func(error)
 		class := classify(err)
 		if class == ecsapi.Permanent && errors.Is(err, ecsapi.ErrContextDone) && ctx.Err() == nil {
 			// Cut short by the reserve, not by the caller: time ran out on a
-			// call that could still pass, so the caller should defer.
-			class = ecsapi.Transient
+			// call that could still pass, so the caller should defer. The
+			// error worth reporting is the one that kept us retrying (say
+			// InvalidStatus.ImageIsCreating), not the cut itself.
+			a.observe(Event{Action: action, Attempt: attempt, Err: err, Class: ecsapi.Transient})
+			if last == nil {
+				last = err
+			}
+			return exhausted(attempt)
 		}
 		switch class {
 		case ecsapi.AlreadyDone:

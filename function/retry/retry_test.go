@@ -484,3 +484,36 @@ func TestNilLimiterAndUnlimitedRate(t *testing.T) {
 		}
 	}
 }
+
+// creatingThenBlocking answers InvalidStatus.ImageIsCreating once, then blocks
+// until its context ends, as a slow answer cut by the reserve does.
+type creatingThenBlocking struct {
+	ecsapi.API
+	calls *int
+}
+
+func (c creatingThenBlocking) ModifyImageAttribute(ctx context.Context, _ ecsapi.ModifyInput) (string, error) {
+	if *c.calls++; *c.calls == 1 {
+		return "", apiErr("InvalidStatus.ImageIsCreating", 403)
+	}
+	<-ctx.Done()
+	return "", &ecsapi.Error{Action: "ModifyImageAttribute", Err: fmt.Errorf("%w: %w", ecsapi.ErrContextDone, ctx.Err())}
+}
+
+// A cut by the reserve after a transient error reports that error, not the
+// cut: the caller defers the message with the code that kept it waiting.
+func TestCutByReserveKeepsTheErrorWorthReporting(t *testing.T) {
+	t.Parallel()
+	calls := 0
+	p := Policy{Base: time.Millisecond, Cap: time.Millisecond, SlowBase: time.Millisecond, Reserve: 200 * time.Millisecond}
+	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	defer cancel()
+	_, err := New(creatingThenBlocking{calls: &calls}, p, nil).ModifyImageAttribute(ctx, deprecate)
+	var ex *Exhausted
+	if !errors.As(err, &ex) || ex.Attempts != 2 || calls != 2 {
+		t.Fatalf("err = %v (calls %d), want *Exhausted after 2 attempts", err, calls)
+	}
+	if got := ecsapi.Code(err); got != "InvalidStatus.ImageIsCreating" {
+		t.Errorf("code = %q, want the ImageIsCreating that kept it retrying", got)
+	}
+}
