@@ -154,10 +154,7 @@ func (h *Handler) Handle(ctx context.Context, env Env, payload []byte) (*report.
 			valid = append(valid, parsed[i].in)
 		}
 	}
-	if err := engine.Prefetch(workCtx, valid); err != nil {
-		// Not fatal: each intent reads what it needs itself, and reports its own error.
-		log.Warn("batch prefetch failed", "error", err.Error())
-	}
+	h.prefetch(workCtx, engine, valid, log)
 
 	results := make([]report.Message, len(msgs))
 	g := new(errgroup.Group)
@@ -203,6 +200,21 @@ func (h *Handler) failure(rep *report.Report) error {
 		}
 	}
 	return e
+}
+
+// prefetch reads the batch's images in as few calls as possible. It is only
+// an optimisation: on an error, or a panic inside the SDK, each intent reads
+// what it needs itself and settles with its own outcome, so the batch still
+// gets a report.
+func (h *Handler) prefetch(ctx context.Context, engine *lifecycle.Engine, ins []intent.Intent, log *slog.Logger) {
+	defer func() {
+		if r := recover(); r != nil {
+			log.Error("panic while prefetching the batch", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		}
+	}()
+	if err := engine.Prefetch(ctx, ins); err != nil {
+		log.Warn("batch prefetch failed", "error", err.Error())
+	}
 }
 
 // parsedMessage is a message's intent, or why it has none.

@@ -9,28 +9,30 @@ import (
 )
 
 // TestPanicIsAnErrorAndTheNextInvocationWorks makes the real ECS SDK panic
-// (an error body whose Code is a number) on the first DescribeImages of an
-// invocation: the invocation errors, the process lives on, and the same
-// sample succeeds once the fault is gone.
-//   - modify names an image, so the panic hits the batch read the handler
-//     makes before any worker starts (recovered by the front door);
-//   - rotate names families only, so it hits a worker goroutine, which the
-//     handler recovers into a failed outcome (InternalError.Panic).
+// (an error body whose Code is a number) on every DescribeImages the message
+// makes: the invocation errors, the process lives on, and the same sample
+// succeeds once the fault is gone.
+//   - modify names an image: the panic first hits the batch prefetch (an
+//     optimisation the handler survives), then the worker's own read;
+//   - rotate names families only, so it hits only the worker.
+//
+// Either way the worker's panic becomes a failed outcome (InternalError.Panic).
 func TestPanicIsAnErrorAndTheNextInvocationWorks(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		door, sample, id string
+		reads            int // DescribeImages calls, each of which panicked
 	}{
-		{"go1", "01-modify.json", "ops-1187-api-metadata"},
-		{"go1", "03-rotate-timer.json", "timer:nightly-rotation:2026-11-27T03:00:00Z:0"},
-		{"serve", "01-modify.json", "ops-1187-api-metadata"},
-		{"serve", "03-rotate-timer.json", "timer:nightly-rotation:2026-11-27T03:00:00Z:0"},
+		{"go1", "01-modify.json", "ops-1187-api-metadata", 2},
+		{"go1", "03-rotate-timer.json", "timer:nightly-rotation:2026-11-27T03:00:00Z:0", 1},
+		{"serve", "01-modify.json", "ops-1187-api-metadata", 2},
+		{"serve", "03-rotate-timer.json", "timer:nightly-rotation:2026-11-27T03:00:00Z:0", 1},
 	} {
 		t.Run(tc.door+"/"+tc.sample, func(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t, worldOptions{creatingCalls: 1})
 			d := startDoor(t, w, tc.door)
-			w.emu.SetFaults("DescribeImages", emulator.Faults{FailNext: []string{emulator.FaultNonStringCode}})
+			w.emu.SetFaults("DescribeImages", emulator.Faults{FailNext: []string{emulator.FaultNonStringCode, emulator.FaultNonStringCode}})
 			r := d.invoke(t, call{payload: sample(t, tc.sample)})
 			if !r.isError {
 				t.Fatalf("the invocation succeeded through a panic:\n%s", r.raw)
@@ -39,11 +41,11 @@ func TestPanicIsAnErrorAndTheNextInvocationWorks(t *testing.T) {
 			if !strings.Contains(r.errorMessage, "string") && !strings.Contains(r.errorMessage, "settled") {
 				t.Errorf("error %s: %q, want the panic or the unsettled message named", r.errorType, r.errorMessage)
 			}
-			if r.report != nil { // serve mode, worker panic: the report says which and why
+			if r.report != nil { // serve mode: the report says which and why
 				checkReport(t, "panic", r, []want{{tc.id, report.Failed, "InternalError.Panic"}})
 			}
-			if w.emu.Calls("DescribeImages") != 1 {
-				t.Errorf("DescribeImages calls %d, want the one that panicked", w.emu.Calls("DescribeImages"))
+			if w.emu.Calls("DescribeImages") != tc.reads {
+				t.Errorf("DescribeImages calls %d, want the %d that panicked", w.emu.Calls("DescribeImages"), tc.reads)
 			}
 
 			w.emu.SetFaults("DescribeImages", emulator.Faults{})
