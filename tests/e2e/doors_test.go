@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,7 +13,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -142,7 +140,7 @@ func decodeReport(t testing.TB, b []byte) *report.Report {
 
 // serveDoor is the binary as a custom runtime: HTTP POST /invoke.
 type serveDoor struct {
-	p    *process
+	p    *fcfake.Process
 	base string
 	seq  atomic.Uint64
 }
@@ -151,21 +149,21 @@ type serveDoor struct {
 // bootstrap) with env and waits until addr accepts connections.
 func startServe(t testing.TB, cmd *exec.Cmd, addr string) *serveDoor {
 	t.Helper()
-	p, err := startProcess(cmd)
+	p, err := fcfake.StartCommand(cmd)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := p.stop(); err != nil {
-			t.Errorf("%v\noutput:\n%s", err, p.output())
+		if err := p.Stop(); err != nil {
+			t.Errorf("%v\noutput:\n%s", err, p.Output())
 		}
-		noSecrets(t, "the serve process output", p.output())
+		noSecrets(t, "the serve process output", p.Output())
 		if t.Failed() {
-			t.Logf("serve process output:\n%s", p.output())
+			t.Logf("serve process output:\n%s", p.Output())
 		}
 	})
 	if err := waitListening(addr, p, 15*time.Second); err != nil {
-		t.Fatalf("%v\noutput:\n%s", err, p.output())
+		t.Fatalf("%v\noutput:\n%s", err, p.Output())
 	}
 	return &serveDoor{p: p, base: "http://" + addr}
 }
@@ -183,7 +181,7 @@ func serveCommand(w *world, listen string, extraEnv ...string) *exec.Cmd {
 	return cmd
 }
 
-func (d *serveDoor) output() string { return d.p.output() }
+func (d *serveDoor) output() string { return d.p.Output() }
 
 func (d *serveDoor) invoke(t testing.TB, c call) result {
 	t.Helper()
@@ -210,7 +208,7 @@ func (d *serveDoor) invoke(t testing.TB, c call) result {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("POST /invoke: %v\noutput:\n%s", err, d.p.output())
+		t.Fatalf("POST /invoke: %v\noutput:\n%s", err, d.p.Output())
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
@@ -254,7 +252,7 @@ func freeAddr(t testing.TB) string {
 
 // waitListening polls addr until it accepts a connection, the process exits
 // or the time is up.
-func waitListening(addr string, p *process, limit time.Duration) error {
+func waitListening(addr string, p *fcfake.Process, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
@@ -262,73 +260,14 @@ func waitListening(addr string, p *process, limit time.Duration) error {
 			return c.Close()
 		}
 		select {
-		case <-p.done:
-			return fmt.Errorf("the process exited before listening on %s: %v", addr, p.err)
+		case <-p.Exited():
+			return fmt.Errorf("the process exited before listening on %s: %v", addr, p.Err())
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("nothing listens on %s after %v: %w", addr, limit, err)
 		}
 	}
-}
-
-// process is a started command whose output is kept.
-type process struct {
-	cmd  *exec.Cmd
-	out  *syncBuffer
-	done chan struct{}
-	err  error // set before done closes
-}
-
-func startProcess(cmd *exec.Cmd) (*process, error) {
-	p := &process{cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = p.out, p.out
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", cmd.Path, err)
-	}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	return p, nil
-}
-
-func (p *process) output() string { return p.out.String() }
-
-// stop kills the process and waits for it; an earlier exit is an error.
-func (p *process) stop() error {
-	select {
-	case <-p.done:
-		return fmt.Errorf("the process had already exited: %v", p.err)
-	default:
-	}
-	if err := p.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return err
-	}
-	select {
-	case <-p.done:
-		return nil
-	case <-time.After(10 * time.Second):
-		return fmt.Errorf("process %d did not end after kill", p.cmd.Process.Pid)
-	}
-}
-
-// syncBuffer is a bytes.Buffer for a process's writers and the test's reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // bootstrapCommand runs a copy of the repository's bootstrap script with

@@ -49,18 +49,35 @@ type Process struct {
 // entries win). The host's environment is not passed on, so stray credentials
 // or endpoints cannot leak into a test. Stdout and stderr are kept for Output.
 func (s *Server) StartProcess(binary string, env ...string) (*Process, error) {
-	p := &Process{out: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(binary)
-	p.cmd.Env = append(s.InstanceEnv(), env...)
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("fcfake: start %s: %w", binary, err)
+	cmd := exec.Command(binary)
+	cmd.Env = append(s.InstanceEnv(), env...)
+	return StartCommand(cmd)
+}
+
+// StartCommand starts cmd, keeping what it writes to stdout and stderr for
+// Output: the same handling for a binary under the runtime API and for one
+// serving HTTP on its own (the custom runtime).
+func StartCommand(cmd *exec.Cmd) (*Process, error) {
+	p := &Process{cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.out, p.out
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("fcfake: start %s: %w", cmd.Path, err)
 	}
 	go func() {
-		p.err = p.cmd.Wait()
+		p.err = cmd.Wait()
 		close(p.done)
 	}()
 	return p, nil
+}
+
+// Err is the process's exit status once Exited is closed.
+func (p *Process) Err() error {
+	select {
+	case <-p.done:
+		return p.err
+	default:
+		return nil
+	}
 }
 
 // Output is what the process wrote to stdout and stderr so far.
