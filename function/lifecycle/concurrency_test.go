@@ -91,26 +91,7 @@ func TestConcurrentPromoteAndRotate(t *testing.T) {
 			for round := range 10 {
 				f := newFake(concurrencyFixture(true)...)
 				f.floor, f.interleave = tt.floor, true
-				shared := newTestEngine(f, guards) // one invocation's engine, used by several goroutines
-				var wg sync.WaitGroup
-				errs := make([]error, len(ins))
-				for i, in := range ins {
-					e := shared
-					if i%2 == 0 {
-						e = newTestEngine(f, guards) // another instance
-					}
-					wg.Go(func() {
-						ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-						defer cancel()
-						_, errs[i] = e.Run(ctx, in)
-					})
-				}
-				wg.Wait()
-				for i, err := range errs {
-					if err != nil {
-						t.Fatalf("round %d: %+v: %v", round, ins[i], err)
-					}
-				}
+				runConcurrently(t, f, guards, ins, round)
 				if len(f.violations) > 0 {
 					t.Fatalf("round %d: floor violated: %v\nwrites %q", round, f.violations, f.writeLog())
 				}
@@ -243,26 +224,7 @@ func TestConcurrentRollbackRotateAndPromote(t *testing.T) {
 			for round := range rounds {
 				f := newFake(fixture()...)
 				f.floor, f.interleave = tt.floor, true
-				shared := newTestEngine(f, guards)
-				var wg sync.WaitGroup
-				errs := make([]error, len(ins))
-				for i, in := range ins {
-					e := shared
-					if i%2 == 0 {
-						e = newTestEngine(f, guards) // another instance
-					}
-					wg.Go(func() {
-						ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-						defer cancel()
-						_, errs[i] = e.Run(ctx, in)
-					})
-				}
-				wg.Wait()
-				for i, err := range errs {
-					if err != nil {
-						t.Fatalf("round %d: %+v: %v", round, ins[i], err)
-					}
-				}
+				runConcurrently(t, f, guards, ins, round)
 				if len(f.violations) > 0 {
 					dipped++
 				}
@@ -281,5 +243,32 @@ func TestConcurrentRollbackRotateAndPromote(t *testing.T) {
 			}
 			t.Logf("%d of %d rounds went below the floor for a moment and were restored", dipped, rounds)
 		})
+	}
+}
+
+// runConcurrently runs every intent at once against f: half through one
+// shared engine (one invocation's, used by several goroutines), half through
+// engines of their own (other instances). Any error fails the test.
+func runConcurrently(t *testing.T, f *fakeECS, guards func(*Guards), ins []intent.Intent, round int) {
+	t.Helper()
+	shared := newTestEngine(f, guards)
+	var wg sync.WaitGroup
+	errs := make([]error, len(ins))
+	for i, in := range ins {
+		e := shared
+		if i%2 == 0 {
+			e = newTestEngine(f, guards)
+		}
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_, errs[i] = e.Run(ctx, in)
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("round %d: %+v: %v", round, ins[i], err)
+		}
 	}
 }
