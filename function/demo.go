@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -22,13 +21,21 @@ import (
 // runDemo starts the ECS emulator in-process with a realistic seed, runs every
 // sample event of events/ through the real handler and the real SDK, and shows
 // the images before and after. No account and no network.
+var demoCommand = command{name: "demo", synopsis: "[--seed FILE] [--events DIR]",
+	about: "Starts the ECS emulator in-process with a realistic seed and runs every sample event through the\n" +
+		"real handler and the real SDK: the images before and after, each plan and report, and the ECS calls\n" +
+		"each event made. No account and no network; run it from the repository root."}
+
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags(demoCommand, stderr)
 	seedPath := fs.String("seed", filepath.Join("events", "seed", "demo.json"), "emulator seed")
 	eventsDir := fs.String("events", "events", "directory of sample events (*.json, run in name order)")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	pos, code, ok := parse(demoCommand, fs, args, stdout, stderr)
+	switch {
+	case !ok:
+		return code
+	case len(pos) > 0:
+		return usageError(stderr, demoCommand, "demo takes no arguments, got %q", pos)
 	}
 	seed, err := emulator.LoadSeed(*seedPath)
 	if err != nil {

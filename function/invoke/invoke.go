@@ -65,7 +65,8 @@ type Handler struct {
 	// reads of an image still Creating (the demo shortens it).
 	CreatingBackoff func(progress int) time.Duration
 	// MaxCreatingWait, when set, bounds how long a promote waits for an image
-	// still Creating when the invocation has no deadline (the CLI's --max-wait).
+	// still Creating (the CLI's --max-wait); the invocation's deadline bounds
+	// it further.
 	MaxCreatingWait time.Duration
 	// OnCreatingWait, when set, is told each time a promote finds its image
 	// still Creating (the CLI prints it as progress). It must not block.

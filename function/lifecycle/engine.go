@@ -43,7 +43,8 @@ type Engine struct {
 	// for its own writes; when waiting longer would eat into it, the promote
 	// gives up with InvalidStatus.ImageIsCreating so the message is deferred.
 	DeadlineMargin time.Duration
-	// MaxCreatingWait bounds the wait when the context has no deadline.
+	// MaxCreatingWait bounds the wait; a context deadline (less
+	// DeadlineMargin) bounds it further. Zero: only the deadline does.
 	MaxCreatingWait time.Duration
 	// OnCreatingWait, when set, is told each time a promote finds its image
 	// still Creating (the CLI shows it as progress). It must not block.

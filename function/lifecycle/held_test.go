@@ -123,7 +123,8 @@ func TestAlreadyDoneIsNotAWrite(t *testing.T) {
 
 // While a promote waits for a Creating image, the hook is told the image, its
 // progress, the next check and when the wait gives up; MaxCreatingWait bounds
-// the wait when the context has none, and the last report says it gave up.
+// the wait even under a later context deadline, and the last report says it
+// gave up.
 func TestCreatingWaitProgress(t *testing.T) {
 	t.Parallel()
 	f := newFake(&fakeImage{Image: img("m-new", "web", "Creating", 10).Image, readyAt: time.Now().Add(time.Hour)})
@@ -134,7 +135,9 @@ func TestCreatingWaitProgress(t *testing.T) {
 	var seen []CreatingWait
 	e.OnCreatingWait = func(w CreatingWait) { seen = append(seen, w) }
 	start := time.Now()
-	_, err := e.Run(context.Background(), intent.Intent{Action: "promote", ImageID: "m-new"})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := e.Run(ctx, intent.Intent{Action: "promote", ImageID: "m-new"})
 	wantCode(t, err, "InvalidStatus.ImageIsCreating", 403)
 	if !strings.Contains(err.Error(), "50ms") {
 		t.Errorf("error %q does not say how long the wait was bounded to", err)

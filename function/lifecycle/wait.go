@@ -19,8 +19,8 @@ func DefaultCreatingBackoff(progress int) time.Duration {
 }
 
 // waitAvailable re-reads the image until it is no longer Creating. When the
-// next wait would reach into the last DeadlineMargin of the context (or past
-// MaxCreatingWait without a deadline), it gives up with the API's own
+// next wait would reach into the last DeadlineMargin of the context, or past
+// MaxCreatingWait from the start of the wait, it gives up with the API's own
 // InvalidStatus.ImageIsCreating, so the caller defers the message instead of
 // busy-waiting. Each time it finds the image Creating it tells OnCreatingWait.
 func (e *Engine) waitAvailable(ctx context.Context, region, id string) (ecsapi.Image, error) {
@@ -34,7 +34,7 @@ func (e *Engine) waitAvailable(ctx context.Context, region, id string) (ecsapi.I
 	}
 	giveUp := time.Now().Add(e.MaxCreatingWait)
 	bound := fmt.Sprintf("the wait is bounded to %v", e.MaxCreatingWait)
-	if dl, ok := ctx.Deadline(); ok {
+	if dl, ok := ctx.Deadline(); ok && (e.MaxCreatingWait <= 0 || dl.Add(-e.DeadlineMargin).Before(giveUp)) {
 		giveUp = dl.Add(-e.DeadlineMargin)
 		bound = "not waiting past the deadline"
 	}
