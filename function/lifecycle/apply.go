@@ -20,7 +20,9 @@ const maxAccountsPerUnshare = 10
 // per family, not per image, keeps a rotation close to one call per changed
 // image; what another run writes between two of our steps is caught by the
 // re-read after the writes (restoreFloor). A dry-run plan is not applied.
-// Apply stops at the first API error and returns it wrapped.
+// Result.Plan is a copy of p whose steps list as Changes only what was sent
+// and as Held what was held back. Apply stops at the first API error and
+// returns it wrapped (steps after it keep their planned changes).
 func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 	res := &Result{Plan: p}
 	if p == nil || p.DryRun {
