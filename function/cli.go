@@ -1,42 +1,66 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"text/tabwriter"
+	"time"
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/invoke"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/lifecycle"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
+)
+
+var (
+	applyCommand = command{name: "apply", synopsis: "[flags] FILE|-",
+		about: "Applies the intents in FILE (or stdin for -) to your account, with the SDK's default credential\n" +
+			"chain. FILE is JSON in any payload shape: one intent, an array of them, an MNS or EventBridge\n" +
+			"event, a timer event. Prints each message's outcome and plan. Exit 0: every message applied,\n" +
+			"unchanged or planned; 1: some message was not; 2: usage or configuration error."}
+	planCommand = command{name: "plan", synopsis: "[flags] FILE|-",
+		about: "Prints what apply would change, and why, and changes nothing (every intent is a dry run).\n" +
+			"FILE is JSON in any payload shape, or - for stdin."}
 )
 
 // runCLI applies (or plans) the intents of a file against a real account with
 // the SDK's default credential chain.
 func runCLI(ctx context.Context, cmd string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	c := applyCommand
+	if cmd == "plan" {
+		c = planCommand
+	}
+	fs := newFlags(c, stderr)
 	region := fs.String("region", "", "region of intents that name none (default $FC_REGION, $ALIBABA_CLOUD_REGION_ID or cn-hangzhou)")
 	endpoint := fs.String("endpoint", "", "ECS endpoint URL (default $ECS_ENDPOINT, else the regional HTTPS endpoint)")
-	output := fs.String("output", "table", "output format: table or json")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: function %s [--region R] [--endpoint URL] [--output table|json] FILE|-\n", cmd)
-		fs.PrintDefaults()
+	output := newChoice("table", "table", "json")
+	fs.Var(output, "output", "output format: `table|json`")
+	maxWait := fs.Duration("max-wait", 10*time.Minute, "how long a promote waits for an image still Creating before the message fails")
+	verbose := fs.Bool("verbose", false, "also write the JSON log lines to stderr (as setting LOG_LEVEL does)")
+	pos, code, ok := parse(c, fs, args, stdout, stderr)
+	switch {
+	case !ok:
+		return code
+	case len(pos) == 0:
+		return usageError(stderr, c, "missing FILE (a JSON file of intents, or - for stdin)")
+	case len(pos) > 1:
+		return usageError(stderr, c, "expected one FILE, got %d: %s", len(pos), strings.Join(pos, " "))
+	case *maxWait <= 0:
+		return usageError(stderr, c, "--max-wait must be a positive duration such as 90s or 15m, not %v", *maxWait)
 	}
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	if fs.NArg() != 1 || (*output != "table" && *output != "json") {
-		fs.Usage()
-		return exitUsage
-	}
-	payload, err := readInput(fs.Arg(0), stdin)
+	payload, err := readInput(pos[0], stdin)
 	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitUsage
+		return usageError(stderr, c, "%v", err)
+	}
+	if err := checkJSON(payload); err != nil {
+		return usageError(stderr, c, "%s is not JSON (%v); FILE holds intents as JSON, in any payload shape", inputName(pos[0]), err)
 	}
 	cfg, ok := loadConfig(stderr)
 	if !ok {
@@ -48,14 +72,16 @@ func runCLI(ctx context.Context, cmd string, args []string, stdin io.Reader, std
 	if *endpoint != "" {
 		cfg.ECSEndpoint = *endpoint
 	}
-	h, err := invoke.New(cfg, newLogger(stderr, "warn"))
+	h, err := invoke.New(cfg, cliLogger(stderr, *verbose))
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitUsage
 	}
 	h.DryRun = cmd == "plan"
+	h.MaxCreatingWait = *maxWait
+	h.OnCreatingWait = waitProgress(stderr, *maxWait)
 	rep, err := h.Handle(ctx, invoke.Env{RequestID: "cli"}, payload)
-	if *output == "json" {
+	if output.value == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(rep)
@@ -66,6 +92,59 @@ func runCLI(ctx context.Context, cmd string, args []string, stdin io.Reader, std
 		fmt.Fprintln(stderr, err)
 	}
 	return exitCode(rep)
+}
+
+// cliLogger keeps stderr for what the table does not show: the log lines
+// repeat it, so they are written only when asked for (--verbose, LOG_LEVEL).
+func cliLogger(stderr io.Writer, verbose bool) *slog.Logger {
+	switch level := os.Getenv("LOG_LEVEL"); {
+	case verbose:
+		return newLogger(stderr, "debug")
+	case level != "":
+		return newLogger(stderr, level)
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// waitProgress prints, on stderr, each check of an image a promote waits
+// for. Messages are worked concurrently, hence the lock.
+func waitProgress(w io.Writer, maxWait time.Duration) func(lifecycle.CreatingWait) {
+	var mu sync.Mutex
+	return func(cw lifecycle.CreatingWait) {
+		mu.Lock()
+		defer mu.Unlock()
+		if cw.GivingUp {
+			fmt.Fprintf(w, "image %s is still %s %d%%: giving up (--max-wait %v); the message fails, run it again later or raise --max-wait\n",
+				cw.ImageID, cw.Status, cw.Progress, maxWait)
+			return
+		}
+		fmt.Fprintf(w, "waiting for %s: %s %d%%, next check in %v, gives up at %s (in %v)\n", cw.ImageID, cw.Status, cw.Progress,
+			cw.Next.Round(time.Second), cw.GiveUpAt.Format("15:04:05"), time.Until(cw.GiveUpAt).Round(time.Second))
+	}
+}
+
+// checkJSON says where a payload stops being JSON, by line and column.
+func checkJSON(payload []byte) error {
+	if len(bytes.TrimSpace(payload)) == 0 {
+		return errors.New("it is empty")
+	}
+	var v json.RawMessage
+	err := json.Unmarshal(payload, &v)
+	var se *json.SyntaxError
+	if !errors.As(err, &se) {
+		return err
+	}
+	before := payload[:min(int(se.Offset), len(payload))]
+	line := bytes.Count(before, []byte("\n")) + 1
+	col := len(before) - bytes.LastIndexByte(before, '\n')
+	return fmt.Errorf("line %d, column %d: %v", line, col, se)
+}
+
+func inputName(name string) string {
+	if name == "-" {
+		return "stdin"
+	}
+	return name
 }
 
 func readInput(name string, stdin io.Reader) ([]byte, error) {
@@ -90,7 +169,14 @@ func exitCode(rep *report.Report) int {
 // writeReportTable prints each message's outcome and plan, then the counts.
 func writeReportTable(w io.Writer, rep *report.Report) {
 	for _, m := range rep.Messages {
-		fmt.Fprintf(w, "message %s  action=%s  outcome=%s", m.ID, m.Action, m.Outcome)
+		fmt.Fprintf(w, "message %s", m.ID)
+		if m.IntentID != "" && m.IntentID != m.ID {
+			fmt.Fprintf(w, "  intent=%s", m.IntentID)
+		}
+		fmt.Fprintf(w, "  action=%s  outcome=%s", m.Action, m.Outcome)
+		if len(m.Held) > 0 {
+			fmt.Fprintf(w, "  held=%d", len(m.Held))
+		}
 		if m.Code != "" {
 			fmt.Fprintf(w, "  code=%s", m.Code)
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -22,13 +21,21 @@ import (
 // runDemo starts the ECS emulator in-process with a realistic seed, runs every
 // sample event of events/ through the real handler and the real SDK, and shows
 // the images before and after. No account and no network.
+var demoCommand = command{name: "demo", synopsis: "[--seed FILE] [--events DIR]",
+	about: "Starts the ECS emulator in-process with a realistic seed and runs every sample event through the\n" +
+		"real handler and the real SDK: the images before and after, each plan and report, and the ECS calls\n" +
+		"each event made. No account and no network; run it from the repository root."}
+
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags(demoCommand, stderr)
 	seedPath := fs.String("seed", filepath.Join("events", "seed", "demo.json"), "emulator seed")
 	eventsDir := fs.String("events", "events", "directory of sample events (*.json, run in name order)")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	pos, code, ok := parse(demoCommand, fs, args, stdout, stderr)
+	switch {
+	case !ok:
+		return code
+	case len(pos) > 0:
+		return usageError(stderr, demoCommand, "demo takes no arguments, got %q", pos)
 	}
 	seed, err := emulator.LoadSeed(*seedPath)
 	if err != nil {
@@ -42,30 +49,47 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	sort.Strings(samples)
 
-	// The seed's Creating image finishes after a few calls, so the post-build
-	// promote shows the wait instead of hanging for real minutes.
-	emu, err := emulator.Start(emulator.Options{Seed: seed, CreatingCalls: 3})
+	emu, err := emulator.Start(emulator.Options{Seed: seed, CreatingCalls: demoCreatingCalls})
 	if err != nil {
 		fmt.Fprintln(stderr, "demo:", err)
 		return exitUsage
 	}
 	defer emu.Close()
 	fmt.Fprintf(stdout, "ECS emulator on %s (keys emulator/emulator), seed %s\n\n", emu.URL(), *seedPath)
+	// The samples include deliberately bad input, so rejected messages are
+	// expected; only a message that could not be settled fails the demo.
+	if playDemo(ctx, emu, emu.URL(), seed.Region, samples, stdout, stderr) {
+		return exitMessages
+	}
+	return exitOK
+}
 
-	h := demoHandler(emu.URL(), seed.Region, stderr)
+// demoCreatingCalls lets the seed's Creating image finish after a few calls,
+// so the post-build promote shows the wait instead of hanging for minutes.
+const demoCreatingCalls = 3
+
+// demoActions are the ECS API actions the emulator serves, in the order the
+// demo prints their counts; a test checks they cover every call the client sends.
+var demoActions = []string{"DescribeImages", "DescribeImageFromFamily", "DescribeImageSharePermission",
+	"DescribeInstances", "ModifyImageAttribute", "ModifyImageSharePermission"}
+
+// playDemo runs each sample through the handler against emu (reached at
+// endpoint) and prints the images before and after, each report and the ECS
+// calls each event made, by action. It reports whether an invocation failed.
+func playDemo(ctx context.Context, emu *emulator.Server, endpoint, region string, samples []string, stdout, stderr io.Writer) (failed bool) {
+	h := demoHandler(endpoint, region, stderr)
 	before := emu.Images()
 	fmt.Fprintln(stdout, "== images before")
 	writeImages(stdout, before, nil)
 
-	failed := false
 	for _, path := range samples {
 		payload, err := os.ReadFile(path)
 		if err != nil {
 			fmt.Fprintln(stderr, "demo:", err)
-			return exitUsage
+			return true
 		}
 		fmt.Fprintf(stdout, "\n== %s\n", path)
-		callsBefore := emu.Calls("ModifyImageAttribute") + emu.Calls("DescribeImages")
+		callsBefore := callCounts(emu)
 		ictx, cancel := context.WithTimeout(ctx, 20*time.Second)
 		rep, err := h.Handle(ictx, invoke.Env{RequestID: "demo-" + filepath.Base(path)}, payload)
 		cancel()
@@ -74,16 +98,37 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stdout, "invocation error:", err)
 			failed = true
 		}
-		fmt.Fprintf(stdout, "(ECS calls for this event: %d)\n", emu.Calls("ModifyImageAttribute")+emu.Calls("DescribeImages")-callsBefore)
+		fmt.Fprintln(stdout, describeCalls(callsBefore, callCounts(emu)))
 	}
 	fmt.Fprintln(stdout, "\n== images after (* = changed)")
 	writeImages(stdout, emu.Images(), before)
-	// The samples include deliberately bad input, so rejected messages are
-	// expected; only a message that could not be settled fails the demo.
-	if failed {
-		return exitMessages
+	return failed
+}
+
+// callCounts reads the emulator's counter of every action.
+func callCounts(emu *emulator.Server) map[string]int {
+	n := make(map[string]int, len(demoActions))
+	for _, a := range demoActions {
+		n[a] = emu.Calls(a)
 	}
-	return exitOK
+	return n
+}
+
+// describeCalls says how many calls were made between two readings, in all
+// and by action: "(ECS calls for this event: 3: DescribeImages 2, ModifyImageAttribute 1)".
+func describeCalls(before, after map[string]int) string {
+	total := 0
+	var parts []string
+	for _, a := range demoActions {
+		if d := after[a] - before[a]; d > 0 {
+			total += d
+			parts = append(parts, fmt.Sprintf("%s %d", a, d))
+		}
+	}
+	if total == 0 {
+		return "(ECS calls for this event: 0)"
+	}
+	return fmt.Sprintf("(ECS calls for this event: %d: %s)", total, strings.Join(parts, ", "))
 }
 
 func demoHandler(endpoint, region string, stderr io.Writer) *invoke.Handler {

@@ -1,21 +1,25 @@
-// Command function is the image lifecycle function: one binary, several front
-// doors. Under Function Compute's go1 runtime (FC_RUNTIME_API set) it serves
-// invocations through fc-runtime-go-sdk; otherwise a subcommand chooses:
+// Command image-lifecycle (built from ./function) is the image lifecycle
+// function: one binary, several front doors. Under Function Compute's go1
+// runtime (FC_RUNTIME_API set) it serves invocations through
+// fc-runtime-go-sdk; otherwise a subcommand chooses:
 //
 //	serve                 custom runtime: HTTP on $FC_CUSTOM_LISTEN_PORT (9000), POST /invoke
 //	apply FILE|-          apply intents (any payload shape) to a real account
 //	plan FILE|-           show what apply would change, and why; changes nothing
 //	demo                  run the sample events against the built-in ECS emulator
 //	emulator              serve the ECS emulator for other clients
+//	version               print the module version and VCS revision
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/config"
@@ -45,18 +49,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	switch args[0] {
 	case "serve":
-		return runServe(ctx, args[1:], stderr)
+		return runServe(ctx, args[1:], stdout, stderr)
 	case "apply", "plan":
 		return runCLI(ctx, args[0], args[1:], stdin, stdout, stderr)
 	case "demo":
 		return runDemo(ctx, args[1:], stdout, stderr)
 	case "emulator":
-		if err := emulator.Main(ctx, args[1:], stdout); err != nil {
-			fmt.Fprintln(stderr, "emulator:", err)
-			return exitUsage
-		}
-		return exitOK
-	case "help", "-h", "--help":
+		return runEmulator(ctx, args[1:], stdout, stderr)
+	case "version", "--version", "-version":
+		return runVersion(args[1:], stdout, stderr)
+	case "help", "-h", "--help", "-help":
 		usage(stdout)
 		return exitOK
 	default:
@@ -66,18 +68,41 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 }
 
+var emulatorCommand = command{name: "emulator", synopsis: "[--listen 127.0.0.1:PORT] [--seed FILE] [flags]",
+	about: "Serves the ECS emulator (DescribeImages, ModifyImageAttribute, ... with signatures, error codes and\n" +
+		"faults on demand) for any Alibaba Cloud SDK, until interrupted. Keys: emulator / emulator."}
+
+// runEmulator runs the emulator's own command; only its help is ours, so
+// that it reads like every other command's.
+func runEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if wantsHelp(args) {
+		var flags bytes.Buffer
+		_ = emulator.Main(ctx, []string{"-h"}, &flags) // prints "Usage of emulator:" and the flags
+		writeHelp(stdout, emulatorCommand, nil)
+		_, defaults, _ := strings.Cut(flags.String(), "\n")
+		fmt.Fprintf(stdout, "\nFlags (one or two dashes):\n%s", defaults)
+		return exitOK
+	}
+	if err := emulator.Main(ctx, args, stdout); err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	return exitOK
+}
+
 func usage(w io.Writer) {
-	fmt.Fprint(w, `usage: function COMMAND [flags]
+	fmt.Fprint(w, `usage: image-lifecycle COMMAND [flags]
 
 Commands:
-  serve                      custom runtime: HTTP on $FC_CUSTOM_LISTEN_PORT (default 9000), POST /invoke
-  apply FILE|-               apply the intents in FILE (any payload shape) to your account
-  plan FILE|-                print what apply would change, and why; changes nothing
-  demo                       run events/ against the built-in ECS emulator (no account needed)
-  emulator                   serve the ECS emulator: --listen 127.0.0.1:PORT --seed FILE
+  apply FILE|-     apply the intents in FILE (any payload shape) to your account
+  plan FILE|-      print what apply would change, and why; changes nothing
+  demo             run events/ against the built-in ECS emulator (no account needed)
+  emulator         serve the ECS emulator: --listen 127.0.0.1:PORT --seed FILE
+  serve            custom runtime: HTTP on $FC_CUSTOM_LISTEN_PORT (default 9000), POST /invoke
+  version          print the module version and VCS revision (also --version)
 
 Under Function Compute's go1 runtime (FC_RUNTIME_API set) it serves invocations.
-Run "function COMMAND -h" for a command's flags.
+Run "image-lifecycle COMMAND -h" for a command's help and flags.
 `)
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -197,3 +198,162 @@ func TestCustomRuntimeInvoke(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// Every subcommand answers -h and --help with its own help on stdout, exit 0.
+func TestHelpOnEverySubcommand(t *testing.T) {
+	cliEnv(t)
+	for _, cmd := range []string{"apply", "plan", "demo", "emulator", "serve", "version"} {
+		for _, h := range []string{"-h", "--help"} {
+			code, out, errOut := runCmd(t, "", cmd, h)
+			if code != exitOK || !strings.Contains(out, "usage: image-lifecycle "+cmd) || errOut != "" {
+				t.Errorf("%s %s: exit %d, stdout %q, stderr %q; want exit 0 and the help on stdout", cmd, h, code, out, errOut)
+			}
+		}
+	}
+	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}} {
+		if code, out, _ := runCmd(t, "", args...); code != exitOK || !strings.HasPrefix(out, "usage: image-lifecycle COMMAND") {
+			t.Errorf("%q: exit %d, output %q", args, code, out)
+		}
+	}
+}
+
+// version and --version print the module version and the VCS revision.
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		code, out, _ := runCmd(t, "", args...)
+		if code != exitOK || !strings.HasPrefix(out, "image-lifecycle ") || !strings.Contains(out, "revision") {
+			t.Errorf("%q: exit %d, output %q", args, code, out)
+		}
+	}
+	info := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Path: "github.com/x/image-lifecycle", Version: "v1.2.3"},
+		Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "0123456789abcdef0123"}, {Key: "vcs.time", Value: "2026-11-27T10:00:00Z"},
+			{Key: "vcs.modified", Value: "true"}}}
+	if got, want := versionLine(info, true), "image-lifecycle v1.2.3, revision 0123456789ab (modified), committed 2026-11-27T10:00:00Z, go1.26.8\n"; got != want {
+		t.Errorf("versionLine = %q, want %q", got, want)
+	}
+	info.Settings = nil
+	if got := versionLine(info, true); !strings.Contains(got, "v1.2.3") || !strings.Contains(got, "revision unknown") {
+		t.Errorf("without VCS information: %q", got)
+	}
+}
+
+// A usage error says what was wrong, on stderr, with exit 2.
+func TestUsageErrorsSayWhatWasWrong(t *testing.T) {
+	cliEnv(t)
+	notJSON := filepath.Join(t.TempDir(), "intents.yaml")
+	if err := os.WriteFile(notJSON, []byte("action: rotate\nimageFamily: web\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{nil, []string{"usage: image-lifecycle COMMAND"}},
+		{[]string{"frobnicate"}, []string{`unknown command "frobnicate"`}},
+		{[]string{"apply"}, []string{"apply: missing FILE"}},
+		{[]string{"plan", "a.json", "b.json"}, []string{"one FILE", "a.json b.json"}},
+		{[]string{"plan", "--output", "yaml", "x.json"}, []string{`"yaml"`, "table", "json"}},
+		{[]string{"apply", "--no-such-flag", "x.json"}, []string{"no-such-flag", "image-lifecycle apply -h"}},
+		{[]string{"apply", "--max-wait", "0s", "x.json"}, []string{"--max-wait"}},
+		{[]string{"plan", notJSON}, []string{notJSON, "is not JSON", "line 1"}},
+		{[]string{"version", "extra"}, []string{"version takes no arguments"}},
+	} {
+		code, out, errOut := runCmd(t, "", tc.args...)
+		if code != exitUsage {
+			t.Errorf("%q: exit %d, want %d", tc.args, code, exitUsage)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(errOut, w) {
+				t.Errorf("%q: stderr %q does not say %q", tc.args, errOut, w)
+			}
+		}
+		if out != "" {
+			t.Errorf("%q: stdout %q, want nothing", tc.args, out)
+		}
+	}
+}
+
+// Flags may come after the file, as with most CLIs.
+func TestFlagsAfterTheFile(t *testing.T) {
+	cliEnv(t)
+	emu := startEmulator(t)
+	code, out, errOut := runCmd(t, "", "plan", filepath.Join("..", "events", "01-modify.json"), "--endpoint", emu.URL(), "--output", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr %s", code, errOut)
+	}
+	var rep report.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.Counts[report.Planned] != 1 {
+		t.Fatalf("output %q (%v), want a JSON report with one planned message", out, err)
+	}
+}
+
+// The table says it all: by default no log line repeats it on stderr;
+// --verbose (or LOG_LEVEL) brings the JSON log lines back.
+func TestLogLinesOnlyWhenAskedFor(t *testing.T) {
+	cliEnv(t)
+	emu := startEmulator(t)
+	rejected := filepath.Join("..", "events", "07-rejected.json")
+	code, out, errOut := runCmd(t, "", "apply", "--endpoint", emu.URL(), rejected)
+	if code != exitMessages || !strings.Contains(out, "outcome=rejected") {
+		t.Fatalf("exit %d, output %q", code, out)
+	}
+	if errOut != "" {
+		t.Errorf("stderr repeats the table:\n%s", errOut)
+	}
+	_, _, errOut = runCmd(t, "", "apply", "--verbose", "--endpoint", emu.URL(), rejected)
+	if !strings.Contains(errOut, `"msg":"message settled"`) {
+		t.Errorf("--verbose: stderr %q, want the log lines", errOut)
+	}
+	t.Setenv("LOG_LEVEL", "debug")
+	_, _, errOut = runCmd(t, "", "apply", "--endpoint", emu.URL(), rejected)
+	if !strings.Contains(errOut, `"msg":"message settled"`) {
+		t.Errorf("LOG_LEVEL=debug: stderr %q, want the log lines", errOut)
+	}
+}
+
+// While a promote waits for a Creating image, stderr shows the image, its
+// progress, the next check and when the wait gives up; --max-wait bounds it.
+func TestPromoteWaitShowsProgressAndMaxWaitBoundsIt(t *testing.T) {
+	cliEnv(t)
+	const build = "m-bp1web0a1b2c3d4e5f6g" // Creating at 40% in the seed
+	promote := `{"action":"promote","imageId":"` + build + `","attributes":{"imageFamily":"web"}}`
+
+	emu := startEmulator(t) // the build stays Creating
+	code, out, errOut := runCmd(t, promote, "apply", "--endpoint", emu.URL(), "--max-wait", "1s", "-")
+	if code != exitMessages || !strings.Contains(out, "InvalidStatus.ImageIsCreating") {
+		t.Fatalf("exit %d, output %q; want the message failed, still Creating", code, out)
+	}
+	for _, w := range []string{build, "Creating 40%", "giving up", "--max-wait 1s"} {
+		if !strings.Contains(errOut, w) {
+			t.Errorf("stderr %q does not say %q", errOut, w)
+		}
+	}
+	if img, _ := emu.Image(build); img.Name == "web-2026-11-27" || img.Status != ecsapi.StatusCreating {
+		t.Errorf("the image changed: %+v", img)
+	}
+
+	// At 95% the next check is 2 s away; the emulator then finishes the build.
+	seed, err := emulator.LoadSeed(filepath.Join("..", "events", "seed", "demo.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range seed.Images {
+		if seed.Images[i].ImageID == build {
+			seed.Images[i].Progress = 95
+		}
+	}
+	emu2, err := emulator.Start(emulator.Options{Seed: seed, CreatingCalls: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emu2.Close()
+	code, out, errOut = runCmd(t, promote, "apply", "--endpoint", emu2.URL(), "-")
+	if code != exitOK || !strings.Contains(out, "outcome=applied") {
+		t.Fatalf("exit %d, output %q, stderr %q", code, out, errOut)
+	}
+	for _, w := range []string{"waiting for " + build, "Creating 95%", "next check in 2s", "gives up at"} {
+		if !strings.Contains(errOut, w) {
+			t.Errorf("stderr %q does not say %q", errOut, w)
+		}
+	}
+}

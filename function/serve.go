@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,18 +20,25 @@ import (
 // maxPayload bounds one invocation body: FC's synchronous limit is 32 MB.
 const maxPayload = 32 << 20
 
+var serveCommand = command{name: "serve", synopsis: "[--listen ADDR]",
+	about: "The custom runtime (custom.debian12 with bootstrap): the handler behind HTTP, POST /invoke with\n" +
+		"FC's x-fc-* headers, for instance concurrency. Configured from the environment like the function."}
+
 // runServe is the custom-runtime front door: the same handler behind HTTP.
-func runServe(ctx context.Context, args []string, stderr io.Writer) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags(serveCommand, stderr)
 	port := os.Getenv("FC_CUSTOM_LISTEN_PORT")
 	if port == "" {
 		port = "9000"
 	}
 	// FC health-checks 0.0.0.0: a server on 127.0.0.1 is never reached.
 	listen := fs.String("listen", net.JoinHostPort("0.0.0.0", port), "address to listen on")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	pos, code, ok := parse(serveCommand, fs, args, stdout, stderr)
+	switch {
+	case !ok:
+		return code
+	case len(pos) > 0:
+		return usageError(stderr, serveCommand, "serve takes no arguments, got %q", pos)
 	}
 	cfg, ok := loadConfig(stderr)
 	if !ok {

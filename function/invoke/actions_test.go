@@ -60,8 +60,9 @@ func TestEveryActionEveryOutcome(t *testing.T) {
 
 		{name: "rollback applied", body: `{"action":"rollback","imageFamily":"base"}`,
 			want: report.Applied, image: baseNew, status: "Deprecated"},
-		{name: "rollback unchanged", body: `{"action":"rollback","imageFamily":"web"}`,
-			want: report.Unchanged, image: webNov20, status: "Available"},
+		// batch has one image: nothing older to roll back to.
+		{name: "rollback unchanged", body: `{"action":"rollback","imageFamily":"batch"}`,
+			want: report.Unchanged, image: batchOnly, status: "Available"},
 		{name: "rollback rejected", body: `{"action":"rollback","imageFamily":"base","keep":2}`,
 			want: report.Rejected, code: "InvalidParameter.Keep", image: baseOld, status: "Deprecated"},
 	}

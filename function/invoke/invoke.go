@@ -64,6 +64,13 @@ type Handler struct {
 	// CreatingBackoff, when set, replaces how long a promote waits between
 	// reads of an image still Creating (the demo shortens it).
 	CreatingBackoff func(progress int) time.Duration
+	// MaxCreatingWait, when set, bounds how long a promote waits for an image
+	// still Creating (the CLI's --max-wait); the invocation's deadline bounds
+	// it further.
+	MaxCreatingWait time.Duration
+	// OnCreatingWait, when set, is told each time a promote finds its image
+	// still Creating (the CLI prints it as progress). It must not block.
+	OnCreatingWait func(lifecycle.CreatingWait)
 
 	limiterOnce sync.Once
 	limiter     *retry.Limiter
@@ -124,7 +131,7 @@ func (h *Handler) Handle(ctx context.Context, env Env, payload []byte) (*report.
 		// Nothing can run without a client (a configuration problem): fail
 		// every message so the platform keeps them until it is fixed.
 		for _, m := range msgs {
-			h.record(rep, log, report.Message{ID: m.ID, Source: m.Source, Attempt: m.Attempt,
+			h.record(rep, log, report.Message{ID: m.ID, IntentID: m.IntentID, Source: m.Source, Attempt: m.Attempt,
 				Outcome: report.Failed, Error: "ECS client: " + err.Error()})
 		}
 		return rep, h.failure(rep)
@@ -141,6 +148,10 @@ func (h *Handler) Handle(ctx context.Context, env Env, payload []byte) (*report.
 	if h.CreatingBackoff != nil {
 		engine.CreatingBackoff = h.CreatingBackoff
 	}
+	if h.MaxCreatingWait > 0 {
+		engine.MaxCreatingWait = h.MaxCreatingWait
+	}
+	engine.OnCreatingWait = h.OnCreatingWait
 
 	workCtx, cancel := workContext(ctx)
 	defer cancel()
@@ -244,8 +255,8 @@ func parse(msg trigger.Message) parsedMessage {
 func (h *Handler) processSafely(ctx, workCtx context.Context, engine *lifecycle.Engine, msg trigger.Message, p parsedMessage, log *slog.Logger) (m report.Message) {
 	defer func() {
 		if r := recover(); r != nil {
-			log.Error("panic while working a message", "messageId", msg.ID, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-			m = report.Message{ID: msg.ID, Source: msg.Source, Attempt: msg.Attempt, Outcome: report.Failed,
+			log.Error("panic while working a message", "messageId", msg.ID, "intentId", msg.IntentID, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			m = report.Message{ID: msg.ID, IntentID: msg.IntentID, Source: msg.Source, Attempt: msg.Attempt, Outcome: report.Failed,
 				Code: "InternalError.Panic", Error: fmt.Sprintf("panic: %v", r)}
 			describe(&m, p.in)
 		}
@@ -255,7 +266,7 @@ func (h *Handler) processSafely(ctx, workCtx context.Context, engine *lifecycle.
 
 // process takes one message to exactly one outcome.
 func (h *Handler) process(ctx, workCtx context.Context, engine *lifecycle.Engine, msg trigger.Message, p parsedMessage, log *slog.Logger) report.Message {
-	m := report.Message{ID: msg.ID, Source: msg.Source, Attempt: msg.Attempt}
+	m := report.Message{ID: msg.ID, IntentID: msg.IntentID, Source: msg.Source, Attempt: msg.Attempt}
 	in := p.in
 	describe(&m, in)
 	if p.err != nil {
@@ -270,7 +281,7 @@ func (h *Handler) process(ctx, workCtx context.Context, engine *lifecycle.Engine
 
 	res, err := engine.Run(workCtx, in)
 	if res != nil {
-		m.Plan = res.Plan
+		m.Plan, m.Held = res.Plan, res.Held
 		for _, a := range res.Applied {
 			if a.RequestID != "" {
 				m.RequestIDs = append(m.RequestIDs, a.RequestID)
@@ -294,6 +305,9 @@ func (h *Handler) process(ctx, workCtx context.Context, engine *lifecycle.Engine
 	switch classify(err) {
 	case ecsapi.AlreadyDone:
 		m.Outcome = report.Unchanged
+		if res != nil && res.Changed {
+			m.Outcome = report.Applied
+		}
 		return m
 	case ecsapi.Transient:
 		if code == "" {
@@ -417,10 +431,29 @@ func (h *Handler) record(rep *report.Report, log *slog.Logger, m report.Message)
 	case report.Rejected, report.DeadLettered, report.Deferred:
 		level = slog.LevelWarn
 	}
+	// A held change is not an error (the next run settles it), but an
+	// operator must be able to find it: one line per image, with the reason.
+	for _, held := range m.Held {
+		log.Info("image change held", "messageId", m.ID, "intentId", m.IntentID, "action", m.Action,
+			"imageId", held.ImageID, "changes", describeChanges(held.Changes), "reason", held.Reason)
+	}
 	log.Log(context.Background(), level, "message settled",
-		"messageId", m.ID, "source", m.Source, "attempt", m.Attempt, "action", m.Action,
-		"imageId", m.ImageID, "outcome", string(m.Outcome), "code", m.Code, "error", m.Error,
+		"messageId", m.ID, "intentId", m.IntentID, "source", m.Source, "attempt", m.Attempt, "action", m.Action,
+		"imageId", m.ImageID, "outcome", string(m.Outcome), "held", len(m.Held), "code", m.Code, "error", m.Error,
 		"deferredMessageId", m.DeferredTo, "deadLetterMessageId", m.DeadLetterID)
+}
+
+// describeChanges writes changes as "field from -> to", comma-separated.
+func describeChanges(changes []lifecycle.FieldChange) string {
+	parts := make([]string, len(changes))
+	for i, c := range changes {
+		from := c.From
+		if from == "" {
+			from = "-"
+		}
+		parts[i] = c.Field + " " + from + " -> " + c.To
+	}
+	return strings.Join(parts, ", ")
 }
 
 // logChangeFailure writes the one line an operator searches for when an image
@@ -431,7 +464,7 @@ func (h *Handler) logChangeFailure(log *slog.Logger, m report.Message, err error
 	if errors.As(err, &ae) {
 		requestID = ae.RequestID
 	}
-	log.Warn("image change failed", "messageId", m.ID, "action", m.Action, "imageId", m.ImageID,
+	log.Warn("image change failed", "messageId", m.ID, "intentId", m.IntentID, "action", m.Action, "imageId", m.ImageID,
 		"code", ecsapi.Code(err), "ecsRequestId", requestID, "attempts", retry.Attempts(err),
 		"class", classify(err).String(), "error", err.Error())
 }

@@ -61,9 +61,10 @@ func TestSamples(t *testing.T) {
 			state: map[string]string{baseNew: "Available", baseOld: "Available"}},
 		{file: "triggers/direct.json", want: counts(report.Applied, 1)},
 		{file: "triggers/empty-array.json", want: counts()},
-		// web has no Deprecated image to return to.
-		{file: "triggers/eventbridge-custom-string.json", want: counts(report.Unchanged, 1),
-			state: map[string]string{webNov20: "Available"}},
+		// A rollback of web without imageId: the newest Available web image is
+		// deprecated, older ones are Available, so nothing is re-activated.
+		{file: "triggers/eventbridge-custom-string.json", want: counts(report.Applied, 1),
+			state: map[string]string{webNov20: "Deprecated", webNov06: "Available"}},
 		{file: "triggers/eventbridge-custom.json", want: counts(report.Applied, 1),
 			state: map[string]string{webBuilding: "Available", webOldest: "Deprecated", webNov06: "Deprecated"}},
 		{file: "triggers/malformed-body.json", want: counts(report.Rejected, 1), codes: []string{"InvalidParameter.Payload"}},
@@ -71,8 +72,8 @@ func TestSamples(t *testing.T) {
 		{file: "triggers/mns-base64.json", want: counts(report.Applied, 1), state: map[string]string{batchOnly: "Available"}},
 		{file: "triggers/mns-event-driven.json", want: counts(report.Applied, 1), state: map[string]string{baseOld: "Available"}},
 		// Two MNS messages, the second holding an array of two intents: three messages.
-		{file: "triggers/mns-rawdata.json", want: counts(report.Applied, 1, report.Planned, 1, report.Unchanged, 1),
-			state: map[string]string{baseNew: "Available"}},
+		{file: "triggers/mns-rawdata.json", want: counts(report.Applied, 2, report.Planned, 1),
+			state: map[string]string{baseNew: "Available", webNov20: "Deprecated"}},
 		// The promote (group web) and the deprecate of the oldest web image
 		// (group of that image) run concurrently: whichever comes second finds
 		// it Deprecated already. rotate api keep 3 finds 3 Available.

@@ -20,20 +20,29 @@ const maxAccountsPerUnshare = 10
 // per family, not per image, keeps a rotation close to one call per changed
 // image; what another run writes between two of our steps is caught by the
 // re-read after the writes (restoreFloor). A dry-run plan is not applied.
-// Apply stops at the first API error and returns it wrapped.
+// Result.Plan is a copy of p whose steps list as Changes only what was sent
+// and as Held what was held back. Apply stops at the first API error and
+// returns it wrapped (steps after it keep their planned changes).
 func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 	res := &Result{Plan: p}
 	if p == nil || p.DryRun {
 		return res, nil
 	}
+	// The result's plan is a copy whose steps say what happened: Changes
+	// keeps only what was sent, Held what a fresh read held back. The plan
+	// given stays as it was planned.
+	done := *p
+	done.Steps = slices.Clone(p.Steps)
+	res.Plan = &done
 	reread := map[string]bool{} // families read fresh in this Apply
-	for _, s := range p.Steps {
+	for i := range done.Steps {
+		s := &done.Steps[i]
 		if len(s.Changes) == 0 {
 			continue
 		}
 		changes := s.Changes
 		if s.leavesFamily() {
-			v, reason, err := e.recheck(ctx, p.RegionID, s, !reread[s.Family])
+			v, reason, err := e.recheck(ctx, p.RegionID, *s, !reread[s.Family])
 			reread[s.Family] = true
 			if err != nil {
 				return res, err
@@ -44,12 +53,19 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 				// takes an Available image from the family and goes ahead.
 				res.diverged = res.diverged || s.deprecates()
 				changes = slices.DeleteFunc(slices.Clone(changes), isDeprecation)
+				if len(changes) < len(s.Changes) {
+					s.Reason += "; fresh read: already Deprecated (another run), not sent"
+				}
 			case recheckHold:
 				res.diverged = true
-				changes = withoutLeaving(changes, s.Family)
-				res.Held = append(res.Held, HeldStep{ImageID: s.ImageID, Reason: reason})
+				kept := withoutLeaving(changes, s.Family)
+				held := slices.DeleteFunc(slices.Clone(changes), func(c FieldChange) bool { return slices.Contains(kept, c) })
+				s.Held, s.HeldReason, s.Unshare = held, reason, nil
+				res.Held = append(res.Held, HeldStep{ImageID: s.ImageID, Changes: held, Reason: reason})
+				changes = kept
 			}
 		}
+		s.Changes = changes
 		if len(changes) == 0 {
 			continue
 		}
@@ -60,22 +76,40 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 				}
 			}
 		}
-		reqID, err := e.API.ModifyImageAttribute(ctx, ecsapi.ModifyInput{RegionID: p.RegionID, ImageID: s.ImageID, Changes: toAPI(changes)})
-		if err != nil {
-			if alreadyAvailable(err, changes) {
-				// Another run activated it first (rollback, promote): the
-				// target state holds, so the plan goes on.
-				continue
-			}
+		reqID, wrote, err := e.modify(ctx, ecsapi.ModifyInput{RegionID: p.RegionID, ImageID: s.ImageID, Changes: toAPI(changes)})
+		if err != nil && !alreadyAvailable(err, changes) {
 			return res, fmt.Errorf("lifecycle: modify %s: %w", s.ImageID, err)
 		}
 		if e.Cache != nil {
 			e.Cache.applied(p.RegionID, s.ImageID, changes)
 		}
+		if err != nil || !wrote {
+			// Another run got there first (rollback, promote, a duplicate):
+			// the target state holds, nothing was written, and the plan goes on.
+			s.Changes = nil
+			s.Reason += "; the API answered that the state already held (another run), nothing written"
+			continue
+		}
 		res.Applied = append(res.Applied, AppliedStep{ImageID: s.ImageID, Changes: changes, RequestID: reqID})
 		res.Changed = true
 	}
 	return res, nil
+}
+
+// writeReporter is an ecsapi.API that can tell a write from an answer that
+// the target state already held, which it counts as success (the retry layer).
+type writeReporter interface {
+	ModifyImageAttributeWrote(ctx context.Context, in ecsapi.ModifyInput) (requestID string, wrote bool, err error)
+}
+
+// modify sends one ModifyImageAttribute and says whether it wrote anything,
+// so that a run reports applied only when it changed an image.
+func (e *Engine) modify(ctx context.Context, in ecsapi.ModifyInput) (requestID string, wrote bool, err error) {
+	if w, ok := e.API.(writeReporter); ok {
+		return w.ModifyImageAttributeWrote(ctx, in)
+	}
+	requestID, err = e.API.ModifyImageAttribute(ctx, in)
+	return requestID, err == nil, err
 }
 
 // alreadyAvailable reports an activation answered ImageStatus.NotDeprecated:

@@ -43,8 +43,12 @@ type Engine struct {
 	// for its own writes; when waiting longer would eat into it, the promote
 	// gives up with InvalidStatus.ImageIsCreating so the message is deferred.
 	DeadlineMargin time.Duration
-	// MaxCreatingWait bounds the wait when the context has no deadline.
+	// MaxCreatingWait bounds the wait; a context deadline (less
+	// DeadlineMargin) bounds it further. Zero: only the deadline does.
 	MaxCreatingWait time.Duration
+	// OnCreatingWait, when set, is told each time a promote finds its image
+	// still Creating (the CLI shows it as progress). It must not block.
+	OnCreatingWait func(CreatingWait)
 }
 
 // NewEngine returns an engine with a fresh read cache and default timings.
@@ -144,8 +148,8 @@ func (e *Engine) settle(ctx context.Context, in intent.Intent, res *Result) (_ *
 	again, err := e.Apply(ctx, p)
 	merged := *res.Plan
 	merged.Steps = slices.Clone(merged.Steps)
-	for _, s := range p.Steps {
-		if len(s.Changes) > 0 {
+	for _, s := range again.Plan.Steps {
+		if len(s.Changes) > 0 || len(s.Held) > 0 {
 			s.Reason = "settle (fresh read after own writes): " + s.Reason
 			merged.Steps = append(merged.Steps, s)
 		}

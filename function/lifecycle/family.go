@@ -311,16 +311,13 @@ func (e *Engine) planRollback(ctx context.Context, p *Plan, in intent.Intent) er
 	}
 	fs := &steps[from]
 	var ps *Step
-	// With imageId, P is re-activated only when no image older than F is
-	// Available (the state asked for holds without it); without imageId the
-	// rollback goes back to P whatever else is Available, as it always did.
-	if prev >= 0 && (resolved || olderAvail < 0) {
+	// P is re-activated only when no image older than F is Available: the
+	// state asked for then holds without it. One rule for both forms, so a
+	// rollback writes no more than it must, with imageId or without.
+	if prev >= 0 && olderAvail < 0 {
 		ps = &steps[prev]
 		ps.Changes = []FieldChange{{Field: FieldStatus, From: ecsapi.StatusDeprecated, To: ecsapi.StatusAvailable}}
-		ps.Reason = "rollback: re-activate the newest Deprecated image older than " + f.ImageID
-		if !resolved {
-			ps.Reason += " (none older is Available)"
-		}
+		ps.Reason = "rollback: re-activate the newest Deprecated image older than " + f.ImageID + " (none older is Available)"
 	}
 	switch {
 	case f.Status == ecsapi.StatusDeprecated:
@@ -333,12 +330,9 @@ func (e *Engine) planRollback(ctx context.Context, p *Plan, in intent.Intent) er
 		default:
 			fs.Reason += "; no image older than it to re-activate"
 		}
-	case ps == nil && (resolved || olderAvail < 0):
+	case ps == nil && olderAvail < 0:
 		fs.Skipped = true
-		fs.Reason = "newest Available, kept: no Deprecated image older than it to roll back to"
-		if !resolved {
-			fs.Reason = "rollback from " + f.ImageID + ": kept Available, no image older than it to roll back to"
-		}
+		fs.Reason = "rollback from " + f.ImageID + ": kept Available, no image older than it to roll back to"
 	default:
 		fs.Changes = []FieldChange{{Field: FieldStatus, From: ecsapi.StatusAvailable, To: ecsapi.StatusDeprecated}}
 		fs.Reason = "rollback: deprecate " + f.ImageID

@@ -64,7 +64,7 @@ func (e *Engine) restoreFloor(ctx context.Context, res *Result, current bool) er
 				continue
 			}
 			activate := []FieldChange{{Field: FieldStatus, From: ecsapi.StatusDeprecated, To: ecsapi.StatusAvailable}}
-			reqID, err := e.API.ModifyImageAttribute(ctx, ecsapi.ModifyInput{RegionID: region, ImageID: img.ImageID, Changes: toAPI(activate)})
+			reqID, wrote, err := e.modify(ctx, ecsapi.ModifyInput{RegionID: region, ImageID: img.ImageID, Changes: toAPI(activate)})
 			if err != nil && !alreadyAvailable(err, activate) {
 				return fmt.Errorf("lifecycle: re-activate %s to restore the floor of family %s: %w", img.ImageID, fam, err)
 			}
@@ -74,10 +74,11 @@ func (e *Engine) restoreFloor(ctx context.Context, res *Result, current bool) er
 			if e.Cache != nil {
 				e.Cache.applied(region, img.ImageID, activate)
 			}
-			if err == nil {
+			if err == nil && wrote {
 				res.Applied = append(res.Applied, AppliedStep{ImageID: img.ImageID, Changes: activate, RequestID: reqID})
 			}
-			res.Held = append(res.Held, HeldStep{ImageID: img.ImageID, Reason: reason})
+			undone := []FieldChange{{Field: FieldStatus, From: ecsapi.StatusAvailable, To: ecsapi.StatusDeprecated}}
+			res.Held = append(res.Held, HeldStep{ImageID: img.ImageID, Changes: undone, Reason: reason})
 			s := stepFor(img)
 			s.Changes, s.Reason = activate, reason
 			merged := *res.Plan

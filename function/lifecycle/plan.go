@@ -42,6 +42,11 @@ type Step struct {
 	Reason string `json:"reason"`
 	// Skipped is set when a guard stopped a change (a reason, not an error).
 	Skipped bool `json:"skipped,omitempty"`
+	// Held are planned changes Apply did not make because a fresh read showed
+	// another run had changed the family since the plan (HeldReason says how).
+	// They are moved out of Changes, so that Changes lists only what was sent.
+	Held       []FieldChange `json:"held,omitempty"`
+	HeldReason string        `json:"heldReason,omitempty"`
 
 	// check is what Apply re-verifies against a fresh read of the family
 	// before it deprecates this image.
@@ -121,8 +126,9 @@ func (p *Plan) HasChanges() bool {
 	return false
 }
 
-// Table renders the plan as an aligned text table: one row per change, and
-// one row for each image left as it is, each with its reason.
+// Table renders the plan as an aligned text table: one row per change, one
+// per change held back (TO reads "held"), and one for each image left as it
+// is, each with its reason.
 func (p *Plan) Table() string {
 	var b strings.Builder
 	if p == nil {
@@ -156,12 +162,17 @@ func (p *Plan) Table() string {
 		if len(s.Unshare) > 0 {
 			reason += " (unshare " + countAccounts(len(s.Unshare)) + " first)"
 		}
-		if len(s.Changes) == 0 {
+		if len(s.Changes) == 0 && len(s.Held) == 0 {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t-\t%s\t-\t%s\n", s.ImageID, dash(s.Family), created, dash(s.Status), reason)
 			continue
 		}
 		for _, c := range s.Changes {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ImageID, dash(s.Family), created, c.Field, dash(c.From), c.To, reason)
+		}
+		// A held change shows no new value: it was not made.
+		for _, c := range s.Held {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\theld\theld, %s stays %s: %s\n", s.ImageID, dash(s.Family), created, c.Field,
+				dash(c.From), c.Field, dash(c.From), s.HeldReason)
 		}
 	}
 	_ = tw.Flush()
@@ -192,6 +203,7 @@ type AppliedStep struct {
 
 // HeldStep is a planned change Apply held back, with the reason.
 type HeldStep struct {
-	ImageID string
-	Reason  string
+	ImageID string        `json:"imageId"`
+	Changes []FieldChange `json:"changes"`
+	Reason  string        `json:"reason"`
 }

@@ -267,3 +267,45 @@ func TestRollbackRechecksBeforeDeprecating(t *testing.T) {
 		}
 	})
 }
+
+// A rollback without imageId resolves the image to roll back from (the
+// family's newest Available image) and then follows the same rule as one
+// with imageId: the newest Deprecated image older than it is re-activated
+// only when no older image is Available. README says so.
+func TestRollbackWithoutImageIDFollowsTheSameRule(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name       string
+		images     []*fakeImage
+		wantWrites []string
+		wantAvail  []string
+	}{
+		{
+			name:       "an older image is Available: only the newest is deprecated",
+			images:     []*fakeImage{img("w-a", "web", "Available", 1), img("w-p", "web", "Deprecated", 5), img("w-n", "web", "Available", 6)},
+			wantWrites: []string{"w-n Status=Deprecated"},
+			wantAvail:  []string{"w-a"},
+		},
+		{
+			name:       "nothing older is Available: the newest older Deprecated image is re-activated first",
+			images:     []*fakeImage{img("w-o", "web", "Deprecated", 1), img("w-p", "web", "Deprecated", 5), img("w-n", "web", "Available", 6)},
+			wantWrites: []string{"w-p Status=Available", "w-n Status=Deprecated"},
+			wantAvail:  []string{"w-p"},
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFake(tt.images...)
+			res := run(t, newTestEngine(f), intent.Intent{Action: "rollback", ImageFamily: "web"})
+			if got := f.writeLog(); !slices.Equal(got, tt.wantWrites) {
+				t.Errorf("writes = %q, want %q\n%s", got, tt.wantWrites, res.Plan.Table())
+			}
+			if got := f.available("web"); !slices.Equal(got, tt.wantAvail) {
+				t.Errorf("Available = %v, want %v", got, tt.wantAvail)
+			}
+			if res.Plan.ImageID != "w-n" {
+				t.Errorf("resolved %q, want w-n", res.Plan.ImageID)
+			}
+		})
+	}
+}

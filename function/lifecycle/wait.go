@@ -19,10 +19,10 @@ func DefaultCreatingBackoff(progress int) time.Duration {
 }
 
 // waitAvailable re-reads the image until it is no longer Creating. When the
-// next wait would reach into the last DeadlineMargin of the context (or past
-// MaxCreatingWait without a deadline), it gives up with the API's own
+// next wait would reach into the last DeadlineMargin of the context, or past
+// MaxCreatingWait from the start of the wait, it gives up with the API's own
 // InvalidStatus.ImageIsCreating, so the caller defers the message instead of
-// busy-waiting.
+// busy-waiting. Each time it finds the image Creating it tells OnCreatingWait.
 func (e *Engine) waitAvailable(ctx context.Context, region, id string) (ecsapi.Image, error) {
 	img, err := e.read().image(ctx, region, id, false)
 	if err != nil {
@@ -33,15 +33,26 @@ func (e *Engine) waitAvailable(ctx context.Context, region, id string) (ecsapi.I
 		backoff = DefaultCreatingBackoff
 	}
 	giveUp := time.Now().Add(e.MaxCreatingWait)
-	if dl, ok := ctx.Deadline(); ok {
+	bound := fmt.Sprintf("the wait is bounded to %v", e.MaxCreatingWait)
+	if dl, ok := ctx.Deadline(); ok && (e.MaxCreatingWait <= 0 || dl.Add(-e.DeadlineMargin).Before(giveUp)) {
 		giveUp = dl.Add(-e.DeadlineMargin)
+		bound = "not waiting past the deadline"
+	}
+	report := func(w CreatingWait) {
+		if e.OnCreatingWait != nil {
+			e.OnCreatingWait(w)
+		}
 	}
 	for img.Status == ecsapi.StatusCreating {
 		d := backoff(img.Progress)
+		w := CreatingWait{ImageID: id, Status: img.Status, Progress: img.Progress, Next: d, GiveUpAt: giveUp}
 		if time.Now().Add(d).After(giveUp) {
+			w.Next, w.GivingUp = 0, true
+			report(w)
 			return img, &ecsapi.Error{Action: "ModifyImageAttribute", Code: codeImageIsCreating, HTTPStatus: http.StatusForbidden,
-				Message: fmt.Sprintf("image %s is still Creating (%d%%); not waiting past the deadline", id, img.Progress)}
+				Message: fmt.Sprintf("image %s is still Creating (%d%%); %s", id, img.Progress, bound)}
 		}
+		report(w)
 		t := time.NewTimer(d)
 		select {
 		case <-ctx.Done():
@@ -55,4 +66,16 @@ func (e *Engine) waitAvailable(ctx context.Context, region, id string) (ecsapi.I
 		}
 	}
 	return img, nil
+}
+
+// CreatingWait is what a promote reports each time it finds its image still
+// Creating: the image, its progress, how long until the next read and when
+// the wait gives up. GivingUp is set on the last report, when it stops waiting.
+type CreatingWait struct {
+	ImageID  string
+	Status   string
+	Progress int
+	Next     time.Duration
+	GiveUpAt time.Time
+	GivingUp bool
 }

@@ -161,8 +161,6 @@ type Letter struct {
 	Attempt int
 	// FirstSeen is when the message was first received; zero is omitted.
 	FirstSeen time.Time
-	// History lists what each attempt ran into, oldest first.
-	History []string
 	// Now is the current time; zero means time.Now().
 	Now time.Time
 }
@@ -182,13 +180,13 @@ type deadLetter struct {
 	Message               string     `json:"message"`
 	Attempt               int        `json:"attempt,omitempty"`
 	FirstSeen             *time.Time `json:"firstSeen,omitempty"`
-	Attempts              []string   `json:"attempts"`
 	DeadLetteredAt        time.Time  `json:"deadLetteredAt"`
 }
 
-// DeadLetter sends {"originalBody", "messageId", "code", "message", "attempts",
-// "deadLetteredAt", ...} to the dead-letter queue and returns the new message
-// id. originalBody is the body itself when it is JSON, else a JSON string.
+// DeadLetter sends {"originalBody", "messageId", "code", "message", "attempt",
+// "firstSeen", "deadLetteredAt", ...} to the dead-letter queue and returns the
+// new message id. originalBody is the body itself when it is JSON, else a JSON
+// string.
 func (q *Queue) DeadLetter(ctx context.Context, l Letter) (messageID string, err error) {
 	if !q.HasDeadLetter() {
 		return "", fmt.Errorf("queue: dead-letter message %q: %w", l.MessageID, ErrNoDeadLetterQueue)
@@ -214,11 +212,7 @@ func encodeLetter(l Letter) ([]byte, error) {
 		Code:           l.Code,
 		Message:        l.Message,
 		Attempt:        l.Attempt,
-		Attempts:       l.History,
 		DeadLetteredAt: now.UTC(),
-	}
-	if meta.Attempts == nil {
-		meta.Attempts = []string{}
 	}
 	if !l.FirstSeen.IsZero() {
 		first := l.FirstSeen.UTC()

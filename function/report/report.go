@@ -31,7 +31,10 @@ type Report struct {
 
 // Message is how one message ended and why.
 type Message struct {
-	ID       string   `json:"id"`
+	ID string `json:"id"`
+	// IntentID is the intent's own id (the correlation id a pipeline sets),
+	// when it has one; ID is the trigger's message id.
+	IntentID string   `json:"intentId,omitempty"`
 	Source   string   `json:"source,omitempty"`
 	Attempt  int      `json:"attempt,omitempty"`
 	Action   string   `json:"action,omitempty"`
@@ -46,6 +49,9 @@ type Message struct {
 	Plan *lifecycle.Plan `json:"plan,omitempty"`
 	// RequestIDs are those of the ModifyImageAttribute calls that made changes.
 	RequestIDs []string `json:"requestIds,omitempty"`
+	// Held are the planned changes that were not made because a fresh read
+	// showed another run had changed the family (also in the plan's steps).
+	Held []lifecycle.HeldStep `json:"held,omitempty"`
 	// DeferredTo and RetryDelay are set for a deferred message: the new MNS
 	// message id and when it comes back.
 	DeferredTo string `json:"deferredMessageId,omitempty"`

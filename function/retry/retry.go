@@ -80,16 +80,36 @@ func (a *api) DescribeImages(ctx context.Context, in ecsapi.DescribeImagesInput)
 }
 
 func (a *api) ModifyImageAttribute(ctx context.Context, in ecsapi.ModifyInput) (string, error) {
+	id, _, err := a.ModifyImageAttributeWrote(ctx, in)
+	return id, err
+}
+
+// modifyResult is one ModifyImageAttribute's answer: its request id, and
+// whether it wrote (false when the API said the target state already held).
+type modifyResult struct {
+	requestID string
+	wrote     bool
+}
+
+// ModifyImageAttributeWrote is ModifyImageAttribute that also says whether the
+// call wrote anything: an answer that the target state already held is still
+// a success, with wrote false, so that the caller reports a change only when
+// it made one (the lifecycle engine looks for this method).
+func (a *api) ModifyImageAttributeWrote(ctx context.Context, in ecsapi.ModifyInput) (requestID string, wrote bool, err error) {
 	classify := func(err error) ecsapi.Class { return ecsapi.ClassifyModify(err, in) }
-	alreadyDone := func(err error) string {
+	alreadyDone := func(err error) modifyResult {
 		var e *ecsapi.Error
 		if errors.As(err, &e) {
-			return e.RequestID
+			return modifyResult{requestID: e.RequestID}
 		}
-		return ""
+		return modifyResult{}
 	}
-	return run(ctx, a, "ModifyImageAttribute", classify, alreadyDone,
-		func(ctx context.Context) (string, error) { return a.inner.ModifyImageAttribute(ctx, in) })
+	r, err := run(ctx, a, "ModifyImageAttribute", classify, alreadyDone,
+		func(ctx context.Context) (modifyResult, error) {
+			id, err := a.inner.ModifyImageAttribute(ctx, in)
+			return modifyResult{requestID: id, wrote: err == nil}, err
+		})
+	return r.requestID, r.wrote, err
 }
 
 func (a *api) DescribeImageSharePermission(ctx context.Context, regionID, imageID string) ([]string, error) {

@@ -316,6 +316,15 @@ func TestAlreadyDoneIsSuccess(t *testing.T) {
 			if len(notes) != 1 {
 				t.Errorf("notes %q, want one for the log", notes)
 			}
+			// The engine asks whether a write happened: here none did.
+			inner.script, inner.calls = []error{tc.err}, 0
+			type wroteAPI interface {
+				ModifyImageAttributeWrote(context.Context, ecsapi.ModifyInput) (string, bool, error)
+			}
+			id, wrote, err := New(inner, p, nil).(wroteAPI).ModifyImageAttributeWrote(context.Background(), tc.in)
+			if err != nil || wrote || id != tc.err.RequestID {
+				t.Errorf("ModifyImageAttributeWrote = %q, %t, %v; want success, nothing written", id, wrote, err)
+			}
 		})
 	}
 }

@@ -251,10 +251,11 @@ func bodyMessages(source string, body []byte, scheme ids) []Message {
 func message(source string, body []byte, scheme ids, index int, inArray bool) Message {
 	intentID, attempt := readIntent(body)
 	return Message{
-		ID:      scheme.name(index, inArray, intentID, body),
-		Source:  source,
-		Attempt: attempt,
-		Body:    json.RawMessage(body),
+		ID:       scheme.name(index, inArray, intentID, body),
+		IntentID: intentID,
+		Source:   source,
+		Attempt:  attempt,
+		Body:     json.RawMessage(body),
 	}
 }
 

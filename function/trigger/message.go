@@ -11,6 +11,9 @@ type Message struct {
 	// timer:<name>:<time>:<index> or "sha256:" and 16 hex digits of the body.
 	// A body holding an array of intents gives <id>#<index> per element.
 	ID string `json:"id"`
+	// IntentID is the intent's own "id" (a producer's correlation id), read
+	// leniently from the body; "" when it has none or is not a usable intent.
+	IntentID string `json:"intentId,omitempty"`
 	// Source names where it came from: "mns", "eventbridge", "timer",
 	// "direct", or "unknown" for the one message standing for a payload of an
 	// unknown shape (see the Source constants).

@@ -14,8 +14,9 @@ import (
 //
 //   - direct-array: a dry-run deprecate of the only Available base image
 //     (planned; the floor shows in the plan), then activate base-2026-09-15.
-//   - rollback of web (eventbridge-custom-string, and inside mns-rawdata): web
-//     has no Deprecated image to go back to, so there is nothing to do.
+//   - rollback of web without imageId (eventbridge-custom-string, and inside
+//     mns-rawdata): the newest Available web image is deprecated; older web
+//     images are Available, so nothing is re-activated -> applied.
 //   - the promotes of the web build: applied (the build finishes, two older
 //     web images are deprecated).
 //   - mns-base64 is a deferred promote (retry.attempt 2) of the Available
@@ -38,7 +39,7 @@ var triggerFixtures = map[string][]want{
 	},
 	"direct":                    {{"ticket-4711", report.Applied, ""}},
 	"empty-array":               {},
-	"eventbridge-custom-string": {{"56fa5efxexf2-8d46-558b-ce04-gbc****", report.Unchanged, ""}},
+	"eventbridge-custom-string": {{"56fa5efxexf2-8d46-558b-ce04-gbc****", report.Applied, ""}},
 	"eventbridge-custom":        {{"45ef4dewdwe1-7c35-447a-bd93-fab****", report.Applied, ""}},
 	"malformed-body":            {{"1B2C3D4E5F60718293A4B5C6D7E8****", report.DeadLettered, "InvalidParameter.Payload"}},
 	"mns-base64":                {{"F9AE93A4807994680CD55A5AA778****", report.Applied, ""}},
@@ -46,7 +47,7 @@ var triggerFixtures = map[string][]want{
 	"mns-rawdata": {
 		{"0A1B2C3D4E5F60718293A4B5C6D7****", report.Applied, ""},
 		{"", report.Planned, ""},
-		{"", report.Unchanged, ""},
+		{"", report.Applied, ""},
 	},
 	"mns-stream-batch": {
 		{"C6DB60D1574661357FA227277445****", report.Applied, ""},
