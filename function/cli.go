@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/credential"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/invoke"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
 )
@@ -54,7 +55,15 @@ func runCLI(ctx context.Context, cmd string, args []string, stdin io.Reader, std
 		return exitUsage
 	}
 	h.DryRun = cmd == "plan"
-	rep, err := h.Handle(ctx, invoke.Env{RequestID: "cli"}, payload)
+	// The CLI has no invocation to take credentials from: the default chain
+	// finds them once, and every call, ECS and MNS, is signed with them.
+	// Finding none is a configuration error, told at once.
+	creds, err := credential.NewChain().Get()
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	rep, err := h.Handle(ctx, invoke.Env{RequestID: "cli", Credentials: &creds}, payload)
 	if *output == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -65,7 +74,22 @@ func runCLI(ctx context.Context, cmd string, args []string, stdin io.Reader, std
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 	}
+	if code := refusedCredentials(rep); code != "" {
+		fmt.Fprintf(stderr, "the credentials of AccessKeyId %s were refused (%s): check them; %s\n", creds.AccessKeyID, code, credential.Hint)
+		return exitUsage
+	}
 	return exitCode(rep)
+}
+
+// refusedCredentials returns the credential code of a message that failed
+// on it, or "": refused credentials are a configuration error (exit 2).
+func refusedCredentials(rep *report.Report) string {
+	for _, m := range rep.Messages {
+		if m.Outcome == report.Failed && credential.IsCredentialCode(m.Code) {
+			return m.Code
+		}
+	}
+	return ""
 }
 
 func readInput(name string, stdin io.Reader) ([]byte, error) {
