@@ -9,6 +9,8 @@ require (
 	github.com/aliyun/fc-runtime-go-sdk v0.3.1
 	github.com/gogap/errors v0.0.0-20210818113853-edfbba0ddea9
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.2
+	github.com/valyala/fasthttp v1.52.0
+	golang.org/x/net v0.33.0
 	golang.org/x/sync v0.25.0
 	golang.org/x/time v0.16.0
 	gopkg.in/yaml.v3 v3.0.1
@@ -26,8 +28,6 @@ require (
 	github.com/modern-go/reflect2 v1.0.2 // indirect
 	github.com/opentracing/opentracing-go v1.2.1-0.20220228012449-10b1cf09e00b // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
-	github.com/valyala/fasthttp v1.52.0 // indirect
-	golang.org/x/net v0.33.0 // indirect
 	golang.org/x/text v0.21.0 // indirect
 	gopkg.in/ini.v1 v1.67.0 // indirect
 )

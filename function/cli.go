@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/credential"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/invoke"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/lifecycle"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
@@ -80,7 +81,15 @@ func runCLI(ctx context.Context, cmd string, args []string, stdin io.Reader, std
 	h.DryRun = cmd == "plan"
 	h.MaxCreatingWait = *maxWait
 	h.OnCreatingWait = waitProgress(stderr, *maxWait)
-	rep, err := h.Handle(ctx, invoke.Env{RequestID: "cli"}, payload)
+	// The CLI has no invocation to take credentials from: the default chain
+	// finds them once, and every call, ECS and MNS, is signed with them.
+	// Finding none is a configuration error, told at once.
+	creds, err := credential.NewChain().Get()
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	rep, err := h.Handle(ctx, invoke.Env{RequestID: "cli", Credentials: &creds}, payload)
 	if output.value == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -90,6 +99,10 @@ func runCLI(ctx context.Context, cmd string, args []string, stdin io.Reader, std
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
+	}
+	if code := refusedCredentials(rep); code != "" {
+		fmt.Fprintf(stderr, "the credentials of AccessKeyId %s were refused (%s): check them; %s\n", creds.AccessKeyID, code, credential.Hint)
+		return exitUsage
 	}
 	return exitCode(rep)
 }
@@ -145,6 +158,17 @@ func inputName(name string) string {
 		return "stdin"
 	}
 	return name
+}
+
+// refusedCredentials returns the credential code of a message that failed
+// on it, or "": refused credentials are a configuration error (exit 2).
+func refusedCredentials(rep *report.Report) string {
+	for _, m := range rep.Messages {
+		if m.Outcome == report.Failed && credential.IsCredentialCode(m.Code) {
+			return m.Code
+		}
+	}
+	return ""
 }
 
 func readInput(name string, stdin io.Reader) ([]byte, error) {

@@ -8,7 +8,7 @@ import (
 	"github.com/aliyun/fc-runtime-go-sdk/fc"
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
-	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/credential"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/invoke"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
 )
@@ -33,15 +33,17 @@ func runFC() int {
 }
 
 // fcEnv takes the invocation's STS credentials and region from the FC context.
+// The credentials are set even when FC sent none (a function without a role):
+// under FC they are the only ones, and the environment's keys, set once when
+// the instance started, are not refreshed when FC rotates the role's.
 func fcEnv(ctx context.Context) invoke.Env {
-	var env invoke.Env
+	env := invoke.Env{Credentials: &credential.Credentials{}}
 	fctx, ok := fccontext.FromContext(ctx)
 	if !ok {
 		return env
 	}
 	env.RequestID, env.Region = fctx.RequestID, fctx.Region
-	if c := fctx.Credentials; c.AccessKeyId != "" && c.AccessKeySecret != "" {
-		env.Credentials = &ecsapi.Credentials{AccessKeyID: c.AccessKeyId, AccessKeySecret: c.AccessKeySecret, SecurityToken: c.SecurityToken}
-	}
+	c := fctx.Credentials
+	env.Credentials = &credential.Credentials{AccessKeyID: c.AccessKeyId, AccessKeySecret: c.AccessKeySecret, SecurityToken: c.SecurityToken}
 	return env
 }

@@ -13,7 +13,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/credential"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/invoke"
 )
 
@@ -122,10 +122,13 @@ func invocationContext(r *http.Request) (context.Context, context.CancelFunc) {
 	return context.WithCancel(r.Context())
 }
 
+// headerEnv takes the invocation's facts from FC's x-fc-* headers. The
+// credentials are set even when the headers carry none, as in fcEnv.
 func headerEnv(h http.Header) invoke.Env {
-	env := invoke.Env{RequestID: h.Get("x-fc-request-id"), Region: h.Get("x-fc-region")}
-	if ak, sk := h.Get("x-fc-access-key-id"), h.Get("x-fc-access-key-secret"); ak != "" && sk != "" {
-		env.Credentials = &ecsapi.Credentials{AccessKeyID: ak, AccessKeySecret: sk, SecurityToken: h.Get("x-fc-security-token")}
+	return invoke.Env{
+		RequestID: h.Get("x-fc-request-id"),
+		Region:    h.Get("x-fc-region"),
+		Credentials: &credential.Credentials{AccessKeyID: h.Get("x-fc-access-key-id"),
+			AccessKeySecret: h.Get("x-fc-access-key-secret"), SecurityToken: h.Get("x-fc-security-token")},
 	}
-	return env
 }

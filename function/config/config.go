@@ -4,7 +4,7 @@ package config
 
 import (
 	"fmt"
-	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -56,12 +56,15 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		c.Region = v
 	}
 	c.ECSEndpoint = strings.TrimSpace(getenv("ECS_ENDPOINT"))
-	if c.ECSEndpoint != "" {
-		if u, err := url.Parse(withScheme(c.ECSEndpoint)); err != nil || u.Host == "" {
-			bad("ECS_ENDPOINT", c.ECSEndpoint, "want a URL such as https://ecs-vpc.cn-hangzhou.aliyuncs.com")
-		}
+	if _, err := ParseECSEndpoint(c.ECSEndpoint); err != nil {
+		errs = append(errs, "ECS_ENDPOINT: "+err.Error())
 	}
 	c.MNSEndpoint = strings.TrimSpace(getenv("MNS_ENDPOINT"))
+	if c.MNSEndpoint != "" {
+		if _, err := ParseMNSEndpoint(c.MNSEndpoint); err != nil {
+			errs = append(errs, "MNS_ENDPOINT: "+err.Error())
+		}
+	}
 	c.RetryQueue = strings.TrimSpace(getenv("RETRY_QUEUE"))
 	c.DeadLetterQueue = strings.TrimSpace(getenv("DEAD_LETTER_QUEUE"))
 	if (c.RetryQueue != "" || c.DeadLetterQueue != "") && c.MNSEndpoint == "" {
@@ -79,6 +82,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	c.AllowedRegions = list(getenv("ALLOWED_REGIONS"))
 	c.AllowedFamilies = list(getenv("ALLOWED_FAMILIES"))
+	for _, p := range c.AllowedFamilies {
+		// The lifecycle matches families with path.Match, which reports a
+		// malformed pattern only when it gets that far: check it whole here.
+		if _, err := path.Match(p, ""); err != nil {
+			bad("ALLOWED_FAMILIES", p, "not a valid family pattern (path.Match syntax: * ? [a-z], with \\ to escape)")
+		}
+	}
 	if v := getenv("EXCLUDE_TAG"); v != "" {
 		switch {
 		case v == "none":
@@ -155,11 +165,4 @@ func first(vs ...string) string {
 		}
 	}
 	return ""
-}
-
-func withScheme(s string) string {
-	if strings.Contains(s, "://") {
-		return s
-	}
-	return "https://" + s
 }

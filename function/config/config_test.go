@@ -22,7 +22,7 @@ func TestDefaults(t *testing.T) {
 func TestFromEnvReadsEveryVariable(t *testing.T) {
 	t.Parallel()
 	c, err := FromEnv(env(map[string]string{
-		"FC_REGION": "cn-shanghai", "ECS_ENDPOINT": "http://127.0.0.1:8080", "MNS_ENDPOINT": "http://1.mns.cn-shanghai.aliyuncs.com",
+		"FC_REGION": "cn-shanghai", "ECS_ENDPOINT": "http://127.0.0.1:8080", "MNS_ENDPOINT": "http://1.mns.cn-shanghai.aliyuncs.com/",
 		"RETRY_QUEUE": "intents", "DEAD_LETTER_QUEUE": "intents-dlq", "FAMILY_FLOOR": "2",
 		"ALLOWED_REGIONS": "cn-shanghai, cn-beijing", "ALLOWED_FAMILIES": "web-*,api", "EXCLUDE_TAG": "none",
 		"UNSHARE_BEFORE_DEPRECATE": "true", "ECS_RATE_LIMIT": "5", "MAX_MESSAGE_AGE": "48h", "MAX_ATTEMPTS": "3",
@@ -51,6 +51,8 @@ func TestFromEnvRejectsBadValues(t *testing.T) {
 		"MNS_ENDPOINT":             {"RETRY_QUEUE": "q"},
 		"DEAD_LETTER_QUEUE":        {"RETRY_QUEUE": "q", "DEAD_LETTER_QUEUE": "q", "MNS_ENDPOINT": "http://1.mns.cn-hangzhou.aliyuncs.com"},
 		"BATCH_CONCURRENCY":        {"BATCH_CONCURRENCY": "100"},
+		"ECS_ENDPOINT":             {"ECS_ENDPOINT": "http://10.0.0.1:8080"},
+		"ALLOWED_FAMILIES":         {"ALLOWED_FAMILIES": "["},
 	}
 	for name, vars := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -60,5 +62,89 @@ func TestFromEnvRejectsBadValues(t *testing.T) {
 				t.Fatalf("want an error naming %s, got %v", name, err)
 			}
 		})
+	}
+}
+
+// TestBadValuesStopTheStart: each value is refused at start, naming the
+// variable, instead of failing every message later.
+func TestBadValuesStopTheStart(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, value, want string }{
+		{"ECS_ENDPOINT", "http://10.0.0.1:8080", "plain http is allowed only for a loopback host"},
+		{"ECS_ENDPOINT", "http://ecs.cn-hangzhou.aliyuncs.com", "plain http"},
+		{"ECS_ENDPOINT", "ftp://ecs.cn-hangzhou.aliyuncs.com", "scheme must be https"},
+		{"ECS_ENDPOINT", "https://ecs.cn-hangzhou.aliyuncs.com/path", "scheme and host only"},
+		{"ECS_ENDPOINT", "https://user:hunter2@ecs.cn-hangzhou.aliyuncs.com", "scheme and host only"},
+		{"ECS_ENDPOINT", "http://a b", "not a URL"},
+		{"ALLOWED_FAMILIES", "[", "not a valid family pattern"},
+		{"ALLOWED_FAMILIES", "web-*, api-[", `"api-["`},
+		{"MNS_ENDPOINT", "http://127.0.0.1:9/fake.mns", "without a path"},
+		{"MNS_ENDPOINT", "http://mns.cn-hangzhou.aliyuncs.com", "exactly 5"},
+		{"MNS_ENDPOINT", "http://u:hunter2@1.mns.cn-hangzhou.aliyuncs.com", "user information"},
+	} {
+		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
+			t.Parallel()
+			_, err := FromEnv(env(map[string]string{tc.name: tc.value}))
+			if err == nil || !strings.Contains(err.Error(), tc.name) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error naming %s and saying %q", err, tc.name, tc.want)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Fatalf("the error shows the password: %v", err)
+			}
+		})
+	}
+}
+
+func TestLoopbackEndpointsAreAccepted(t *testing.T) {
+	t.Parallel()
+	for _, u := range []string{"http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:8080", "http://LOCALHOST:1", "http://127.0.0.2:9"} {
+		c, err := FromEnv(env(map[string]string{"ECS_ENDPOINT": u, "MNS_ENDPOINT": u, "RETRY_QUEUE": "q"}))
+		if err != nil {
+			t.Errorf("%s: %v", u, err)
+			continue
+		}
+		if c.ECSEndpoint != u || c.MNSEndpoint != u {
+			t.Errorf("%s: read as %q and %q", u, c.ECSEndpoint, c.MNSEndpoint)
+		}
+	}
+}
+
+func TestIsLoopback(t *testing.T) {
+	t.Parallel()
+	for host, want := range map[string]bool{
+		"localhost": true, "LocalHost": true, "127.0.0.1": true, "127.1.2.3": true, "::1": true,
+		"10.0.0.1": false, "0.0.0.0": false, "localhost.example.com": false, "[::1]": false, "": false,
+		"ecs.cn-hangzhou.aliyuncs.com": false,
+	} {
+		if got := IsLoopback(host); got != want {
+			t.Errorf("IsLoopback(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
+
+func TestParseEndpoints(t *testing.T) {
+	t.Parallel()
+	for raw, want := range map[string]Endpoint{
+		"":                                      {},
+		"ecs-vpc.cn-hangzhou.aliyuncs.com":      {Scheme: "https", Host: "ecs-vpc.cn-hangzhou.aliyuncs.com"},
+		"HTTPS://ecs.cn-hangzhou.aliyuncs.com/": {Scheme: "https", Host: "ecs.cn-hangzhou.aliyuncs.com"},
+		"http://[::1]:8080":                     {Scheme: "http", Host: "[::1]:8080"},
+		"http://localhost:8080":                 {Scheme: "http", Host: "localhost:8080"},
+	} {
+		got, err := ParseECSEndpoint(raw)
+		if err != nil || got != want {
+			t.Errorf("ParseECSEndpoint(%q) = %+v, %v; want %+v", raw, got, err, want)
+		}
+	}
+	for raw, want := range map[string]string{
+		"http://1234567890.mns.cn-hangzhou-internal.aliyuncs.com": "http://1234567890.mns.cn-hangzhou-internal.aliyuncs.com",
+		"https://1234567890.mns.cn-hangzhou.aliyuncs.com/":        "https://1234567890.mns.cn-hangzhou.aliyuncs.com",
+		"http://127.0.0.1:8080":                                   "http://127.0.0.1:8080",
+		"http://[::1]:8080/":                                      "http://[::1]:8080",
+	} {
+		got, err := ParseMNSEndpoint(raw)
+		if err != nil || got.URL() != want {
+			t.Errorf("ParseMNSEndpoint(%q) = %s, %v; want %s", raw, got.URL(), err, want)
+		}
 	}
 }

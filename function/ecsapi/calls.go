@@ -14,6 +14,8 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/responses"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/credential"
 )
 
 // API limits that shape the requests.
@@ -249,6 +251,12 @@ func (c *Client) CountInstancesUsingImage(ctx context.Context, regionID, imageID
 
 // toError maps what the SDK returned to *Error, leaving credentials out.
 func toError(ctx context.Context, action string, err error) *Error {
+	var ce *credential.Error
+	if errors.As(err, &ce) {
+		// No credentials to sign with: a configuration error, not a network
+		// fault, so it carries its code (and is never retried).
+		return &Error{Action: action, Code: ce.Code, Message: ce.Message}
+	}
 	var se *sdkerrors.ServerError
 	if errors.As(err, &se) {
 		// Err stays nil: ServerError's text repeats the message and the
@@ -271,13 +279,13 @@ func toError(ctx context.Context, action string, err error) *Error {
 		}
 		return &Error{Action: action, Err: safe}
 	}
-	var ce *sdkerrors.ClientError
-	if errors.As(err, &ce) {
+	var cle *sdkerrors.ClientError
+	if errors.As(err, &cle) {
 		if end := ended(ctx); end != nil {
 			return &Error{Action: action, Err: fmt.Errorf("%w: %w", ErrContextDone, end)}
 		}
 		// ClientError reports HTTP 400 whatever happened; it is ours, not the service's.
-		return &Error{Action: action, Code: ce.ErrorCode(), Message: redact(ce.Message())}
+		return &Error{Action: action, Code: cle.ErrorCode(), Message: redact(cle.Message())}
 	}
 	if end := ended(ctx); end != nil {
 		return &Error{Action: action, Err: fmt.Errorf("%w: %w", ErrContextDone, end)}

@@ -7,8 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -16,15 +14,14 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/config"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/credential"
 )
 
-// Credentials are an access key pair, with the STS token when the pair is
-// temporary (as Function Compute hands them to each invocation).
-type Credentials struct {
-	AccessKeyID     string
-	AccessKeySecret string
-	SecurityToken   string
-}
+// Credentials is credential.Credentials, the one credentials type, under the
+// name callers of this package have used.
+type Credentials = credential.Credentials
 
 // Config says where and how the Client talks to ECS.
 type Config struct {
@@ -34,9 +31,10 @@ type Config struct {
 	// name (HTTPS), or a URL such as "https://ecs-vpc.cn-hangzhou.aliyuncs.com".
 	// Plain http:// is accepted only for loopback hosts (tests, the emulator).
 	Endpoint string
-	// Credentials are nil for the SDK's default credential chain (environment,
-	// OIDC, profiles, ECS RAM role, credentials URI), which keeps the STS token.
-	Credentials *Credentials
+	// Credentials sign every request; under FC they are the invocation's. nil
+	// means the default chain (credential.Chain: environment, profiles,
+	// instance role), for front doors without an invocation.
+	Credentials *credential.Credentials
 	// ConnectTimeout bounds the TCP (and TLS) handshake; default 3s.
 	ConnectTimeout time.Duration
 	// ReadTimeout bounds one whole request; default 10s. Each call uses the
@@ -98,12 +96,12 @@ func New(cfg Config) (*Client, error) {
 	}
 	switch {
 	case cfg.Credentials == nil:
-		// The default chain, not the legacy provider.DefaultChain: that one drops
+		// Not the legacy provider.DefaultChain: that one drops
 		// ALIBABA_CLOUD_SECURITY_TOKEN, so STS credentials would be refused.
-		c.creds = &lockedProvider{p: credentials.NewDefaultCredentialsProvider()}
-	case cfg.Credentials.AccessKeyID == "" || cfg.Credentials.AccessKeySecret == "":
-		return nil, errors.New("ecsapi: Config.Credentials needs both AccessKeyID and AccessKeySecret")
-	case cfg.Credentials.SecurityToken != "":
+		c.creds = credential.NewChain()
+	case cfg.Credentials.Check() != nil:
+		return nil, fmt.Errorf("ecsapi: credentials: %w", cfg.Credentials.Check())
+	case cfg.Credentials.IsSTS():
 		c.creds = credentials.NewStaticSTSCredentialsProvider(cfg.Credentials.AccessKeyID,
 			cfg.Credentials.AccessKeySecret, cfg.Credentials.SecurityToken)
 	default:
@@ -120,43 +118,21 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// setEndpoint parses the configured endpoint and refuses plain HTTP to
-// anything but loopback: the requests carry credentials.
+// setEndpoint takes the endpoint as config.ParseECSEndpoint checks it, which
+// refuses plain HTTP to anything but loopback: the requests carry credentials.
 func (c *Client) setEndpoint(endpoint string) error {
-	if endpoint == "" {
+	ep, err := config.ParseECSEndpoint(endpoint)
+	if err != nil {
+		return fmt.Errorf("ecsapi: endpoint: %w", err)
+	}
+	if ep.Host == "" {
 		return nil
 	}
-	raw := endpoint
-	if !strings.Contains(raw, "://") {
-		raw = "https://" + raw
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("ecsapi: endpoint %q: %w", endpoint, err)
-	}
-	if u.Hostname() == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
-		return fmt.Errorf("ecsapi: endpoint %q must be a scheme and host only, like https://ecs-vpc.cn-hangzhou.aliyuncs.com", endpoint)
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "https":
-	case "http":
-		if !isLoopback(u.Hostname()) {
-			return fmt.Errorf("ecsapi: endpoint %q: plain http is allowed only for loopback hosts; use https", endpoint)
-		}
+	if ep.Scheme == "http" {
 		c.scheme = requests.HTTP
-	default:
-		return fmt.Errorf("ecsapi: endpoint %q: scheme must be https", endpoint)
 	}
-	c.host = u.Host // the SDK writes scheme://Domain, so a port can ride in Domain
+	c.host = ep.Host // the SDK writes scheme://Domain, so a port can ride in Domain
 	return nil
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 var (
@@ -170,21 +146,6 @@ func sdkEndpoints() map[string]string {
 	endpointsOnce.Do(func() { endpointTable = ecs.GetEndpointMap() })
 	return endpointTable
 }
-
-// lockedProvider serialises a credentials provider that is not safe for
-// concurrent use (the default chain remembers the provider it last used).
-type lockedProvider struct {
-	mu sync.Mutex
-	p  credentials.CredentialsProvider
-}
-
-func (l *lockedProvider) GetCredentials() (*credentials.Credentials, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.p.GetCredentials()
-}
-
-func (l *lockedProvider) GetProviderName() string { return l.p.GetProviderName() }
 
 // prepare builds the per-call SDK client and points req at the endpoint with
 // timeouts no longer than the time left in ctx. It fails at once when ctx is

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/credential"
 )
 
 // fakeECS answers like the ECS RPC endpoint: one JSON body per action, and it
@@ -537,7 +539,7 @@ func TestEndpointSchemeAndHost(t *testing.T) {
 		wantURL                      string // scheme://host of the request, "" when New must fail
 		wantErr                      string
 	}{
-		{endpoint: "http://ecs.cn-hangzhou.aliyuncs.com", region: "cn-hangzhou", wantErr: "plain http is allowed only for loopback"},
+		{endpoint: "http://ecs.cn-hangzhou.aliyuncs.com", region: "cn-hangzhou", wantErr: "plain http is allowed only for a loopback host"},
 		{endpoint: "http://10.0.0.1:8080", region: "cn-hangzhou", wantErr: "plain http"},
 		{endpoint: "ftp://ecs.cn-hangzhou.aliyuncs.com", region: "cn-hangzhou", wantErr: "scheme must be https"},
 		{endpoint: "https://ecs.cn-hangzhou.aliyuncs.com/some/path", region: "cn-hangzhou", wantErr: "scheme and host only"},
@@ -634,5 +636,38 @@ func BenchmarkSDKClientPerCall(b *testing.B) {
 		if _, err := c.prepare(ctx, "ModifyImageAttribute", "", req); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestNoCredentialsIsNotANetworkFault: when the default chain finds nothing,
+// a call fails at once with credential.CodeNotFound, classified permanent so
+// that nothing retries it, and no request leaves.
+func TestNoCredentialsIsNotANetworkFault(t *testing.T) {
+	// Not parallel: the default chain reads the process environment.
+	t.Setenv("HOME", t.TempDir())
+	for _, k := range []string{"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_PROFILE",
+		"ALIBABA_CLOUD_CREDENTIALS_FILE", "ALIBABA_CLOUD_CREDENTIALS_URI", "ALIBABA_CLOUD_ROLE_ARN", "ALIBABA_CLOUD_OIDC_PROVIDER_ARN"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true") // the metadata lookup is credential's to test
+	f := newFakeECS(t, func(w http.ResponseWriter, form url.Values) { writeJSON(w, 200, `{"RequestId":"R"}`) })
+	c := f.client(t, func(cfg *Config) { cfg.Credentials = nil })
+	_, err := c.DescribeImages(context.Background(), DescribeImagesInput{RegionID: "cn-hangzhou", ImageIDs: []string{"m-1"}})
+	if Code(err) != credential.CodeNotFound || Classify(err) != Permanent {
+		t.Fatalf("err %v (code %q, %s), want %s, permanent", err, Code(err), Classify(err), credential.CodeNotFound)
+	}
+	if !strings.Contains(err.Error(), "ALIBABA_CLOUD_ACCESS_KEY_ID") {
+		t.Errorf("the error does not say what to set: %v", err)
+	}
+	if n := len(f.requests()); n != 0 {
+		t.Errorf("%d requests sent without credentials", n)
+	}
+}
+
+func TestEmptyCredentialsAreRefusedAtNew(t *testing.T) {
+	t.Parallel()
+	_, err := New(Config{Region: "cn-hangzhou", Credentials: &Credentials{SecurityToken: "t"}})
+	if credential.Code(err) != credential.CodeNotFound {
+		t.Fatalf("New: %v, want %s", err, credential.CodeNotFound)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/config"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/credential"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/invoke"
@@ -114,7 +115,7 @@ func newHandler(t testing.TB, emu *emulator.Server, s setup) *invoke.Handler {
 			Endpoint:      s.mns.Endpoint(),
 			MaxAttempts:   s.maxAttempts,
 			MaxMessageAge: s.maxAge,
-			Credentials:   &queue.Credentials{AccessKeyID: "mns", AccessKeySecret: "mns"},
+			Credentials:   &credential.Credentials{AccessKeyID: "mns", AccessKeySecret: "mns"},
 			// A queue that is down answers at once; a short timeout only
 			// bounds a send that hangs.
 			TimeoutSeconds: 2,

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/config"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/credential"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/intent"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/lifecycle"
@@ -33,9 +34,11 @@ const settleTime = 3 * time.Second
 // Env is what a front door knows about one invocation.
 type Env struct {
 	RequestID string
-	// Credentials are the invocation's STS credentials; nil means the SDK's
-	// default chain (environment, profile, instance role).
-	Credentials *ecsapi.Credentials
+	// Credentials sign every call of the invocation, ECS and MNS alike.
+	// Under FC they are the invocation's STS credentials, empty when FC sent
+	// none (every message then fails with credential.CodeNotFound); nil means
+	// a front door without an invocation, and the default chain.
+	Credentials *credential.Credentials
 	// Region is the function's region when the front door knows it.
 	Region string
 }
@@ -53,7 +56,7 @@ type Settler interface {
 type Handler struct {
 	Config config.Config
 	// NewAPI builds the ECS client for one invocation.
-	NewAPI func(creds *ecsapi.Credentials) (ecsapi.API, error)
+	NewAPI func(creds *credential.Credentials) (ecsapi.API, error)
 	// Queue is nil when neither RETRY_QUEUE nor DEAD_LETTER_QUEUE is configured.
 	Queue  Settler
 	Policy retry.Policy
@@ -79,9 +82,14 @@ type Handler struct {
 // New builds the production handler: the SDK-backed ECS client at the
 // configured endpoint, MNS when a queue is configured, and the default retry policy.
 func New(cfg config.Config, log *slog.Logger) (*Handler, error) {
+	// The ECS client is built per invocation: check its endpoint now, so a
+	// bad one (the CLI's --endpoint too) stops the start, not every message.
+	if _, err := config.ParseECSEndpoint(cfg.ECSEndpoint); err != nil {
+		return nil, fmt.Errorf("ECS_ENDPOINT (or --endpoint): %w", err)
+	}
 	h := &Handler{
 		Config: cfg,
-		NewAPI: func(creds *ecsapi.Credentials) (ecsapi.API, error) {
+		NewAPI: func(creds *credential.Credentials) (ecsapi.API, error) {
 			return ecsapi.New(ecsapi.Config{Region: cfg.Region, Endpoint: cfg.ECSEndpoint, Credentials: creds})
 		},
 		Policy: retry.DefaultPolicy(),
@@ -125,14 +133,20 @@ func (h *Handler) Handle(ctx context.Context, env Env, payload []byte) (*report.
 		return rep, nil
 	}
 	log := h.logger().With("requestId", env.RequestID)
+	if env.Credentials != nil {
+		// The queue signs its sends with what ctx carries, so a message is
+		// deferred or dead-lettered with its own invocation's credentials.
+		ctx = credential.NewContext(ctx, *env.Credentials)
+	}
 
 	api, err := h.NewAPI(env.Credentials)
 	if err != nil {
-		// Nothing can run without a client (a configuration problem): fail
-		// every message so the platform keeps them until it is fixed.
+		// Nothing can run without a client (a configuration problem, such as
+		// no credentials): fail every message so the platform keeps them
+		// until it is fixed.
 		for _, m := range msgs {
 			h.record(rep, log, report.Message{ID: m.ID, IntentID: m.IntentID, Source: m.Source, Attempt: m.Attempt,
-				Outcome: report.Failed, Error: "ECS client: " + err.Error()})
+				Outcome: report.Failed, Code: credential.Code(err), Error: "ECS client: " + err.Error()})
 		}
 		return rep, h.failure(rep)
 	}
@@ -302,6 +316,14 @@ func (h *Handler) process(ctx, workCtx context.Context, engine *lifecycle.Engine
 
 	code := ecsapi.Code(err)
 	h.logChangeFailure(log, m, err)
+	if credential.IsCredentialCode(code) {
+		// Missing or refused credentials are the configuration's fault, not
+		// the message's: fail it, so the platform delivers it again once they
+		// are right, rather than dead-letter it (which the same credentials
+		// could not do either).
+		m.Outcome, m.Code, m.Error = report.Failed, code, err.Error()
+		return m
+	}
 	switch classify(err) {
 	case ecsapi.AlreadyDone:
 		m.Outcome = report.Unchanged

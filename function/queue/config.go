@@ -5,20 +5,24 @@
 // The SDK's calls take no context and its constructors panic on bad input
 // (mns.md sections 0 and 1.1), so this package validates its configuration
 // before the SDK sees it and runs every send where a context can abandon it.
+//
+// Every send is signed with the credentials of the invocation it belongs to,
+// taken from its context (credential.FromContext), exactly as that
+// invocation's ECS calls are: under FC those are the only credentials there
+// are, and they change from one invocation to the next.
 package queue
 
 import (
-	"errors"
+	"context"
 	"fmt"
-	"log/slog"
-	"net"
-	"net/url"
 	"regexp"
-	"strings"
+	"sync"
 	"time"
 
 	ali_mns "github.com/aliyun/aliyun-mns-go-sdk"
-	"github.com/aliyun/credentials-go/credentials"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/credential"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/queue/mnsclient"
 )
 
 // Defaults applied by New to zero Config fields.
@@ -31,8 +35,8 @@ const (
 // Config says where deferred and dead-lettered messages go.
 type Config struct {
 	// Endpoint is the MNS account endpoint (MNS_ENDPOINT), e.g.
-	// http://<accountId>.mns.cn-hangzhou-internal.aliyuncs.com, with no path.
-	// A path is accepted only on a loopback host, where it serves test fakes.
+	// http://<accountId>.mns.cn-hangzhou-internal.aliyuncs.com, with no path,
+	// or a loopback URL such as http://127.0.0.1:PORT (config.ParseMNSEndpoint).
 	Endpoint string
 	// RetryQueue receives deferred messages (RETRY_QUEUE); "" disables Defer.
 	RetryQueue string
@@ -44,47 +48,24 @@ type Config struct {
 	// MaxAttempts bounds how often a message is tried; zero means
 	// DefaultMaxAttempts.
 	MaxAttempts int
-	// Credentials signs the requests; nil means the default credential chain
-	// of credentials-go (environment, OIDC, profile, ECS RAM role).
-	Credentials *Credentials
+	// Credentials sign the sends whose context carries no invocation
+	// credentials (credential.NewContext); nil means the default chain
+	// (credential.Chain). A context's credentials always win: under FC a
+	// send is signed with its own invocation's, whatever this says.
+	Credentials *credential.Credentials
 	// TimeoutSeconds is the SDK's read and write timeout; zero means
 	// DefaultTimeoutSeconds. Keep it short: it bounds how long a send that a
 	// context has abandoned can still run in the background.
 	TimeoutSeconds int64
 }
 
-// Credentials are a static key pair, with the token when they are STS
-// credentials (as FC hands them to an invocation). Their formatting hides
-// the secret and the token.
-type Credentials struct {
-	AccessKeyID     string
-	AccessKeySecret string
-	SecurityToken   string
-}
-
-// String shows only the AccessKeyId, so that logging a Config leaks nothing.
-func (c Credentials) String() string {
-	token := ""
-	if c.SecurityToken != "" {
-		token = " +sts-token"
-	}
-	return fmt.Sprintf("{AccessKeyID:%s AccessKeySecret:<redacted>%s}", c.AccessKeyID, token)
-}
-
-// GoString is String, so that %#v hides the secret too.
-func (c Credentials) GoString() string { return c.String() }
-
-// LogValue hides the secret and the token from log/slog.
-func (c Credentials) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("accessKeyId", c.AccessKeyID), slog.Bool("sts", c.SecurityToken != ""))
-}
-
 // Queue sends deferred messages and dead letters. It is safe for concurrent
 // use: each send gets its own SDK queue object, because the SDK's shared
 // queue object races (mns.md section 0).
 type Queue struct {
-	cfg    Config
-	client ali_mns.MNSClient
+	cfg      Config
+	fallback func() (credential.Credentials, error) // for a context without credentials
+	clients  *clients
 }
 
 // queueName follows the MNS naming rule: letters, digits and hyphens,
@@ -94,11 +75,6 @@ var queueName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,119}$`)
 // New validates cfg and builds the MNS client. Every input the SDK would panic
 // on is rejected first with an error that says what to fix.
 func New(cfg Config) (*Queue, error) {
-	endpoint, err := validateEndpoint(cfg.Endpoint)
-	if err != nil {
-		return nil, err
-	}
-	cfg.Endpoint = endpoint
 	for _, q := range []struct{ env, name string }{{"RETRY_QUEUE", cfg.RetryQueue}, {"DEAD_LETTER_QUEUE", cfg.DeadLetterQueue}} {
 		if q.name != "" && !queueName.MatchString(q.name) {
 			return nil, fmt.Errorf("queue: %s %q is not a valid MNS queue name (letters, digits and hyphens, starting with a letter or digit, at most 120)", q.env, q.name)
@@ -125,19 +101,21 @@ func New(cfg Config) (*Queue, error) {
 	case cfg.TimeoutSeconds == 0:
 		cfg.TimeoutSeconds = DefaultTimeoutSeconds
 	}
-	cred, err := newCredential(cfg.Credentials)
+	endpoint, err := mnsclient.New(cfg.Endpoint, time.Duration(cfg.TimeoutSeconds)*time.Second)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("queue: %w", err)
 	}
-	client, err := newClient(ali_mns.AliMNSClientConfig{
-		EndPoint:      cfg.Endpoint,
-		Credential:    cred,
-		TimeoutSecond: cfg.TimeoutSeconds,
-	})
-	if err != nil {
-		return nil, err
+	q := &Queue{cfg: cfg, clients: &clients{endpoint: endpoint, byCreds: map[credential.Credentials]ali_mns.MNSClient{}}}
+	if c := cfg.Credentials; c != nil {
+		if err := c.Check(); err != nil {
+			return nil, fmt.Errorf("queue: %w", err)
+		}
+		fixed := *c
+		q.fallback = func() (credential.Credentials, error) { return fixed, nil }
+	} else {
+		q.fallback = credential.NewChain().Get
 	}
-	return &Queue{cfg: cfg, client: client}, nil
+	return q, nil
 }
 
 // CanDefer reports whether a retry queue is configured.
@@ -146,83 +124,45 @@ func (q *Queue) CanDefer() bool { return q.cfg.RetryQueue != "" }
 // HasDeadLetter reports whether a dead-letter queue is configured.
 func (q *Queue) HasDeadLetter() bool { return q.cfg.DeadLetterQueue != "" }
 
-// validateEndpoint returns the endpoint as the SDK should get it, or an error
-// for anything that would make the SDK panic or sign the wrong resource.
-func validateEndpoint(raw string) (string, error) {
-	const form = "http(s)://<accountId>.mns.<region>[-internal].aliyuncs.com"
-	if raw == "" {
-		return "", fmt.Errorf("queue: MNS_ENDPOINT is empty; want %s", form)
+// credentials are those of the invocation in ctx, else the fallback.
+func (q *Queue) credentials(ctx context.Context) (credential.Credentials, error) {
+	if c, ok := credential.FromContext(ctx); ok {
+		return c, c.Check()
 	}
-	u, err := url.Parse(raw)
+	return q.fallback()
+}
+
+// keptClients is how many SDK clients, one per set of credentials, a Queue
+// keeps: FC rotates an invocation's credentials now and then, and instances
+// with concurrent invocations may see an old and a new set side by side.
+const keptClients = 4
+
+// clients keeps an SDK client per set of credentials, the latest few, so a
+// send costs a map lookup rather than a new client (and its connection pool).
+// It is behind a pointer so that printing a Queue shows no key.
+type clients struct {
+	endpoint *mnsclient.Endpoint
+	mu       sync.Mutex
+	byCreds  map[credential.Credentials]ali_mns.MNSClient
+	order    []credential.Credentials // oldest first
+}
+
+// get returns the client that signs with c, making it on first use.
+func (cs *clients) get(c credential.Credentials) (ali_mns.MNSClient, error) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cl, ok := cs.byCreds[c]; ok {
+		return cl, nil
+	}
+	cl, err := cs.endpoint.Client(c)
 	if err != nil {
-		// url.Parse errors quote the input, which may hold a password.
-		return "", fmt.Errorf("queue: MNS_ENDPOINT is not a URL; want %s", form)
+		return nil, err
 	}
-	shown := u.Redacted()
-	switch {
-	case u.Scheme != "http" && u.Scheme != "https":
-		return "", fmt.Errorf("queue: MNS_ENDPOINT %q must start with http:// or https://; want %s", shown, form)
-	case u.Host == "":
-		return "", fmt.Errorf("queue: MNS_ENDPOINT %q has no host; want %s", shown, form)
-	case u.User != nil:
-		return "", fmt.Errorf("queue: MNS_ENDPOINT %q must not carry user information; credentials come from the credential chain", shown)
-	case u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(raw, "?#"):
-		return "", fmt.Errorf("queue: MNS_ENDPOINT %q must not have a query or fragment", shown)
+	if len(cs.order) == keptClients {
+		delete(cs.byCreds, cs.order[0])
+		cs.order = cs.order[1:]
 	}
-	trimmed := strings.TrimRight(raw, "/")
-	if path := strings.TrimRight(u.EscapedPath(), "/"); path != "" && !isLoopback(u.Hostname()) {
-		// The SDK appends the resource to the path but signs only the
-		// resource, so MNS answers SignatureDoesNotMatch (SDK issue #6).
-		return "", fmt.Errorf("queue: MNS_ENDPOINT %q must be the account endpoint without a path (not a queue URL); want %s", shown, form)
-	}
-	if n := len(strings.Split(trimmed, ".")); n != 5 {
-		// aliyun-mns-go-sdk v1.0.11 panics unless the endpoint has exactly
-		// five dot-separated parts.
-		return "", fmt.Errorf("queue: MNS_ENDPOINT %q has %d dot-separated parts, the MNS SDK needs exactly 5; want %s", shown, n, form)
-	}
-	return trimmed, nil
-}
-
-func isLoopback(host string) bool {
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// newCredential builds the credential the SDK will ask for on every request.
-// Building it here, rather than passing keys to the SDK, turns the SDK's
-// panic on an empty AccessKeyId into an error.
-func newCredential(c *Credentials) (credentials.Credential, error) {
-	if c == nil {
-		cred, err := credentials.NewCredential(nil)
-		if err != nil {
-			return nil, fmt.Errorf("queue: default credential chain: %w", err)
-		}
-		return cred, nil
-	}
-	if c.AccessKeyID == "" || c.AccessKeySecret == "" {
-		return nil, errors.New("queue: credentials need both an AccessKeyId and an AccessKeySecret")
-	}
-	cfg := new(credentials.Config).SetAccessKeyId(c.AccessKeyID).SetAccessKeySecret(c.AccessKeySecret)
-	if c.SecurityToken != "" {
-		cfg.SetType("sts").SetSecurityToken(c.SecurityToken)
-	} else {
-		cfg.SetType("access_key")
-	}
-	cred, err := credentials.NewCredential(cfg)
-	if err != nil {
-		// credentials-go errors name the missing field, never its value.
-		return nil, fmt.Errorf("queue: credentials: %w", err)
-	}
-	return cred, nil
-}
-
-// newClient calls the SDK constructor, turning a panic (which validation
-// should already have prevented) into an error.
-func newClient(cfg ali_mns.AliMNSClientConfig) (client ali_mns.MNSClient, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			client, err = nil, fmt.Errorf("queue: the MNS SDK rejected its configuration: %v", r)
-		}
-	}()
-	return ali_mns.NewAliMNSClientWithConfig(cfg), nil
+	cs.byCreds[c] = cl
+	cs.order = append(cs.order, c)
+	return cl, nil
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/credential"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/intent"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/queue"
 	"github.com/ecs-image-lifecycle/image-lifecycle/tests/mnsfake"
@@ -43,7 +44,7 @@ func newQueue(t *testing.T, endpoint string, edit func(*queue.Config)) *queue.Qu
 		Endpoint:        endpoint,
 		RetryQueue:      "retry",
 		DeadLetterQueue: "dlq",
-		Credentials:     &queue.Credentials{AccessKeyID: "mns", AccessKeySecret: "mns"},
+		Credentials:     &credential.Credentials{AccessKeyID: "mns", AccessKeySecret: "mns"},
 		TimeoutSeconds:  2,
 	}
 	if edit != nil {
@@ -423,7 +424,7 @@ func TestSendAbandonedAtDeadline(t *testing.T) {
 			_ = c.Close()
 		}
 	})
-	q := newQueue(t, "http://"+ln.Addr().String()+"/hung.mns", func(c *queue.Config) { c.TimeoutSeconds = 30 })
+	q := newQueue(t, "http://"+ln.Addr().String(), func(c *queue.Config) { c.TimeoutSeconds = 30 })
 
 	for _, op := range []string{"defer", "dead-letter"} {
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
@@ -470,7 +471,7 @@ func TestSTSCredentials(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			creds := &queue.Credentials{AccessKeyID: keyID, AccessKeySecret: secret, SecurityToken: tc.token}
+			creds := &credential.Credentials{AccessKeyID: keyID, AccessKeySecret: secret, SecurityToken: tc.token}
 			q := newQueue(t, s.Endpoint(), func(c *queue.Config) { c.Credentials = creds })
 			err := settle(context.Background(), q, "defer")
 			if tc.wantCode == "" {
@@ -495,14 +496,14 @@ func TestSTSCredentials(t *testing.T) {
 func TestNewRejectsBadConfiguration(t *testing.T) {
 	t.Parallel()
 	const good = "http://1234567890.mns.cn-hangzhou-internal.aliyuncs.com"
-	creds := &queue.Credentials{AccessKeyID: "ak", AccessKeySecret: "sk"}
+	creds := &credential.Credentials{AccessKeyID: "ak", AccessKeySecret: "sk"}
 	tests := []struct {
 		name string
 		cfg  queue.Config
 		want string // in the error
 	}{
 		{"empty endpoint", queue.Config{}, "MNS_ENDPOINT is empty"},
-		{"loopback without a dotted path", queue.Config{Endpoint: "http://127.0.0.1:1"}, "exactly 5"},
+		{"loopback with a path", queue.Config{Endpoint: "http://127.0.0.1:1/fake.mns"}, "without a path"},
 		{"no scheme", queue.Config{Endpoint: "1234567890.mns.cn-hangzhou.aliyuncs.com"}, "http:// or https://"},
 		{"other scheme", queue.Config{Endpoint: "ftp://1234567890.mns.cn-hangzhou.aliyuncs.com"}, "http:// or https://"},
 		{"not a URL", queue.Config{Endpoint: "http://a b\x7f.mns"}, "not a URL"},
@@ -510,8 +511,8 @@ func TestNewRejectsBadConfiguration(t *testing.T) {
 		{"query", queue.Config{Endpoint: good + "?x=1"}, "query"},
 		{"six parts", queue.Config{Endpoint: "http://a.b.mns.cn-hangzhou.aliyuncs.com"}, "has 6 dot-separated parts"},
 		{"user info", queue.Config{Endpoint: "http://u:hunter2@1234567890.mns.cn-hangzhou.aliyuncs.com"}, "user information"},
-		{"empty key id", queue.Config{Endpoint: good, Credentials: &queue.Credentials{AccessKeySecret: "sk"}}, "AccessKeyId"},
-		{"empty secret", queue.Config{Endpoint: good, Credentials: &queue.Credentials{AccessKeyID: "ak"}}, "AccessKeySecret"},
+		{"empty key id", queue.Config{Endpoint: good, Credentials: &credential.Credentials{AccessKeySecret: "sk"}}, "AccessKeyId"},
+		{"empty secret", queue.Config{Endpoint: good, Credentials: &credential.Credentials{AccessKeyID: "ak"}}, "AccessKeySecret"},
 		{"bad retry queue name", queue.Config{Endpoint: good, Credentials: creds, RetryQueue: "retry_queue"}, "RETRY_QUEUE"},
 		{"bad dead-letter queue name", queue.Config{Endpoint: good, Credentials: creds, DeadLetterQueue: "-dlq"}, "DEAD_LETTER_QUEUE"},
 		{"same queue twice", queue.Config{Endpoint: good, Credentials: creds, RetryQueue: "q", DeadLetterQueue: "q"}, "must differ"},
@@ -544,8 +545,10 @@ func TestNewAcceptsGoodConfiguration(t *testing.T) {
 	}{
 		{"VPC endpoint, default credential chain", queue.Config{Endpoint: "http://1234567890.mns.cn-hangzhou-internal.aliyuncs.com", RetryQueue: "image-intents"}},
 		{"https with a trailing slash", queue.Config{Endpoint: "https://1234567890.mns.cn-hangzhou.aliyuncs.com/", DeadLetterQueue: "image-dlq",
-			Credentials: &queue.Credentials{AccessKeyID: "ak", AccessKeySecret: "sk", SecurityToken: "tok"}}},
-		{"loopback fake with a dotted path", queue.Config{Endpoint: "http://127.0.0.1:1/fake.mns"}},
+			Credentials: &credential.Credentials{AccessKeyID: "ak", AccessKeySecret: "sk", SecurityToken: "tok"}}},
+		{"plain loopback", queue.Config{Endpoint: "http://127.0.0.1:1"}},
+		{"localhost", queue.Config{Endpoint: "http://localhost:1", DeadLetterQueue: "dlq"}},
+		{"IPv6 loopback", queue.Config{Endpoint: "http://[::1]:1", RetryQueue: "retry"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -606,5 +609,109 @@ func TestLetterBodyIsExact(t *testing.T) {
 	}
 	if got := only(t, s, "dlq").Body; !bytes.HasPrefix([]byte(got), append([]byte(`{"originalBody":`), body...)) {
 		t.Fatalf("letter %s does not start with the exact body", got)
+	}
+}
+
+// TestSendsAreSignedWithTheInvocationsCredentials: the fake knows only the
+// current invocation's STS key, as MNS knows only the role's current one; a
+// send is signed with the credentials in its context, and with the new ones
+// once they rotate. The Queue's own fallback key is one the fake refuses.
+func TestSendsAreSignedWithTheInvocationsCredentials(t *testing.T) {
+	t.Parallel()
+	a := credential.Credentials{AccessKeyID: "STS.A", AccessKeySecret: "secret-a", SecurityToken: "token-a"}
+	b := credential.Credentials{AccessKeyID: "STS.B", AccessKeySecret: "secret-b", SecurityToken: "token-b"}
+	s := startFake(t, mnsfake.Options{Keys: map[string]string{a.AccessKeyID: a.AccessKeySecret},
+		Tokens: map[string]string{a.AccessKeyID: a.SecurityToken}}, "retry", "dlq")
+	q := newQueue(t, s.Endpoint(), func(c *queue.Config) {
+		c.Credentials = &credential.Credentials{AccessKeyID: "default-chain", AccessKeySecret: "refused"}
+	})
+	invocation := func(c credential.Credentials) context.Context {
+		return credential.NewContext(context.Background(), c)
+	}
+
+	if err := settle(invocation(a), q, "defer"); err != nil {
+		t.Fatalf("invocation 1, defer with key A: %v", err)
+	}
+	if err := settle(invocation(a), q, "dead-letter"); err != nil {
+		t.Fatalf("invocation 1, dead letter with key A: %v", err)
+	}
+	// FC rotates the role's credentials: MNS now takes only B.
+	s.SetKeys(map[string]string{b.AccessKeyID: b.AccessKeySecret}, map[string]string{b.AccessKeyID: b.SecurityToken})
+	if err := settle(invocation(b), q, "defer"); err != nil {
+		t.Fatalf("invocation 2, defer with key B: %v", err)
+	}
+	if err := settle(invocation(b), q, "dead-letter"); err != nil {
+		t.Fatalf("invocation 2, dead letter with key B: %v", err)
+	}
+	var qerr *queue.Error
+	if err := settle(invocation(a), q, "defer"); !errors.As(err, &qerr) || qerr.Code != "InvalidAccessKeyId" {
+		t.Fatalf("a send with the retired key A: %v, want InvalidAccessKeyId", err)
+	}
+	for _, name := range []string{"retry", "dlq"} {
+		var keys []string
+		for _, m := range s.Messages(name) {
+			keys = append(keys, m.AccessKeyID)
+		}
+		if strings.Join(keys, ",") != "STS.A,STS.B" {
+			t.Errorf("%s was sent with keys %v, want STS.A then STS.B", name, keys)
+		}
+	}
+}
+
+// TestInvocationWithoutCredentials: FC sent none (the function has no role).
+// The send fails with the credential code and never leaves the machine.
+func TestInvocationWithoutCredentials(t *testing.T) {
+	t.Parallel()
+	s := startFake(t, mnsfake.Options{}, "retry", "dlq")
+	q := newQueue(t, s.Endpoint(), nil) // its fallback key is one the fake accepts
+	ctx := credential.NewContext(context.Background(), credential.Credentials{})
+	for _, op := range []string{"defer", "dead-letter"} {
+		var qerr *queue.Error
+		if err := settle(ctx, q, op); !errors.As(err, &qerr) || qerr.Code != credential.CodeNotFound {
+			t.Fatalf("%s: %v, want %s", op, err, credential.CodeNotFound)
+		}
+	}
+	if n := s.Sends("retry") + s.Sends("dlq"); n != 0 {
+		t.Fatalf("%d sends reached MNS", n)
+	}
+}
+
+// TestConcurrentInvocationsKeepTheirCredentials: invocations that share a
+// Queue (instance concurrency) each sign with their own key; run with -race.
+func TestConcurrentInvocationsKeepTheirCredentials(t *testing.T) {
+	t.Parallel()
+	keys, tokens := map[string]string{}, map[string]string{}
+	const n = 6 // more sets than the Queue keeps clients for
+	for i := range n {
+		keys[fmt.Sprintf("STS.%d", i)] = fmt.Sprintf("secret-%d", i)
+		tokens[fmt.Sprintf("STS.%d", i)] = fmt.Sprintf("token-%d", i)
+	}
+	s := startFake(t, mnsfake.Options{Keys: keys, Tokens: tokens}, "retry")
+	q := newQueue(t, s.Endpoint(), nil)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4*n)
+	for i := range 4 * n {
+		wg.Go(func() {
+			k := fmt.Sprintf("STS.%d", i%n)
+			ctx := credential.NewContext(context.Background(), credential.Credentials{AccessKeyID: k, AccessKeySecret: keys[k], SecurityToken: tokens[k]})
+			_, _, err := q.Defer(ctx, queue.Deferral{MessageID: k, Body: []byte(intentBody), Attempt: 1})
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, m := range s.Messages("retry") {
+		var b struct{ Retry intent.Retry }
+		if err := json.Unmarshal([]byte(m.Body), &b); err != nil {
+			t.Fatal(err)
+		}
+		if b.Retry.MessageID != m.AccessKeyID {
+			t.Errorf("the message of %s was signed by %s", b.Retry.MessageID, m.AccessKeyID)
+		}
 	}
 }

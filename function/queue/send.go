@@ -6,6 +6,8 @@ import (
 	"regexp"
 
 	ali_mns "github.com/aliyun/aliyun-mns-go-sdk"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/credential"
 )
 
 // Codes for failures that carry no MNS error code.
@@ -31,8 +33,9 @@ type Error struct {
 	Op string
 	// Queue is the queue the message was sent to.
 	Queue string
-	// Code is the MNS error code ("QueueNotExist", "AccessDenied", ...) or
-	// one of the Code* constants of this package.
+	// Code is the MNS error code ("QueueNotExist", "AccessDenied",
+	// "InvalidAccessKeyId", ...), one of the Code* constants of this package,
+	// or credential.CodeNotFound when there were no credentials to sign with.
 	Code string
 	// Err is the SDK's error, or the context's.
 	Err error
@@ -58,6 +61,18 @@ func (q *Queue) send(ctx context.Context, op, queueName, body string, delaySecon
 	if err := ctx.Err(); err != nil {
 		return "", &Error{Op: op, Queue: queueName, Code: CodeAbandoned, Err: err}
 	}
+	creds, err := q.credentials(ctx)
+	if err != nil {
+		return "", &Error{Op: op, Queue: queueName, Code: credential.CodeNotFound, Err: err}
+	}
+	client, err := q.clients.get(creds)
+	if err != nil {
+		code := credential.Code(err)
+		if code == "" {
+			code = CodeUnknown
+		}
+		return "", &Error{Op: op, Queue: queueName, Code: code, Err: err}
+	}
 	type result struct {
 		id  string
 		err error
@@ -71,7 +86,7 @@ func (q *Queue) send(ctx context.Context, op, queueName, body string, delaySecon
 		}()
 		// One queue object per send: the SDK's QPS monitor is not safe to
 		// share between goroutines.
-		resp, err := ali_mns.NewMNSQueue(queueName, q.client).SendMessage(ali_mns.MessageSendRequest{
+		resp, err := ali_mns.NewMNSQueue(queueName, client).SendMessage(ali_mns.MessageSendRequest{
 			MessageBody:  body,
 			DelaySeconds: delaySeconds,
 			Priority:     Priority,

@@ -12,23 +12,29 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/tests/mnsfake"
 )
 
-// Credentials. The ECS pair and token exist only in the invocation headers
-// (as FC passes a role's STS credentials); the MNS pair only in the
-// environment (the MNS client uses the default chain). Each is distinctive so
-// that a leak into the process output is found by a plain substring search.
+// Credentials. The role's STS pair and token exist only in the invocation
+// headers, as FC passes them, and both ECS and MNS accept only them (and the
+// pair they rotate to). The environment holds a decoy pair that neither
+// service accepts, where the default chain would find it: a call signed with
+// it fails. Each is distinctive so that a leak into the process output is
+// found by a plain substring search.
 const (
 	ecsKeyID     = "STS.e2e"
 	ecsKeySecret = "e2e-ecs-secret-Qm7xT2"
 	stsToken     = "e2e-sts-token-Zp4vW9kL"
-	mnsKeyID     = "e2e-mns-key"
-	mnsKeySecret = "e2e-mns-secret-K9wB3r"
+	// The role's next pair, after FC rotates its credentials (the emulator
+	// takes one token for every key, so the token stays).
+	rotatedKeyID     = "STS.e2e-rotated"
+	rotatedKeySecret = "e2e-rotated-secret-Hc5nR8"
+	mnsKeyID         = "e2e-default-chain-key"
+	mnsKeySecret     = "e2e-default-chain-secret-K9wB3r"
 
 	retryQueue      = "image-intents"
 	deadLetterQueue = "image-intents-dlq"
 )
 
 // secrets must never appear in what the function prints.
-var secrets = []string{ecsKeySecret, stsToken, mnsKeySecret}
+var secrets = []string{ecsKeySecret, stsToken, rotatedKeySecret, mnsKeySecret}
 
 // The demo seed's build that the promote samples name.
 const buildImage = "m-bp1web0a1b2c3d4e5f6g"
@@ -68,14 +74,17 @@ func newWorld(t testing.TB, o worldOptions) *world {
 	emu, err := emulator.Start(emulator.Options{
 		Seed:          seed,
 		CreatingCalls: o.creatingCalls,
-		Keys:          map[string]string{ecsKeyID: ecsKeySecret},
+		Keys:          map[string]string{ecsKeyID: ecsKeySecret, rotatedKeyID: rotatedKeySecret},
 		SecurityToken: stsToken,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = emu.Close() })
-	mns, err := mnsfake.Start(mnsfake.Options{Keys: map[string]string{mnsKeyID: mnsKeySecret}})
+	mns, err := mnsfake.Start(mnsfake.Options{
+		Keys:   map[string]string{ecsKeyID: ecsKeySecret},
+		Tokens: map[string]string{ecsKeyID: stsToken},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +102,7 @@ func newWorld(t testing.TB, o worldOptions) *world {
 
 	env := []string{
 		"ECS_ENDPOINT=" + emu.URL(),
-		"MNS_ENDPOINT=" + mns.Endpoint(),
+		"MNS_ENDPOINT=" + mns.Endpoint(), // plain http://127.0.0.1:PORT
 		"DEAD_LETTER_QUEUE=" + deadLetterQueue,
 		"ALIBABA_CLOUD_ACCESS_KEY_ID=" + mnsKeyID,
 		"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + mnsKeySecret,

@@ -181,7 +181,7 @@ func validate(e sendEntry) (body string, delay, priority int64, err *apiError) {
 }
 
 // enqueueLocked stores one message; the caller holds s.mu.
-func (s *Server) enqueueLocked(q *queue, body string, delay, priority int64) *message {
+func (s *Server) enqueueLocked(q *queue, req *request, body string, delay, priority int64) *message {
 	now := s.opts.Now()
 	s.seq++
 	m := &message{
@@ -192,6 +192,7 @@ func (s *Server) enqueueLocked(q *queue, body string, delay, priority int64) *me
 			DelaySeconds: delay,
 			EnqueueTime:  now,
 			VisibleAt:    now.Add(time.Duration(delay) * time.Second),
+			AccessKeyID:  req.keyID,
 		},
 		seq: s.seq,
 	}
@@ -220,7 +221,7 @@ func (s *Server) sendMessages(w http.ResponseWriter, req *request) *apiError {
 		if apiErr != nil {
 			return apiErr
 		}
-		m := s.enqueueLocked(q, body, delay, priority)
+		m := s.enqueueLocked(q, req, body, delay, priority)
 		s.signalLocked()
 		s.writeXML(w, http.StatusCreated, struct {
 			XMLName        xml.Name `xml:"Message"`
@@ -254,7 +255,7 @@ func (s *Server) sendMessages(w http.ResponseWriter, req *request) *apiError {
 				out.Messages = append(out.Messages, sendResult{ErrorCode: apiErr.code, ErrorMessage: apiErr.message})
 				continue
 			}
-			m := s.enqueueLocked(q, body, delay, priority)
+			m := s.enqueueLocked(q, req, body, delay, priority)
 			out.Messages = append(out.Messages, sendResult{MessageID: m.ID, MessageBodyMD5: bodyMD5(body)})
 		}
 		s.signalLocked()

@@ -7,13 +7,10 @@
 // service's error codes in its XML error body, so SDK error mapping is
 // exercised for real. Only queue messaging is modelled; topics are not.
 //
-// Endpoint approach: the SDK panics unless the endpoint splits into exactly 5
-// pieces on ".", so Endpoint returns "http://127.0.0.1:PORT/fake.mns" (the
-// dotted path supplies the pieces; mns.md 1.1 approach (a)). The SDK sends
-// that path as a prefix of every request but signs only the resource after
-// it, so the fake strips the prefix before routing and verifying. Requests
-// without the prefix (a realistic endpoint redirected by a transport,
-// approach (b)) are accepted as they are.
+// Endpoint is the plain loopback URL, http://127.0.0.1:PORT, exactly what a
+// user would set as MNS_ENDPOINT; the function's queue package adapts it for
+// the SDK (which cannot take it as it is), so requests arrive with the paths
+// and signatures they would have at MNS.
 package mnsfake
 
 import (
@@ -38,10 +35,6 @@ import (
 // APIVersion is the only x-mns-version the service (and so the fake) accepts.
 const APIVersion = "2015-06-06"
 
-// pathPrefix is the dotted path that makes a loopback endpoint pass the SDK's
-// five-piece check.
-const pathPrefix = "/fake.mns"
-
 // maxDateSkew is how far the request Date may be from the server clock.
 const maxDateSkew = 15 * time.Minute
 
@@ -58,10 +51,14 @@ const (
 // Options configures a Server. The zero value is usable.
 type Options struct {
 	// Keys maps AccessKeyId to AccessKeySecret; nil means {"mns": "mns"}.
+	// SetKeys replaces them while the server runs.
 	Keys map[string]string
 	// Tokens maps an AccessKeyId to the STS security token it must be sent
 	// with (header "security-token"); keys not listed need no token.
 	Tokens map[string]string
+	// Addr is the loopback address to listen on; "" means 127.0.0.1 on a
+	// free port. "[::1]:0" serves IPv6.
+	Addr string
 	// Now is the server clock (visibility, delays, Date check); nil means
 	// time.Now. The SDK stamps Date from the real clock, so a test clock must
 	// stay within 15 minutes of it.
@@ -80,6 +77,8 @@ type Message struct {
 	EnqueueTime  time.Time
 	VisibleAt    time.Time
 	DequeueCount int64
+	// AccessKeyID is the key that signed the send.
+	AccessKeyID string
 }
 
 // Server is a running fake. All methods are safe for concurrent use.
@@ -112,7 +111,10 @@ func Start(opts Options) (*Server, error) {
 	if _, err := rand.Read(prefix[:]); err != nil {
 		return nil, fmt.Errorf("mnsfake: random id prefix: %w", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("mnsfake: listen: %w", err)
 	}
@@ -128,9 +130,19 @@ func Start(opts Options) (*Server, error) {
 	return s, nil
 }
 
-// Endpoint is the URL to give the SDK as EndPoint (see the package doc).
+// Endpoint is the URL to set as MNS_ENDPOINT: http://127.0.0.1:PORT (or the
+// address of Options.Addr).
 func (s *Server) Endpoint() string {
-	return "http://" + s.listener.Addr().String() + pathPrefix
+	return "http://" + s.listener.Addr().String()
+}
+
+// SetKeys replaces the accepted keys and tokens (as Options.Keys and
+// Options.Tokens), as when STS credentials rotate: requests signed with a
+// key no longer listed are answered InvalidAccessKeyId.
+func (s *Server) SetKeys(keys, tokens map[string]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts.Keys, s.opts.Tokens = keys, tokens
 }
 
 // Close stops the server and drops open connections, which also ends any
@@ -221,6 +233,7 @@ type request struct {
 	queueName string
 	messages  bool // the path is /queues/{q}/messages
 	requestID string
+	keyID     string // the AccessKeyId that signed it, once authenticated
 }
 
 // handle answers one request, always with a request id.
@@ -236,9 +249,6 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serve(w http.ResponseWriter, req *request) *apiError {
 	req.resource = req.r.RequestURI
-	if strings.HasPrefix(req.resource, pathPrefix+"/") {
-		req.resource = strings.TrimPrefix(req.resource, pathPrefix)
-	}
 	path, _, _ := strings.Cut(req.resource, "?")
 	parts := strings.Split(strings.TrimPrefix(path, "/"), "/")
 	if len(parts) < 2 || parts[0] != "queues" || parts[1] == "" || len(parts) > 3 ||
@@ -332,11 +342,14 @@ func (s *Server) authenticate(req *request) *apiError {
 	if !ok || !ok2 || keyID == "" || signature == "" {
 		return errorf(http.StatusBadRequest, "InvalidAuthorizationHeader", "The Authorization header must be \"MNS AccessKeyId:Signature\".")
 	}
+	s.mu.Lock()
 	secret, known := s.opts.Keys[keyID]
+	token, sts := s.opts.Tokens[keyID]
+	s.mu.Unlock()
 	if !known {
 		return errorf(http.StatusForbidden, "InvalidAccessKeyId", "The AccessKeyId is not known.")
 	}
-	if token, sts := s.opts.Tokens[keyID]; sts && h.Get("security-token") != token {
+	if sts && h.Get("security-token") != token {
 		// The service's code for a missing or wrong STS token is not
 		// documented in mns.md; AccessDenied is a guess.
 		return errorf(http.StatusForbidden, "AccessDenied", "The security token is missing or does not belong to the AccessKeyId.")
@@ -345,6 +358,7 @@ func (s *Server) authenticate(req *request) *apiError {
 	if !hmac.Equal([]byte(want), []byte(signature)) {
 		return errorf(http.StatusForbidden, "SignatureDoesNotMatch", "The request signature does not match.")
 	}
+	req.keyID = keyID
 	return nil
 }
 

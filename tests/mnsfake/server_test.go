@@ -14,6 +14,8 @@ import (
 	ali_mns "github.com/aliyun/aliyun-mns-go-sdk"
 	gogaperrors "github.com/gogap/errors"
 
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/credential"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/queue/mnsclient"
 	"github.com/ecs-image-lifecycle/image-lifecycle/tests/mnsfake"
 )
 
@@ -51,15 +53,19 @@ func start(t *testing.T, opts mnsfake.Options, queues ...string) *mnsfake.Server
 	return s
 }
 
+// client is the real SDK pointed at the fake's plain loopback endpoint, as
+// the function's queue package points it.
 func client(t *testing.T, s *mnsfake.Server, ak, sk, token string) ali_mns.MNSClient {
 	t.Helper()
-	return ali_mns.NewAliMNSClientWithConfig(ali_mns.AliMNSClientConfig{
-		EndPoint:        s.Endpoint(),
-		AccessKeyId:     ak,
-		AccessKeySecret: sk,
-		Token:           token,
-		TimeoutSecond:   5,
-	})
+	ep, err := mnsclient.New(s.Endpoint(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ep.Client(credential.Credentials{AccessKeyID: ak, AccessKeySecret: sk, SecurityToken: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 func sdkQueue(t *testing.T, s *mnsfake.Server, name string) ali_mns.AliMNSQueue {
