@@ -13,12 +13,12 @@ import (
 	"testing"
 	"time"
 
-	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
-	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
-	classic "github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
 	ecsv7 "github.com/alibabacloud-go/ecs-20140526/v7/client"
 	"github.com/alibabacloud-go/tea/tea"
+	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
+	classic "github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
 )
@@ -57,13 +57,13 @@ func forEachSDK(t *testing.T, check func(t *testing.T, d sdk)) {
 type (
 	imagesQuery struct {
 		Region, ImageID, Name, Family, Alias, Status, Usage, OSType, Arch, SnapshotID string
-		Tags, Filters                                                                [][2]string
-		ShowExpired                                                                  *bool
-		Page, Size                                                                   int
+		Tags, Filters                                                                 [][2]string
+		ShowExpired                                                                   *bool
+		Page, Size                                                                    int
 	}
 	modification struct {
 		Region, ImageID, Name, Description, Family, Status, BootMode, LicenseType, Nvme, Imds string
-		DryRun                                                                               bool
+		DryRun                                                                                bool
 	}
 	instancesQuery struct {
 		ImageID           string
@@ -77,11 +77,13 @@ type (
 type (
 	imageView struct {
 		ImageId, ImageName, ImageFamily, Description, Status, Progress, CreationTime string
-		ImageOwnerAlias, Usage, IsSelfShared, OSType, Architecture, BootMode       string
-		ImageOwnerId                                                               int64
-		IsPublic                                                                   bool
-		Features                                                                   struct{ NvmeSupport, ImdsSupport string }
-		Tags                                                                       struct{ Tag []struct{ TagKey, TagValue string } }
+		ImageOwnerAlias, Usage, IsSelfShared, OSType, Architecture, BootMode         string
+		ImageOwnerId                                                                 int64
+		IsPublic                                                                     bool
+		Features                                                                     struct{ NvmeSupport, ImdsSupport string }
+		Tags                                                                         struct {
+			Tag []struct{ TagKey, TagValue string }
+		}
 	}
 	imagesPage struct {
 		RequestId, RegionId              string
@@ -95,8 +97,10 @@ type (
 	sharesPage struct {
 		ImageId                string
 		TotalCount, PageNumber int
-		Accounts               struct{ Account []struct{ AliyunId, SharedTime string } }
-		ShareGroups            struct{ ShareGroup []struct{ Group string } }
+		Accounts               struct {
+			Account []struct{ AliyunId, SharedTime string }
+		}
+		ShareGroups struct{ ShareGroup []struct{ Group string } }
 	}
 	instancesPage struct {
 		TotalCount, PageNumber int
