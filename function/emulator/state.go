@@ -99,10 +99,13 @@ func writeFileAtomic(path string, data []byte) error {
 	if err != nil {
 		return err
 	}
+	// CreateTemp makes the file private (0600); a state file holds no secret
+	// and is read like any other file.
+	merr := tmp.Chmod(0o644)
 	_, werr := tmp.Write(data)
 	serr := tmp.Sync()
 	cerr := tmp.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
+	if err := errors.Join(merr, werr, serr, cerr); err != nil {
 		_ = os.Remove(tmp.Name())
 		return err
 	}
