@@ -92,7 +92,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 	creatingCalls := flags.Int("creating-calls", 0, "a Creating image becomes Available after this many calls touching it")
 	creatingFor := flags.Duration("creating-for", 0, "a Creating image becomes Available after this long (if --creating-calls is 0)")
 	logCalls := flags.Bool("log", false, "print one line per request")
-	faults := map[string]*Faults{}
+	faults, specs := map[string]*Faults{}, map[string]string{}
 	flags.Func("faults", "faults to inject, [ACTION:]key=value,... (see above); repeatable", func(spec string) error {
 		var f Faults
 		action, err := ParseFaults(spec, &f)
@@ -102,7 +102,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 		if _, dup := faults[action]; dup {
 			return fmt.Errorf("faults for %q given twice: put them in one --faults", cmp.Or(action, "every action"))
 		}
-		faults[action] = &f
+		faults[action], specs[action] = &f, spec
 		return nil
 	})
 	if err := flags.Parse(args); err != nil {
@@ -174,7 +174,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "  state saved to     %s\n", *statePath)
 	}
 	for _, action := range slices.Sorted(maps.Keys(faults)) {
-		fmt.Fprintf(stdout, "  faults             %s: %+v\n", cmp.Or(action, "every action"), *faults[action])
+		fmt.Fprintf(stdout, "  faults             %s\n", specs[action])
 	}
 	fmt.Fprintf(stdout, "  calls              GET %s%scalls\n", s.URL(), adminPrefix)
 	fmt.Fprintf(stdout, "  ECS_ENDPOINT=%s\n", s.URL())
