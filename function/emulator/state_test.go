@@ -65,9 +65,9 @@ func TestStateFileKeepsTheLastWrite(t *testing.T) {
 		seed.Images = append(seed.Images, img(fmt.Sprintf("m-bp1s%02d", i), fmt.Sprintf("s-%02d", i), "s", "Available", day0))
 	}
 	s := start(t, Options{Seed: seed, StateFile: path})
-	c := defaultClient(t, s)
 	var wg sync.WaitGroup
 	for i := range 20 {
+		c := defaultClient(t, s) // one each: the SDK's client is not safe for concurrent calls
 		wg.Go(func() {
 			r := ecs.CreateModifyImageAttributeRequest()
 			r.ImageId, r.Description = fmt.Sprintf("m-bp1s%02d", i), fmt.Sprintf("written %02d", i)
