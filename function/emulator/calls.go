@@ -30,7 +30,7 @@ type ModifyRecord struct {
 	RegionID   string            `json:"regionId"`
 	ImageID    string            `json:"imageId"`
 	Params     map[string]string `json:"params"` // what it asked for: ImageName, Status, Features.ImdsSupport, DryRun, ...
-	HTTPStatus int               `json:"httpStatus"`
+	HTTPStatus int               `json:"httpStatus"` // 0 when no answer was sent (a reset, or the client left)
 	Code       string            `json:"code,omitempty"` // the error code (or fault); empty when the call succeeded
 }
 
@@ -113,6 +113,9 @@ func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return hj.Hijack()
 }
 
+// clientGone notes a call whose client left before a slow answer was due.
+const clientGone = "client-gone"
+
 // noteCode records the API error code (or fault) of the answer w carries.
 func noteCode(w http.ResponseWriter, code string) {
 	if r, ok := w.(*recorder); ok {
@@ -123,6 +126,10 @@ func noteCode(w http.ResponseWriter, code string) {
 // record counts a finished call, adds it to the ModifyImageAttribute log and
 // writes its log line.
 func (s *Server) record(c call, rec *recorder, took time.Duration) {
+	status := rec.status
+	if rec.code == FaultReset || rec.code == clientGone {
+		status = 0 // nothing was answered
+	}
 	s.mu.Lock()
 	if !c.authenticated {
 		s.rejected[cmp.Or(rec.code, strconv.Itoa(rec.status))]++
@@ -143,7 +150,7 @@ func (s *Server) record(c call, rec *recorder, took time.Duration) {
 		}
 		s.modifies = append(s.modifies, ModifyRecord{Time: s.now().UTC(), RequestID: c.requestID, Signature: c.signature,
 			RegionID: c.params.Get("RegionId"), ImageID: c.params.Get("ImageId"), Params: params,
-			HTTPStatus: rec.status, Code: rec.code})
+			HTTPStatus: status, Code: rec.code})
 	}
 	s.mu.Unlock()
 	if s.log != nil {
@@ -188,6 +195,8 @@ func logLine(now time.Time, c call, rec *recorder, took time.Duration) string {
 	switch rec.code {
 	case FaultReset:
 		b.WriteString(" -> connection reset")
+	case clientGone:
+		b.WriteString(" -> client gone before the slow answer")
 	case "":
 		fmt.Fprintf(&b, " -> %d OK", rec.status)
 	default:

@@ -157,3 +157,29 @@ func TestLogLines(t *testing.T) {
 		t.Fatalf("the log carries a token or signature:\n%s", out.String())
 	}
 }
+
+func TestModifyLogOfUnansweredCalls(t *testing.T) {
+	t.Parallel()
+	s := start(t, Options{Seed: modifySeed()})
+	s.SetFaults("ModifyImageAttribute", Faults{FailNext: []string{FaultReset, FaultSlow}, SlowDelay: 5 * time.Second})
+	c := defaultClient(t, s)
+	c.SetReadTimeout(200 * time.Millisecond)
+	for range 2 {
+		r := ecs.CreateModifyImageAttributeRequest()
+		r.ImageId, r.Status = "m-bp1aaaa", "Deprecated"
+		if _, err := c.ModifyImageAttribute(r); err == nil {
+			t.Fatal("a faulted call succeeded")
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second) // the slow call is recorded when its handler gives up
+	for len(s.CallView().ModifyImageAttribute) < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	log := s.CallView().ModifyImageAttribute
+	if len(log) != 2 || log[0].Code != FaultReset || log[0].HTTPStatus != 0 || log[1].Code != clientGone || log[1].HTTPStatus != 0 {
+		t.Fatalf("log: %+v", log)
+	}
+	if got, _ := s.Image("m-bp1aaaa"); got.Status != "Available" {
+		t.Fatalf("an unanswered call changed the image: %s", got.Status)
+	}
+}

@@ -138,6 +138,7 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, reqID, acti
 		case <-t.C:
 			return true
 		case <-r.Context().Done():
+			noteCode(w, clientGone)
 			return false
 		}
 	case FaultReset:

@@ -85,7 +85,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body, aerr := s.dispatch(c.action, req.params)
 	if err := s.persist(); err != nil {
-		aerr = errorf(http.StatusInternalServerError, "InternalError", "The emulator could not save its state: %v", err)
+		if aerr == nil {
+			aerr = errorf(http.StatusInternalServerError, "InternalError", "The emulator could not save its state: %v", err)
+		} else {
+			aerr.message += fmt.Sprintf(" (The emulator could not save its state either: %v)", err)
+		}
 	}
 	if aerr != nil {
 		s.writeError(rec, reqID, aerr)
