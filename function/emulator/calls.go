@@ -29,8 +29,8 @@ type ModifyRecord struct {
 	Signature  string            `json:"signature"` // "v1" (HMAC-SHA1) or "v3" (ACS3-HMAC-SHA256)
 	RegionID   string            `json:"regionId"`
 	ImageID    string            `json:"imageId"`
-	Params     map[string]string `json:"params"` // what it asked for: ImageName, Status, Features.ImdsSupport, DryRun, ...
-	HTTPStatus int               `json:"httpStatus"` // 0 when no answer was sent (a reset, or the client left)
+	Params     map[string]string `json:"params"`         // what it asked for: ImageName, Status, Features.ImdsSupport, DryRun, ...
+	HTTPStatus int               `json:"httpStatus"`     // 0 when no answer was sent (a reset, or the client left)
 	Code       string            `json:"code,omitempty"` // the error code (or fault); empty when the call succeeded
 }
 
