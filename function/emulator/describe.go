@@ -14,6 +14,14 @@ import (
 
 // dispatch runs one action; the body it returns gets the RequestId added.
 func (s *Server) dispatch(action string, f url.Values) (map[string]any, *apiError) {
+	if _, ok := actionParams[action]; !ok {
+		// The 2021 docs list InvalidAction as 403; today's gateway answers an
+		// unknown API with 404, which is what this emulator does.
+		return nil, errorf(http.StatusNotFound, "InvalidAction", "Specified api %q is not found, please check your url and method.", action)
+	}
+	if err := checkParams(action, f); err != nil {
+		return nil, err
+	}
 	switch action {
 	case "ModifyImageAttribute":
 		return s.modifyImageAttribute(f)
@@ -28,12 +36,8 @@ func (s *Server) dispatch(action string, f url.Values) (map[string]any, *apiErro
 	case "DescribeInstances":
 		return s.describeInstances(f)
 	}
-	// The 2021 docs list InvalidAction as 403; today's gateway answers an
-	// unknown API with 404, which is what this emulator does.
-	return nil, errorf(http.StatusNotFound, "InvalidAction", "Specified api %q is not found, please check your url and method.", action)
+	return nil, errorf(http.StatusInternalServerError, "InternalError", "The emulator lists %s but has no handler for it.", action)
 }
-
-var imageStatuses = []string{"Creating", "Waiting", "Available", "UnAvailable", "CreateFailed", "Deprecated"}
 
 // newestFirst orders images like the service: newest CreationTime first.
 func newestFirst(a, b *image) int {
@@ -44,85 +48,24 @@ func newestFirst(a, b *image) int {
 }
 
 func (s *Server) describeImages(f url.Values) (map[string]any, *apiError) {
-	if err := required(f, "RegionId"); err != nil {
-		return nil, err
+	q, aerr := parseImageQuery(f)
+	if aerr != nil {
+		return nil, aerr
 	}
-	region := f.Get("RegionId")
-	var ids map[string]bool
-	if v := f.Get("ImageId"); v != "" {
-		ids = map[string]bool{}
-		for _, id := range strings.Split(v, ",") {
-			if id = strings.TrimSpace(id); id != "" {
-				ids[id] = true
-			}
-		}
-		if len(ids) > 100 {
-			return nil, invalidParam("ImageId", "more than 100 ids")
-		}
+	if q.dryRun {
+		return nil, errorf(http.StatusBadRequest, "DryRunOperation", "Request validation has been passed with DryRun flag set.")
 	}
-	statuses := []string{ecsapi.StatusAvailable}
-	if v := f.Get("Status"); v != "" {
-		statuses = nil
-		for _, st := range strings.Split(v, ",") {
-			st = strings.TrimSpace(st)
-			if !slices.Contains(imageStatuses, st) {
-				return nil, invalidParam("Status", st)
-			}
-			statuses = append(statuses, st)
-		}
-	}
-	alias := f.Get("ImageOwnerAlias")
-	switch alias {
-	case "", "self", "others", "system", "marketplace":
-	default:
-		return nil, errorf(http.StatusBadRequest, "InvalidImageOwnerAlias.ValueNotSupported",
-			"The specified ImageOwnerAlias %q is not supported.", alias)
-	}
-	type tagFilter struct{ key, value string }
-	var tags []tagFilter
-	for i := 1; i <= 20; i++ {
-		n := "Tag." + strconv.Itoa(i)
-		k, v := f.Get(n+".Key"), f.Get(n+".Value")
-		if k == "" && v != "" {
-			return nil, errorf(http.StatusBadRequest, "InvalidTag.Mismatch", "The specified Tag.%d.Value has no Tag.%d.Key.", i, i)
-		}
-		if k != "" {
-			tags = append(tags, tagFilter{k, v})
-		}
-	}
-	number, size, perr := paging(f)
-	if perr != nil {
-		return nil, perr
-	}
-	family, name := f.Get("ImageFamily"), f.Get("ImageName")
-
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.advanceAll()
 	var found []*image
 	for _, img := range s.images {
-		switch {
-		case img.RegionID != region,
-			alias == "" && img.OwnerAlias == "marketplace",
-			alias != "" && img.OwnerAlias != alias,
-			ids != nil && !ids[img.ImageID],
-			family != "" && img.Family != family,
-			name != "" && img.Name != name,
-			!slices.Contains(statuses, img.Status):
-			continue
-		}
-		matches := true
-		for _, t := range tags {
-			if v, ok := img.Tags[t.key]; !ok || (t.value != "" && v != t.value) {
-				matches = false
-			}
-		}
-		if matches {
+		if q.matches(img, s.instancesUsing(img.ImageID) > 0) {
 			found = append(found, img)
 		}
 	}
 	slices.SortFunc(found, newestFirst)
-	lo, hi := page(len(found), number, size)
+	lo, hi := page(len(found), q.number, q.size)
 	list := make([]wireImage, 0, hi-lo)
 	for _, img := range found[lo:hi] {
 		list = append(list, s.render(img))
@@ -132,10 +75,10 @@ func (s *Server) describeImages(f url.Values) (map[string]any, *apiError) {
 		s.touch(img)
 	}
 	return map[string]any{
-		"RegionId":   region,
+		"RegionId":   q.region,
 		"TotalCount": len(found),
-		"PageNumber": number,
-		"PageSize":   size,
+		"PageNumber": q.number,
+		"PageSize":   q.size,
 		"Images":     map[string]any{"Image": list},
 	}, nil
 }
@@ -271,6 +214,7 @@ func (s *Server) modifyImageSharePermission(f url.Values) (map[string]any, *apiE
 	if public != nil {
 		img.IsPublic = *public
 	}
+	s.dirty = true
 	return map[string]any{}, nil
 }
 

@@ -1,8 +1,11 @@
 package emulator
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -135,9 +138,11 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, reqID, acti
 		case <-t.C:
 			return true
 		case <-r.Context().Done():
+			noteCode(w, clientGone)
 			return false
 		}
 	case FaultReset:
+		noteCode(w, FaultReset)
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
 				_ = conn.Close()
@@ -148,11 +153,13 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, reqID, acti
 		// the response without answering.
 		panic(http.ErrAbortHandler)
 	case FaultBadGateway:
+		noteCode(w, FaultBadGateway)
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusBadGateway)
 		_, _ = w.Write([]byte("<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n"))
 		return false
 	case FaultNonStringCode:
+		noteCode(w, FaultNonStringCode)
 		writeJSON(w, http.StatusBadRequest, map[string]any{
 			"RequestId": reqID, "HostId": hostID, "Code": http.StatusBadRequest, "Message": 1,
 		})
@@ -210,4 +217,69 @@ func messageOf(code string) string {
 		return m
 	}
 	return "Injected fault " + code + "."
+}
+
+// defaultSlowDelay is how long a "slow" answer waits when the spec names no
+// slow-delay: longer than most clients' read timeouts.
+const defaultSlowDelay = 10 * time.Second
+
+// ParseFaults reads one --faults spec onto f: "[ACTION:]key=value,...", keys
+// rate-limit, fail-next (codes joined by +), unavailable, internal,
+// bad-gateway, reset, slow (shares 0..1), slow-delay, seed. It returns the
+// action the spec names ("" = every action).
+func ParseFaults(spec string, f *Faults) (action string, err error) {
+	body := spec
+	if a, rest, ok := strings.Cut(spec, ":"); ok && !strings.Contains(a, "=") {
+		action, body = a, rest
+	}
+	for pair := range strings.SplitSeq(body, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		if !ok || v == "" {
+			return "", fmt.Errorf("fault %q: want key=value", pair)
+		}
+		var perr error
+		switch k {
+		case "rate-limit":
+			f.RateLimit, perr = strconv.ParseFloat(v, 64)
+		case "fail-next":
+			f.FailNext = append(f.FailNext, strings.Split(v, "+")...)
+		case "unavailable":
+			f.Unavailable, perr = share(v)
+		case "internal":
+			f.Internal, perr = share(v)
+		case "bad-gateway":
+			f.BadGateway, perr = share(v)
+		case "reset":
+			f.Reset, perr = share(v)
+		case "slow":
+			f.Slow, perr = share(v)
+		case "slow-delay":
+			f.SlowDelay, perr = time.ParseDuration(v)
+		case "seed":
+			f.RandSeed, perr = strconv.ParseInt(v, 10, 64)
+		default:
+			return "", fmt.Errorf("fault %q: unknown key %q", pair, k)
+		}
+		if perr != nil {
+			return "", fmt.Errorf("fault %q: %w", pair, perr)
+		}
+	}
+	if f.RateLimit < 0 || f.SlowDelay < 0 {
+		return "", fmt.Errorf("faults %q: rate-limit and slow-delay must not be negative", spec)
+	}
+	if sum := f.Unavailable + f.Internal + f.BadGateway + f.Reset + f.Slow; sum > 1 {
+		return "", fmt.Errorf("faults %q: the shares add up to %.2f, more than 1", spec, sum)
+	}
+	if f.SlowDelay == 0 && (f.Slow > 0 || slices.Contains(f.FailNext, FaultSlow)) {
+		f.SlowDelay = defaultSlowDelay
+	}
+	return action, nil
+}
+
+func share(v string) (float64, error) {
+	p, err := strconv.ParseFloat(v, 64)
+	if err != nil || p < 0 || p > 1 {
+		return 0, fmt.Errorf("%q is not a share between 0 and 1", v)
+	}
+	return p, nil
 }

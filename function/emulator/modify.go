@@ -111,6 +111,7 @@ func (s *Server) modifyImageAttribute(f url.Values) (map[string]any, *apiError) 
 		return nil, errorf(http.StatusBadRequest, "DryRunOperation", "Request validation has been passed with DryRun flag set.")
 	}
 	apply(img, c)
+	s.dirty = true
 	return map[string]any{}, nil
 }
 

@@ -3,14 +3,11 @@ package emulator
 import (
 	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha1"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 )
@@ -53,121 +50,107 @@ type errorBody struct {
 	Recommend string `json:"Recommend"`
 }
 
-// ServeHTTP authenticates one RPC request, counts it, applies injected
-// faults, then runs the action.
+// ServeHTTP answers one RPC call: it reads and authenticates it, counts it,
+// applies injected faults, runs the action and saves the state if it changed.
+// Paths under /_emulator/ are the emulator's own read-only views.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, adminPrefix) {
+		s.serveAdmin(w, r)
+		return
+	}
+	started := time.Now()
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 	reqID := s.requestID()
-	if r.Method != http.MethodPost && r.Method != http.MethodGet {
-		s.writeError(w, reqID, errorf(http.StatusMethodNotAllowed, "UnsupportedHTTPMethod",
-			"This http method %s is not supported.", r.Method))
+	c := call{requestID: reqID}
+	defer func() { s.record(c, rec, time.Since(started)) }()
+
+	req, aerr := readRequest(rec, r)
+	if aerr != nil {
+		s.writeError(rec, reqID, aerr)
 		return
 	}
-	if err := r.ParseForm(); err != nil {
-		s.writeError(w, reqID, errorf(http.StatusBadRequest, "InvalidParameter", "The request cannot be parsed: %v", err))
+	c.params = req.params
+	c.signature, c.action, aerr = s.authenticate(req)
+	if aerr != nil {
+		s.writeError(rec, reqID, aerr)
 		return
 	}
-	if aerr := s.authenticate(r); aerr != nil {
-		s.writeError(w, reqID, aerr)
-		return
-	}
-	action := r.Form.Get("Action")
+	c.authenticated = true
 	s.mu.Lock()
-	s.calls[action]++
+	s.calls[c.action]++
 	s.mu.Unlock()
 
-	if !s.injectFault(w, r, reqID, action) {
+	if !s.injectFault(rec, r, reqID, c.action) {
 		return
 	}
-	body, aerr := s.dispatch(action, r.Form)
+	body, aerr := s.dispatch(c.action, req.params)
+	if err := s.persist(); err != nil {
+		if aerr == nil {
+			aerr = errorf(http.StatusInternalServerError, "InternalError", "The emulator could not save its state: %v", err)
+		} else {
+			aerr.message += fmt.Sprintf(" (The emulator could not save its state either: %v)", err)
+		}
+	}
 	if aerr != nil {
-		s.writeError(w, reqID, aerr)
+		s.writeError(rec, reqID, aerr)
 		return
 	}
 	body["RequestId"] = reqID
-	writeJSON(w, http.StatusOK, body)
+	writeJSON(rec, http.StatusOK, body)
 }
 
-// authenticate makes the checks the service makes before it looks at the action:
-// protocol parameters, key, signature, STS token, timestamp skew, nonce reuse.
-func (s *Server) authenticate(r *http.Request) *apiError {
-	f := r.Form
-	for _, name := range []string{"Action", "Version", "AccessKeyId", "Signature", "SignatureMethod",
-		"SignatureVersion", "SignatureNonce", "Timestamp"} {
-		if f.Get(name) == "" {
-			return missing(name)
-		}
+// authenticate tells the two signatures apart and checks the one used: a
+// Signature parameter means V1 (HMAC-SHA1); an Authorization or
+// x-acs-signature-nonce header without it means V3 (ACS3-HMAC-SHA256). A
+// request with neither is held to V1, whose first missing parameter says
+// what is wrong.
+func (s *Server) authenticate(req *rpcRequest) (signature, action string, aerr *apiError) {
+	switch {
+	case req.params.Has("Signature"):
+		action, aerr = s.authenticateV1(req)
+		return "v1", action, aerr
+	case req.header.Get("Authorization") != "" || req.header.Get("x-acs-signature-nonce") != "":
+		action, aerr = s.authenticateV3(req)
+		return "v3", action, aerr
+	default:
+		action, aerr = s.authenticateV1(req)
+		return "v1", action, aerr
 	}
-	if v := f.Get("Version"); v != apiVersion {
-		return errorf(http.StatusBadRequest, "InvalidVersion", "Specified parameter Version is not valid: %q.", v)
-	}
-	if m := f.Get("SignatureMethod"); m != "HMAC-SHA1" {
-		return errorf(http.StatusBadRequest, "InvalidParameter", "The specified parameter SignatureMethod is not valid: %q.", m)
-	}
-	if v := f.Get("SignatureVersion"); v != "1.0" {
-		return errorf(http.StatusBadRequest, "InvalidParameter", "The specified parameter SignatureVersion is not valid: %q.", v)
-	}
-	secret, ok := s.keys[f.Get("AccessKeyId")]
-	if !ok {
-		return errorf(http.StatusNotFound, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
-	}
-	sts := stringToSign(r.Method, f)
-	if !hmac.Equal([]byte(sign(secret, sts)), []byte(f.Get("Signature"))) {
-		return errorf(http.StatusBadRequest, "SignatureDoesNotMatch",
-			"Specified signature is not matched with our calculation. server string to sign is:%s", sts)
-	}
+}
+
+// checkReplay makes the checks both signatures share once the signature
+// holds: the STS token, the timestamp's skew, the nonce's reuse.
+func (s *Server) checkReplay(token, timestamp, nonce string) *apiError {
 	if s.token != "" {
 		// The service answers a missing token for temporary keys as malformed
 		// and a token that does not belong to the key as a mismatch; both 400.
-		switch tok := f.Get("SecurityToken"); {
-		case tok == "":
+		switch {
+		case token == "":
 			return errorf(http.StatusBadRequest, "InvalidSecurityToken.Malformed", "Specified SecurityToken is malformed.")
-		case !hmac.Equal([]byte(tok), []byte(s.token)):
+		case !hmac.Equal([]byte(token), []byte(s.token)):
 			return errorf(http.StatusBadRequest, "InvalidSecurityToken.MismatchWithAccessKey",
 				"Specified SecurityToken mismatch with the AccessKey.")
 		}
 	}
-	ts, err := time.Parse("2006-01-02T15:04:05Z", f.Get("Timestamp"))
+	ts, err := time.Parse(wireTime, timestamp)
 	if err != nil {
 		return errorf(http.StatusBadRequest, "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.")
 	}
 	now := s.now()
 	if d := now.Sub(ts); d > skewWindow || d < -skewWindow {
 		return errorf(http.StatusBadRequest, "IllegalTimestamp",
-			"Specified time stamp %s is more than 15 minutes away from the server time %s.", f.Get("Timestamp"), now.UTC().Format(time.RFC3339))
+			"Specified time stamp %s is more than 15 minutes away from the server time %s.", timestamp, now.UTC().Format(time.RFC3339))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.nonces.remember(f.Get("SignatureNonce"), ts.Add(skewWindow), now) {
+	if !s.nonces.remember(nonce, ts.Add(skewWindow), now) {
 		return errorf(http.StatusBadRequest, "SignatureNonceUsed", "Specified signature nonce was used already.")
 	}
 	return nil
 }
 
-// stringToSign is SignatureVersion 1.0's canonical form: every parameter but
-// Signature, empty ones included, sorted, RFC 3986 encoded.
-func stringToSign(method string, f url.Values) string {
-	keys := make([]string, 0, len(f))
-	for k := range f {
-		if k != "Signature" {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	pairs := make([]string, len(keys))
-	for i, k := range keys {
-		pairs[i] = percentEncode(k) + "=" + percentEncode(f.Get(k))
-	}
-	return method + "&" + percentEncode("/") + "&" + percentEncode(strings.Join(pairs, "&"))
-}
-
-func percentEncode(s string) string {
-	return strings.NewReplacer("+", "%20", "*", "%2A", "%7E", "~").Replace(url.QueryEscape(s))
-}
-
-func sign(secret, stringToSign string) string {
-	mac := hmac.New(sha1.New, []byte(secret+"&"))
-	mac.Write([]byte(stringToSign))
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+func unknownKey() *apiError {
+	return errorf(http.StatusNotFound, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
 }
 
 // nonceMemory remembers nonces until their request could no longer pass the
@@ -211,6 +194,7 @@ func (s *Server) requestID() string {
 }
 
 func (s *Server) writeError(w http.ResponseWriter, reqID string, e *apiError) {
+	noteCode(w, e.code)
 	writeJSON(w, e.status, errorBody{
 		RequestID: reqID,
 		HostID:    hostID,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
 )
@@ -22,8 +23,10 @@ type Seed struct {
 // the state the emulator keeps beside it.
 type SeedImage struct {
 	ecsapi.Image
-	SharedWith  []string `json:"sharedWith,omitempty"` // account ids the image is shared with
-	LicenseType string   `json:"licenseType,omitempty"`
+	SharedWith   []string `json:"sharedWith,omitempty"` // account ids the image is shared with
+	LicenseType  string   `json:"licenseType,omitempty"`
+	OSType       string   `json:"osType,omitempty"`       // linux (default) or windows
+	Architecture string   `json:"architecture,omitempty"` // x86_64 (default), i386 or arm64
 }
 
 // SeedInstance is an instance created from an image; it makes the image "in use"
@@ -66,6 +69,12 @@ func ParseSeed(b []byte) (*Seed, error) {
 			return nil, fmt.Errorf("seed image %d: duplicate imageId %s", i, img.ImageID)
 		}
 		seen[img.ImageID] = true
+		if !slices.Contains([]string{"", "linux", "windows"}, img.OSType) {
+			return nil, fmt.Errorf("seed image %s: osType %q: want linux or windows", img.ImageID, img.OSType)
+		}
+		if !slices.Contains([]string{"", "x86_64", "i386", "arm64"}, img.Architecture) {
+			return nil, fmt.Errorf("seed image %s: architecture %q: want x86_64, i386 or arm64", img.ImageID, img.Architecture)
+		}
 	}
 	for i, in := range s.Instances {
 		if in.InstanceID == "" || in.ImageID == "" {

@@ -1,15 +1,21 @@
 // Package emulator is a local ECS image API (RPC style, version 2014-05-26)
-// that the real alibaba-cloud-sdk-go ECS client cannot tell from the service
-// for the calls this project makes: it checks the SignatureVersion 1.0
-// signature, the nonce, the timestamp and the STS token, keeps images,
-// families, shares and instances in memory, answers the documented error codes
-// with their HTTP statuses, and injects faults (throttling, 5xx, resets, slow
-// answers) on demand. It serves tests, benchmarks and the README demo.
+// that the real ECS SDKs cannot tell from the service for the calls this
+// project makes. It verifies both signatures Alibaba's SDKs use: HMAC-SHA1
+// (SignatureVersion 1.0: alibaba-cloud-sdk-go, and the Tea SDKs' "v2") and
+// ACS3-HMAC-SHA256 (V3: the Tea/Darabonba SDKs' default), with the nonce,
+// the timestamp and the STS token. It keeps images, families, shares and
+// instances in memory (and in a state file if asked), answers the documented
+// error codes with their HTTP statuses, injects faults (throttling, 5xx,
+// resets, slow answers) on demand, and shows the calls it answered (Calls,
+// CallView, GET /_emulator/calls, a log line per request). It serves tests,
+// benchmarks, the README demo and anyone pointing an SDK at it.
 package emulator
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"net/http"
@@ -38,6 +44,13 @@ type Options struct {
 	CreatingFor time.Duration
 	Now         func() time.Time // clock for timestamps, skew check and Creating timers; nil = time.Now
 	Region      string           // default region: the seed's, else "cn-hangzhou"
+	// Log, if set, gets one line per request: the signature, the action, its
+	// parameters (never a key, signature or token), the answer and the time taken.
+	Log io.Writer
+	// StateFile, if set, keeps the state across restarts: New loads it
+	// instead of Seed when the file exists, and the state is written to it
+	// (a temporary file renamed over it) at start and after every change.
+	StateFile string
 }
 
 // DefaultKey is the AccessKeyId and AccessKeySecret accepted when Options.Keys is nil.
@@ -59,13 +72,22 @@ type Server struct {
 		dur   time.Duration
 	}
 
-	mu        sync.Mutex
-	images    map[string]*image
-	instances []SeedInstance
-	calls     map[string]int
-	faults    map[string]*faultState
-	nonces    nonceMemory
-	seq       uint64
+	mu            sync.Mutex
+	images        map[string]*image
+	instances     []SeedInstance
+	calls         map[string]int // authenticated calls by action
+	rejected      map[string]int // refused calls by error code
+	modifies      []ModifyRecord
+	modifyDropped int
+	faults        map[string]*faultState
+	nonces        nonceMemory
+	seq           uint64
+
+	log   io.Writer
+	logMu sync.Mutex // one line at a time
+
+	state stateFile
+	dirty bool // the state changed since it was last saved
 
 	httpSrv *http.Server
 	url     string
@@ -76,6 +98,8 @@ type image struct {
 	ecsapi.Image
 	sharedWith    map[string]time.Time // account id -> when it was shared
 	licenseType   string
+	osType        string    // linux | windows
+	architecture  string    // x86_64 | i386 | arm64
 	touches       int       // calls that touched it while Creating
 	addedAt       time.Time // start of the CreatingFor timer
 	startProgress int       // progress when it was added, for interpolation
@@ -84,13 +108,16 @@ type image struct {
 // New builds a Server that is not listening; use it as an http.Handler or with Serve.
 func New(opts Options) (*Server, error) {
 	s := &Server{
-		keys:   opts.Keys,
-		token:  opts.SecurityToken,
-		now:    opts.Now,
-		region: opts.Region,
-		images: map[string]*image{},
-		calls:  map[string]int{},
-		faults: map[string]*faultState{},
+		keys:     opts.Keys,
+		token:    opts.SecurityToken,
+		now:      opts.Now,
+		region:   opts.Region,
+		images:   map[string]*image{},
+		calls:    map[string]int{},
+		rejected: map[string]int{},
+		faults:   map[string]*faultState{},
+		log:      opts.Log,
+		state:    stateFile{path: opts.StateFile},
 	}
 	if s.keys == nil {
 		s.keys = map[string]string{DefaultKey: DefaultKey}
@@ -103,6 +130,15 @@ func New(opts Options) (*Server, error) {
 	}
 	s.creating.calls, s.creating.dur = opts.CreatingCalls, opts.CreatingFor
 	s.nonces = nonceMemory{seen: map[string]time.Time{}}
+	if opts.StateFile != "" {
+		saved, err := loadState(opts.StateFile)
+		if err != nil {
+			return nil, err
+		}
+		if saved != nil {
+			opts.Seed = saved
+		}
+	}
 	if seed := opts.Seed; seed != nil {
 		if s.region == "" {
 			s.region = seed.Region
@@ -127,6 +163,13 @@ func New(opts Options) (*Server, error) {
 				in.Status = "Running"
 			}
 			s.instances = append(s.instances, in)
+		}
+	}
+	if opts.StateFile != "" {
+		// Written at once, so a path that cannot be written fails at start.
+		s.dirty = true
+		if err := s.persist(); err != nil {
+			return nil, err
 		}
 	}
 	return s, nil
@@ -192,11 +235,13 @@ func (s *Server) Calls(action string) int {
 	return s.calls[action]
 }
 
-// ResetCalls sets every call counter to zero.
+// ResetCalls sets every call counter to zero and empties the ModifyImageAttribute log.
 func (s *Server) ResetCalls() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.calls)
+	clear(s.rejected)
+	s.modifies, s.modifyDropped = nil, 0
 }
 
 // Image returns the current state of one image.
@@ -229,19 +274,22 @@ func (s *Server) Images() []ecsapi.Image {
 	return out
 }
 
-// PutImage adds an image or replaces the one with the same id.
-func (s *Server) PutImage(img SeedImage) {
+// PutImage adds an image or replaces the one with the same id. The error is
+// that of saving the state file, if there is one.
+func (s *Server) PutImage(img SeedImage) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.putImage(img)
+	s.dirty = true
+	s.mu.Unlock()
+	return s.persist()
 }
 
 // SetStatus forces an image's status (Progress follows: 100 unless Creating).
 func (s *Server) SetStatus(imageID, status string) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	img, ok := s.images[imageID]
 	if !ok {
+		s.mu.Unlock()
 		return fmt.Errorf("emulator: image %s: InvalidImageId.NotFound", imageID)
 	}
 	img.Status = status
@@ -250,11 +298,15 @@ func (s *Server) SetStatus(imageID, status string) error {
 	} else {
 		img.Progress = 100
 	}
-	return nil
+	s.dirty = true
+	s.mu.Unlock()
+	return s.persist()
 }
 
 func (s *Server) putImage(si SeedImage) {
-	img := &image{Image: si.Image, licenseType: si.LicenseType, sharedWith: map[string]time.Time{}, addedAt: s.now()}
+	img := &image{Image: si.Image, licenseType: si.LicenseType, osType: cmp.Or(si.OSType, "linux"),
+		architecture: cmp.Or(si.Architecture, "x86_64"), sharedWith: map[string]time.Time{}, addedAt: s.now()}
+	img.Usage = "" // derived from the instances, see snapshot
 	if img.OwnerAlias == "" {
 		img.OwnerAlias = "self"
 	}
@@ -330,10 +382,14 @@ func (s *Server) advance(img *image) {
 	}
 	if done >= 1 {
 		img.Status, img.Progress = ecsapi.StatusAvailable, 100
+		s.dirty = true
 		return
 	}
 	p := img.startProgress + int(float64(100-img.startProgress)*max(done, 0))
-	img.Progress = min(max(p, img.Progress), 99)
+	if p = min(max(p, img.Progress), 99); p != img.Progress {
+		img.Progress = p
+		s.dirty = true
+	}
 }
 
 func (s *Server) ownerID() int64 {

@@ -84,14 +84,10 @@ func (s *Server) render(img *image) wireImage {
 		CreationTime:         snap.CreationTime.UTC().Format(wireTime),
 		ImageOwnerAlias:      snap.OwnerAlias,
 		IsPublic:             snap.IsPublic,
-		IsSelfShared:         "False",
 		BootMode:             snap.BootMode,
 		Usage:                snap.Usage,
-		OSType:               "linux",
-		OSName:               "Alibaba Cloud Linux 3.2104 LTS 64位",
-		OSNameEn:             "Alibaba Cloud Linux 3.2104 LTS 64 bit",
-		Platform:             "Aliyun",
-		Architecture:         "x86_64",
+		OSType:               img.osType,
+		Architecture:         img.architecture,
 		Size:                 40,
 		IsSupportIoOptimized: true,
 		IsSupportCloudinit:   true,
@@ -100,8 +96,13 @@ func (s *Server) render(img *image) wireImage {
 		DiskDeviceMappings: wireDiskMaps{DiskDeviceMapping: []wireDiskMap{
 			{Device: "/dev/xvda", Size: "40", Type: "system", Format: ""}}},
 	}
+	w.OSName, w.OSNameEn, w.Platform = osNames(img.osType, img.architecture)
+	// IsSelfShared is a string: "False" in the doc's sample of a custom
+	// image, "" for images of others. "True" for one shared with accounts is
+	// the service's spelling by inference (no captured sample shows it).
 	if snap.OwnerAlias == "self" {
 		w.ImageOwnerID = s.ownerID()
+		w.IsSelfShared = "False"
 		if len(img.sharedWith) > 0 {
 			w.IsSelfShared = "True"
 		}
@@ -115,6 +116,18 @@ func (s *Server) render(img *image) wireImage {
 		w.Tags.Tag = append(w.Tags.Tag, wireTag{TagKey: k, TagValue: snap.Tags[k]})
 	}
 	return w
+}
+
+// osNames are the OS fields of a plausible image of that type and architecture.
+func osNames(osType, arch string) (name, nameEn, platform string) {
+	if osType == "windows" {
+		return "Windows Server 2022 数据中心版 64位中文版", "Windows Server 2022 Datacenter 64-bit (Chinese)", "Windows Server 2022"
+	}
+	bits := "64"
+	if arch == "i386" {
+		bits = "32"
+	}
+	return "Alibaba Cloud Linux 3.2104 LTS " + bits + "位", "Alibaba Cloud Linux 3.2104 LTS " + bits + " bit", "Aliyun"
 }
 
 // paging reads PageNumber and PageSize (default 1 and 10, size at most 100).
