@@ -94,11 +94,11 @@ func TestSplit(t *testing.T) {
 		t.Errorf("an empty array: %+v, %v, %v", empty, isArray, err)
 	}
 	for in, code := range map[string]string{
-		"":                        CodeMalformed,
-		"\f[]":                    CodeWhitespace,
-		"[{}, {}":                 CodeMalformed,
-		"[{}]\u00a0":              CodeWhitespace,
-		"[{}] [{}]":               CodeMalformed,
+		"":           CodeMalformed,
+		"\f[]":       CodeWhitespace,
+		"[{}, {}":    CodeMalformed,
+		"[{}]\u00a0": CodeWhitespace,
+		"[{}] [{}]":  CodeMalformed,
 		"[" + strings.Repeat("[", MaxDepth) + "]": CodeTooDeep,
 	} {
 		if _, _, err := Split([]byte(in)); Code(err) != code {
