@@ -231,6 +231,13 @@ func spaceName(r rune) string {
 
 func trimPrefix(s string) string { return strings.TrimPrefix(s, "jsontext: ") }
 
+// Syntactic reports whether b is JSON text at all, before the strict rules:
+// duplicate names and invalid UTF-8 are let through. It is for deciding how
+// to carry a refused text on (as it is, or quoted), never for accepting one.
+func Syntactic(b []byte) bool {
+	return jsontext.Value(b).IsValid(jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+}
+
 // Element is one value of a split text, with its own strict verdict.
 type Element struct {
 	// Raw is the value's bytes, aliasing the text.
