@@ -18,9 +18,6 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/invoke"
 )
 
-// maxPayload bounds one invocation body: FC's synchronous limit is 32 MB.
-const maxPayload = 32 << 20
-
 // runServe is the custom-runtime front door: the same handler behind HTTP.
 func runServe(ctx context.Context, args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -76,9 +73,11 @@ func customRuntime(h *invoke.Handler, log *slog.Logger) http.Handler {
 				writeError(w, "panic", fmt.Sprint(p), nil)
 			}
 		}()
-		payload, err := io.ReadAll(io.LimitReader(r.Body, maxPayload+1))
-		if err != nil || len(payload) > maxPayload {
-			writeError(w, "PayloadError", "cannot read the event body (at most 32 MB)", nil)
+		// One byte past MAX_PAYLOAD_BYTES is enough for Handle to refuse the
+		// payload unread, as it does under go1; the rest is never read.
+		payload, err := io.ReadAll(io.LimitReader(r.Body, int64(h.MaxPayloadBytes())+1))
+		if err != nil {
+			writeError(w, "PayloadError", "cannot read the event body: "+err.Error(), nil)
 			return
 		}
 		ctx, cancel := invocationContext(r)
