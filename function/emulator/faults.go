@@ -91,7 +91,7 @@ func (st *faultState) roll(now time.Time) outcome {
 		code := st.next[0]
 		st.next = st.next[1:]
 		switch code {
-		case FaultReset, FaultBadGateway, FaultNonStringCode:
+		case FaultReset, FaultBadGateway, FaultNonStringCode, FaultEchoCredentials:
 			return outcome{kind: code}
 		case FaultSlow:
 			return outcome{kind: FaultSlow, delay: st.f.SlowDelay}
@@ -151,6 +151,9 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, reqID, acti
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusBadGateway)
 		_, _ = w.Write([]byte("<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n"))
+		return false
+	case FaultEchoCredentials: // faults_echo.go
+		s.writeEchoCredentials(w, r, reqID)
 		return false
 	case FaultNonStringCode:
 		writeJSON(w, http.StatusBadRequest, map[string]any{
