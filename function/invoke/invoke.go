@@ -114,14 +114,10 @@ func (e *FailedError) Error() string {
 // error is non-nil only when a message ended as failed (or nothing could run).
 func (h *Handler) Handle(ctx context.Context, env Env, payload []byte) (*report.Report, error) {
 	rep := report.New(env.RequestID)
-	// Whatever an upstream error quotes, the invocation's secrets go no
-	// further than this: its logger and everything that settles a message
-	// (through ctx) hide them.
-	sec := invocationSecrets(env)
-	ctx = redact.NewContext(ctx, sec)
-	log := slog.New(redact.NewHandler(h.logger().Handler(), sec)).With("requestId", env.RequestID)
+	ctx, log := h.invocation(ctx, env)
+	sec := redact.FromContext(ctx)
 	if len(payload) > h.MaxPayloadBytes() {
-		return rep, h.refuseOversized(ctx, log, rep, payload)
+		return rep, h.refuseOversized(ctx, log, rep, int64(len(payload)), payload)
 	}
 	msgs := trigger.Decode(payload)
 	if len(msgs) == 0 {

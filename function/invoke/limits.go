@@ -27,12 +27,23 @@ func (h *Handler) MaxPayloadBytes() int {
 	return config.DefaultMaxPayloadBytes
 }
 
+// RefuseUnread settles an invocation whose payload a front door refused to
+// read because it is larger than MaxPayloadBytes: size is its length (-1 if
+// the front door only knows it is larger) and head its first bytes, if any
+// were read. The one message is rejected (or dead-lettered, carrying head)
+// with CodePayloadTooLarge.
+func (h *Handler) RefuseUnread(ctx context.Context, env Env, size int64, head []byte) (*report.Report, error) {
+	rep := report.New(env.RequestID)
+	ctx, log := h.invocation(ctx, env)
+	return rep, h.refuseOversized(ctx, log, rep, size, head)
+}
+
 // refuseOversized settles a payload over MaxPayloadBytes without parsing it:
 // one message, rejected (or dead-lettered, carrying the payload's first
 // bytes) with CodePayloadTooLarge. Parsing is what would hold several copies
 // of it; this holds none.
-func (h *Handler) refuseOversized(ctx context.Context, log *slog.Logger, rep *report.Report, payload []byte) error {
-	sum := sha256.Sum256(payload)
+func (h *Handler) refuseOversized(ctx context.Context, log *slog.Logger, rep *report.Report, size int64, head []byte) error {
+	sum := sha256.Sum256(head)
 	msg := trigger.Message{
 		ID:      "sha256:" + hex.EncodeToString(sum[:8]),
 		Source:  trigger.SourceUnknown,
@@ -40,12 +51,26 @@ func (h *Handler) refuseOversized(ctx context.Context, log *slog.Logger, rep *re
 		// A dead letter holds at most queue.MaxBodyBytes: only the start
 		// is worth carrying, and copying the rest would cost the memory
 		// this refusal is there to save.
-		Body: payload[:min(len(payload), queue.MaxBodyBytes)],
+		Body: head[:min(len(head), queue.MaxBodyBytes)],
 	}
-	text := fmt.Sprintf("the payload was refused unread: %d bytes received, more than MAX_PAYLOAD_BYTES (%d)", len(payload), h.MaxPayloadBytes())
+	received := fmt.Sprintf("%d bytes received", size)
+	if size < 0 {
+		received = "its length unknown"
+	}
+	text := fmt.Sprintf("the payload was refused unread: %s, more than MAX_PAYLOAD_BYTES (%d)", received, h.MaxPayloadBytes())
 	m := h.settlePermanent(ctx, msg, report.Message{ID: msg.ID, Source: msg.Source, Attempt: msg.Attempt}, nil, CodePayloadTooLarge, text)
 	h.record(rep, log, shown(m, redact.FromContext(ctx)))
 	return h.failure(rep)
+}
+
+// invocation prepares what every invocation needs before it reads anything:
+// whatever an upstream error quotes, the invocation's secrets go no further
+// than this; its logger and everything that settles a message (through the
+// returned ctx) hide them.
+func (h *Handler) invocation(ctx context.Context, env Env) (context.Context, *slog.Logger) {
+	sec := invocationSecrets(env)
+	log := slog.New(redact.NewHandler(h.logger().Handler(), sec)).With("requestId", env.RequestID)
+	return redact.NewContext(ctx, sec), log
 }
 
 // invocationSecrets are the values no log line or report of this invocation
