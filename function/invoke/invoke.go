@@ -347,8 +347,8 @@ func (h *Handler) settleTransient(ctx context.Context, msg trigger.Message, m re
 		}
 	}
 	id, delay, err := h.Queue.Defer(sctx, queue.Deferral{
-		MessageID: originalID, Body: msg.Body, Attempt: msg.Attempt,
-		FirstSeen: firstSeen, LastError: code, Now: now,
+		MessageID: redact.Clip(originalID, redact.EchoLimit), Body: msg.Body, Attempt: msg.Attempt,
+		FirstSeen: firstSeen, LastError: redact.Clip(code, redact.EchoLimit), Now: now,
 	})
 	switch {
 	case err == nil:
@@ -381,7 +381,10 @@ func (h *Handler) settlePermanent(ctx context.Context, msg trigger.Message, m re
 		}
 	}
 	id, err := h.Queue.DeadLetter(sctx, queue.Letter{
-		MessageID: originalID, Body: msg.Body, Code: code, Message: text,
+		// Clipped: a sender's 1 MB id would make the letter larger than MNS
+		// takes, and a letter that cannot be sent fails the batch for ever.
+		MessageID: redact.Clip(originalID, redact.EchoLimit), Body: msg.Body,
+		Code: redact.Clip(code, redact.EchoLimit), Message: redact.Clip(text, redact.TextLimit),
 		Attempt: msg.Attempt, FirstSeen: firstSeen, Now: h.now(),
 	})
 	if err != nil {
