@@ -31,7 +31,7 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 // it is, like encoding/json does for other types. Negative values are read
 // so that Validate can report them with the field's own code.
 func (d *Duration) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
+	b = bytes.Trim(b, jsonSpace) // only JSON whitespace: anything else is not a duration
 	switch {
 	case string(b) == "null":
 		return nil
