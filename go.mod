@@ -10,6 +10,7 @@ require (
 	github.com/aliyun/aliyun-mns-go-sdk v1.0.11
 	github.com/aliyun/credentials-go v1.4.5
 	github.com/aliyun/fc-runtime-go-sdk v0.3.1
+	github.com/go-json-experiment/json v1.27.2
 	github.com/gogap/errors v0.0.0-20210818113853-edfbba0ddea9
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.2
 	github.com/valyala/fasthttp v1.52.0

@@ -24,10 +24,17 @@ func runFC() int {
 		fmt.Fprintln(os.Stderr, err)
 		return exitUsage
 	}
+	// A payload over MAX_PAYLOAD_BYTES is refused before the SDK reads it
+	// (fcpayload.go): reading it is what would exhaust the instance's memory.
+	guard := installPayloadGuard(h.MaxPayloadBytes())
 	// The handler takes the raw payload ([]byte), since the trigger shapes
 	// differ, and returns the report as a struct: the SDK would base64 a []byte.
 	fc.Start(func(ctx context.Context, payload []byte) (*report.Report, error) {
-		return h.Handle(ctx, fcEnv(ctx), payload)
+		env := fcEnv(ctx)
+		if r, ok := guard.take(env.RequestID); ok {
+			return h.RefuseUnread(ctx, env, r.size, r.head)
+		}
+		return h.Handle(ctx, env, payload)
 	})
 	return exitOK
 }

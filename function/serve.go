@@ -17,9 +17,6 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/invoke"
 )
 
-// maxPayload bounds one invocation body: FC's synchronous limit is 32 MB.
-const maxPayload = 32 << 20
-
 var serveCommand = command{name: "serve", synopsis: "[--listen ADDR]",
 	about: "The custom runtime (custom.debian12 with bootstrap): the handler behind HTTP, POST /invoke with\n" +
 		"FC's x-fc-* headers, for instance concurrency. Configured from the environment like the function."}
@@ -82,9 +79,11 @@ func customRuntime(h *invoke.Handler, log *slog.Logger) http.Handler {
 				writeError(w, "panic", fmt.Sprint(p), nil)
 			}
 		}()
-		payload, err := io.ReadAll(io.LimitReader(r.Body, maxPayload+1))
-		if err != nil || len(payload) > maxPayload {
-			writeError(w, "PayloadError", "cannot read the event body (at most 32 MB)", nil)
+		// One byte past MAX_PAYLOAD_BYTES is enough for Handle to refuse the
+		// payload unread, as it does under go1; the rest is never read.
+		payload, err := io.ReadAll(io.LimitReader(r.Body, int64(h.MaxPayloadBytes())+1))
+		if err != nil {
+			writeError(w, "PayloadError", "cannot read the event body: "+err.Error(), nil)
 			return
 		}
 		ctx, cancel := invocationContext(r)

@@ -28,6 +28,7 @@ type Config struct {
 	MaxAttempts            int           // MAX_ATTEMPTS: deliveries before a transient failure is dead-lettered
 	Concurrency            int           // BATCH_CONCURRENCY: messages worked on at once
 	LogLevel               string        // LOG_LEVEL: debug, info, warn, error
+	MaxPayloadBytes        int           // MAX_PAYLOAD_BYTES: larger payloads are refused before they are parsed
 }
 
 // Defaults are the values used when a variable is unset.
@@ -41,8 +42,24 @@ func Defaults() Config {
 		MaxAttempts:   20,
 		Concurrency:   8,
 		LogLevel:      "info",
+		// See DefaultMaxPayloadBytes.
+		MaxPayloadBytes: DefaultMaxPayloadBytes,
 	}
 }
+
+// FCSyncPayloadLimit is the largest event FC delivers to a synchronous
+// invocation (32 MB); nothing larger can arrive, so no setting goes above it.
+const FCSyncPayloadLimit = 32 << 20
+
+// DefaultMaxPayloadBytes bounds the payload the function parses. The largest
+// payload a trigger of this function sends is far smaller (an MNS batch of
+// CountBasedWindow 10 messages of at most 64 KB each is under 1 MB), so the
+// bound is set by memory: s.yaml gives the instance 128 MB, a 5,000-message
+// batch peaks at 53 MiB, and parsing holds a few copies of the payload at
+// once. tests/memory measures the peak RSS of the built binary for payloads
+// up to FCSyncPayloadLimit: with this bound every one of them stays under
+// 128 MB with room to spare (README, "Hostile input and limits").
+const DefaultMaxPayloadBytes = 6 << 20
 
 // FromEnv reads the configuration through getenv (os.Getenv in production, a
 // map in tests) and reports every bad value at once.
@@ -133,6 +150,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			bad("BATCH_CONCURRENCY", v, "want a whole number from 1 to 64")
 		}
 		c.Concurrency = n
+	}
+	if v := getenv("MAX_PAYLOAD_BYTES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1024 || n > FCSyncPayloadLimit {
+			bad("MAX_PAYLOAD_BYTES", v, fmt.Sprintf("want a number of bytes from 1024 to %d (FC's synchronous limit)", FCSyncPayloadLimit))
+		}
+		c.MaxPayloadBytes = n
 	}
 	if v := getenv("LOG_LEVEL"); v != "" {
 		switch strings.ToLower(v) {

@@ -94,7 +94,7 @@ func (st *faultState) roll(now time.Time) outcome {
 		code := st.next[0]
 		st.next = st.next[1:]
 		switch code {
-		case FaultReset, FaultBadGateway, FaultNonStringCode:
+		case FaultReset, FaultBadGateway, FaultNonStringCode, FaultEchoCredentials:
 			return outcome{kind: code}
 		case FaultSlow:
 			return outcome{kind: FaultSlow, delay: st.f.SlowDelay}
@@ -126,7 +126,7 @@ func (st *faultState) roll(now time.Time) outcome {
 
 // injectFault applies the chosen fault and reports whether the call should
 // go on to the action.
-func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, reqID, action string) bool {
+func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, req *rpcRequest, reqID, action string) bool {
 	o := s.decide(action)
 	switch o.kind {
 	case "":
@@ -157,6 +157,9 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, reqID, acti
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusBadGateway)
 		_, _ = w.Write([]byte("<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n"))
+		return false
+	case FaultEchoCredentials: // faults_echo.go
+		s.writeEchoCredentials(w, req, reqID)
 		return false
 	case FaultNonStringCode:
 		noteCode(w, FaultNonStringCode)

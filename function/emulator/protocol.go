@@ -80,7 +80,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.calls[c.action]++
 	s.mu.Unlock()
 
-	if !s.injectFault(rec, r, reqID, c.action) {
+	if !s.injectFault(rec, r, req, reqID, c.action) {
 		return
 	}
 	body, aerr := s.dispatch(c.action, req.params)

@@ -9,42 +9,57 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/redact"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/strictjson"
 )
 
-// Decode reads body as one intent, strictly: it must be a single JSON object
-// with nothing after it; every member name must match a field exactly
-// (encoding/json alone would accept "ImageName" for "imageName", and would
-// silently keep the last of two duplicates); every value must have the
-// field's type. It checks no rule: see Validate, or Parse for both.
+// Decode reads body as one intent, strictly, the way strictjson reads every
+// JSON this function takes: it must be a single JSON object with nothing but
+// JSON whitespace around it, valid UTF-8, no name given twice at any depth;
+// every member name must match a field exactly (case and all: "ImageName" is
+// not "imageName"); every value must have the field's type. It checks no
+// rule: see Validate, or Parse for both.
 //
-// On error it returns Errors, one per problem found (all unknown fields and
-// type errors, not just the first), and the intent as far as it decoded.
+// On error it returns Errors, one per problem found in document order (all
+// unknown fields and type errors, not just the first; decoding stops at a
+// problem with the text itself, such as a repeated name), and the intent as
+// far as it decoded.
 func Decode(body []byte) (Intent, error) {
 	var in Intent
 	var errs Errors
-	start := bytes.TrimLeft(body, jsonSpace)
+	d := strictjson.NewDecoder(body)
+	tok, err := d.ReadToken()
 	switch {
-	case len(start) == 0:
+	case err == io.EOF:
 		errs.add(CodeMalformed, "", "the body is empty; an intent is a JSON object")
 		return in, errs
-	case start[0] == '[':
+	case err != nil:
+		errs.refused(err, "an intent is a JSON object, got invalid JSON")
+		return in, errs
+	case tok.Kind() == '[':
 		errs.add(CodeMalformed, "", "a JSON array is not an intent: one intent per message (the trigger layer splits arrays)")
 		return in, errs
-	case start[0] != '{':
-		errs.add(CodeMalformed, "", "an intent is a JSON object, got %s", jsonKind(start))
+	case tok.Kind() != '{':
+		errs.add(CodeMalformed, "", "an intent is a JSON object, got %s", kindName(tok.Kind()))
 		return in, errs
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	var raw json.RawMessage
-	if err := dec.Decode(&raw); err != nil {
-		errs.add(CodeMalformed, "", "not valid JSON: %s", syntaxMessage(err))
+	if !decodeMembers(d, "", intentFields(&in), topLevelElsewhere(), &errs) {
 		return in, errs
 	}
-	if rest := bytes.TrimLeft(body[dec.InputOffset():], jsonSpace); len(rest) > 0 {
-		errs.add(CodeMalformed, "", "unexpected data after the intent object at offset %d: one intent per message", len(body)-len(rest))
+	at := d.Offset()
+	if err := d.End(); err != nil {
+		at += int64(len(body[at:]) - len(bytes.TrimLeft(body[at:], jsonSpace)))
+		var e *strictjson.Error
+		if errors.As(err, &e) && e.Code == strictjson.CodeMalformed {
+			errs.add(CodeMalformed, "", "unexpected data after the intent object at offset %d: one intent per message", at)
+		} else {
+			errs.refused(err, "")
+		}
 		return in, errs
 	}
-	decodeObject(raw, "", intentFields(&in), topLevelElsewhere(), &errs)
 	if len(in.ImageFamilies) == 0 {
 		// [] and absent mean the same; keeping nil makes re-marshalling exact.
 		in.ImageFamilies = nil
@@ -61,10 +76,11 @@ func Decode(body []byte) (Intent, error) {
 const jsonSpace = " \t\r\n"
 
 // field is one known member of a JSON object: its exact name and how to
-// decode its value, reporting problems under path.
+// decode its value from d, reporting problems under path. decode returns
+// false when the text itself was refused: decoding stops there.
 type field struct {
 	name   string
-	decode func(raw json.RawMessage, path string, errs *Errors)
+	decode func(d *strictjson.Decoder, path string, errs *Errors) bool
 }
 
 // topLevelElsewhere points misplaced attribute names at where they belong.
@@ -137,96 +153,109 @@ func retryFields(r *Retry) []field {
 }
 
 // text decodes a string field.
-func text(dst *string) func(json.RawMessage, string, *Errors) {
+func text(dst *string) func(*strictjson.Decoder, string, *Errors) bool {
 	return value(dst, "a string", "a string")
 }
 
 // texts decodes an array of strings.
-func texts(dst *[]string) func(json.RawMessage, string, *Errors) {
+func texts(dst *[]string) func(*strictjson.Decoder, string, *Errors) bool {
 	return value(dst, "an array of strings", "an array")
 }
 
-// value decodes a leaf with encoding/json, naming the field and the expected
-// type when the value does not fit. kinds are the JSON kinds (as jsonKind
-// names them) the field reads; null is always accepted and means absent.
-func value[T any](dst *T, want string, kinds ...string) func(json.RawMessage, string, *Errors) {
-	return func(raw json.RawMessage, path string, errs *Errors) {
+// value decodes a leaf, naming the field and the expected type when the
+// value does not fit. kinds are the JSON kinds (as jsonKind names them) the
+// field reads; null is always accepted and means absent. The leaf has been
+// read strictly by d; encoding/json only turns it into its Go type (through
+// the UnmarshalJSON methods of Duration and time.Time), which is what the
+// type messages below are written against.
+func value[T any](dst *T, want string, kinds ...string) func(*strictjson.Decoder, string, *Errors) bool {
+	return func(d *strictjson.Decoder, path string, errs *Errors) bool {
+		raw, err := d.ReadValue()
+		if err != nil {
+			errs.refused(err, "")
+			return false
+		}
 		if k := jsonKind(raw); k != "null" && !slices.Contains(kinds, k) {
 			// Checked first so that the message names the JSON kind rather
 			// than quoting a decoder's internals.
 			errs.add(CodeWrongType, path, "must be %s, got %s", want, k)
-			return
+			return true
 		}
 		if err := json.Unmarshal(raw, dst); err != nil {
-			errs.add(CodeWrongType, path, "%s", typeMessage(raw, want, err))
+			errs.add(CodeWrongType, path, "%s", typeMessage(json.RawMessage(raw), want, err))
 		}
+		return true
 	}
 }
 
 // object decodes a nested object strictly, like the top level; null leaves
 // the pointer nil (absent).
-func object[T any](dst **T, fields func(*T) []field, elsewhere map[string]string) func(json.RawMessage, string, *Errors) {
-	return func(raw json.RawMessage, path string, errs *Errors) {
-		switch jsonKind(raw) {
-		case "null":
+func object[T any](dst **T, fields func(*T) []field, elsewhere map[string]string) func(*strictjson.Decoder, string, *Errors) bool {
+	return func(d *strictjson.Decoder, path string, errs *Errors) bool {
+		switch d.PeekKind() {
+		case 'n':
 			*dst = nil
-			return
-		case "an object":
+			_, err := d.ReadValue()
+			return errs.refused(err, "")
+		case '{':
 		default:
+			raw, err := d.ReadValue()
+			if err != nil {
+				return errs.refused(err, "")
+			}
 			errs.add(CodeWrongType, path, "must be an object, got %s", jsonKind(raw))
-			return
+			return true
+		}
+		if _, err := d.ReadToken(); err != nil {
+			return errs.refused(err, "")
 		}
 		v := new(T)
-		decodeObject(raw, path, fields(v), elsewhere, errs)
 		*dst = v
+		return decodeMembers(d, path, fields(v), elsewhere, errs)
 	}
 }
 
-// decodeObject walks the members of the JSON object raw (already known to be
-// valid JSON) in document order and hands each to its field. Unknown and
-// repeated names are reported with their path.
-func decodeObject(raw json.RawMessage, path string, fields []field, elsewhere map[string]string, errs *Errors) {
+// decodeMembers reads the members of the object whose opening brace d has
+// just read, in document order, and hands each to its field. Unknown names
+// are reported with their path; a repeated name is refused by d itself
+// (strictjson), and ends the decoding, like any problem with the text.
+func decodeMembers(d *strictjson.Decoder, path string, fields []field, elsewhere map[string]string, errs *Errors) bool {
 	known := make([]string, len(fields))
 	for i, f := range fields {
 		known[i] = f.name
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if _, err := dec.Token(); err != nil { // the opening brace
-		errs.add(CodeMalformed, path, "not valid JSON: %s", syntaxMessage(err))
-		return
-	}
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
+	for d.PeekKind() != '}' {
+		tok, err := d.ReadToken()
 		if err != nil {
-			errs.add(CodeMalformed, path, "not valid JSON: %s", syntaxMessage(err))
-			return
+			return errs.refused(err, "")
 		}
-		name, _ := tok.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			errs.add(CodeMalformed, path, "not valid JSON: %s", syntaxMessage(err))
-			return
+		if tok.Kind() != '"' {
+			// Only reachable at the end of a truncated text: let d say so.
+			_, err := d.ReadToken()
+			return errs.refused(err, "the body ends before the object is complete")
 		}
-		at := join(path, name)
-		if seen[name] {
-			errs.add(CodeDuplicateField, at, "field %q is given more than once", name)
-			continue
-		}
-		seen[name] = true
+		name := tok.String()
+		at := join(path, redact.Clip(name, redact.EchoLimit))
 		f, ok := lookup(fields, name)
-		if !ok {
-			msg := fmt.Sprintf("unknown field %q", name)
-			if hint := suggest(name, known, elsewhere); hint != "" {
-				msg += fmt.Sprintf("; did you mean %q?", hint)
-			} else {
-				msg += "; known fields: " + strings.Join(known, ", ")
+		if ok {
+			if !f.decode(d, at, errs) {
+				return false
 			}
-			errs.add(CodeUnknownField, at, "%s", msg)
 			continue
 		}
-		f.decode(v, at, errs)
+		msg := fmt.Sprintf("unknown field %q", redact.Clip(name, redact.EchoLimit))
+		if hint := suggest(name, known, elsewhere); hint != "" {
+			msg += fmt.Sprintf("; did you mean %q?", hint)
+		} else {
+			msg += "; known fields: " + strings.Join(known, ", ")
+		}
+		errs.add(CodeUnknownField, at, "%s", msg)
+		if _, err := d.ReadValue(); err != nil { // read, strictly, and left aside
+			return errs.refused(err, "")
+		}
 	}
+	_, err := d.ReadToken() // the closing brace
+	return errs.refused(err, "")
 }
 
 func lookup(fields []field, name string) (field, bool) {
@@ -280,24 +309,25 @@ func typeMessage(raw json.RawMessage, want string, err error) string {
 	case errors.As(err, &te) && jsonKind(raw) == "an array":
 		return fmt.Sprintf("must be %s, got an array holding a %s", want, te.Value)
 	case errors.As(err, &te):
-		return fmt.Sprintf("must be %s, got %s", want, te.Value) // e.g. "number 1.5"
+		return fmt.Sprintf("must be %s, got %s", want, echo(te.Value)) // e.g. "number 1.5"
 	case errors.As(err, &pe):
-		return fmt.Sprintf("must be %s, got %s", want, string(raw))
+		return fmt.Sprintf("must be %s, got %s", want, echo(string(raw)))
 	default:
-		return fmt.Sprintf("must be %s: %v", want, err)
+		return fmt.Sprintf("must be %s: %s", want, redact.Clip(err.Error(), redact.TextLimit))
 	}
 }
 
-// syntaxMessage turns a JSON syntax error into a short message with its
-// offset.
-func syntaxMessage(err error) string {
-	var se *json.SyntaxError
-	switch {
-	case errors.As(err, &se):
-		return fmt.Sprintf("%v (at offset %d)", se, se.Offset)
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return "the body ends before the object is complete"
-	default:
-		return err.Error()
+// kindName names a token's kind, for messages.
+func kindName(k jsontext.Kind) string {
+	switch k {
+	case '"':
+		return "a string"
+	case '0':
+		return "a number"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
 	}
+	return "invalid JSON"
 }

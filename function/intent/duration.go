@@ -31,7 +31,7 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 // it is, like encoding/json does for other types. Negative values are read
 // so that Validate can report them with the field's own code.
 func (d *Duration) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
+	b = bytes.Trim(b, jsonSpace) // only JSON whitespace: anything else is not a duration
 	switch {
 	case string(b) == "null":
 		return nil
@@ -65,7 +65,7 @@ func parseDuration(s string) (time.Duration, error) {
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, fmt.Errorf(`%q is not a duration: use a Go duration such as "168h" or whole days such as "7d"`, s)
+		return 0, fmt.Errorf(`%q is not a duration: use a Go duration such as "168h" or whole days such as "7d"`, echo(s))
 	}
 	return v, nil
 }
@@ -76,9 +76,9 @@ func daysToDuration(n string) (time.Duration, error) {
 	days, err := strconv.ParseInt(n, 10, 64)
 	if err != nil {
 		if _, ferr := strconv.ParseFloat(n, 64); ferr == nil {
-			return 0, fmt.Errorf("%s days: days must be whole; write fractions as hours, e.g. \"36h\"", n)
+			return 0, fmt.Errorf("%s days: days must be whole; write fractions as hours, e.g. \"36h\"", echo(n))
 		}
-		return 0, fmt.Errorf("%q is not a whole number of days", n)
+		return 0, fmt.Errorf("%q is not a whole number of days", echo(n))
 	}
 	if days > math.MaxInt64/int64(day) || days < math.MinInt64/int64(day) {
 		return 0, fmt.Errorf("%d days is too long", days)

@@ -1,8 +1,11 @@
 package intent
 
 import (
+	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/strictjson"
 )
 
 // Error codes. Where ModifyImageAttribute has a code for a rule, it is used as
@@ -11,9 +14,12 @@ import (
 const (
 	CodeMissingParameter        = "MissingParameter"
 	CodeInvalidParameter        = "InvalidParameter"
-	CodeMalformed               = "InvalidParameter.Malformed"
+	CodeMalformed               = strictjson.CodeMalformed
 	CodeUnknownField            = "InvalidParameter.UnknownField"
-	CodeDuplicateField          = "InvalidParameter.DuplicateField"
+	CodeDuplicateField          = strictjson.CodeDuplicateField
+	CodeInvalidUTF8             = strictjson.CodeInvalidUTF8
+	CodeWhitespace              = strictjson.CodeWhitespace
+	CodeTooDeep                 = strictjson.CodeTooDeep
 	CodeWrongType               = "InvalidParameter.Type"
 	CodeInvalidAction           = "InvalidParameter.Action"
 	CodeInvalidStatus           = "InvalidParameter.Status"
@@ -92,6 +98,35 @@ func (es *Errors) addErr(e *Error) {
 	if e != nil {
 		*es = append(*es, e)
 	}
+}
+
+// refused appends the strictjson refusal err (nil is ignored), under the path
+// strictjson names for a repeated name, invalid UTF-8 or stray whitespace; a
+// malformed text is "not valid JSON", introduced by
+// context when given. It returns whether err was nil, so that a decoder can
+// stop at the first refusal.
+func (es *Errors) refused(err error, context string) bool {
+	if err == nil {
+		return true
+	}
+	var e *strictjson.Error
+	if !errors.As(err, &e) {
+		// io.EOF where a value was due: the text stopped short.
+		es.add(CodeMalformed, "", "not valid JSON: the body ends before the object is complete")
+		return false
+	}
+	msg, field := e.Message, e.Path()
+	switch {
+	case e.Code == strictjson.CodeMalformed && context != "":
+		msg, field = context+" ("+msg+")", ""
+	case e.Code == strictjson.CodeMalformed:
+		// A syntax error is about the text, not a field (its message says where).
+		msg, field = "not valid JSON: "+msg, ""
+	case e.Code == strictjson.CodeTooDeep:
+		field = "" // ten thousand "[0]" would say nothing
+	}
+	es.add(e.Code, field, "%s", msg)
+	return false
 }
 
 // missing appends the API's MissingParameter wording for field.

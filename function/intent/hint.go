@@ -1,6 +1,9 @@
 package intent
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // suggest returns the known name that an unknown field most likely meant, or
 // "" when nothing is close. A case-insensitive match wins (the usual mistake
@@ -20,7 +23,13 @@ func suggest(unknown string, known []string, elsewhere map[string]string) string
 		return p
 	}
 	best, bestDist := "", maxHintDistance(len(lower))+1
+	runes := utf8.RuneCountInString(lower)
 	for _, k := range known {
+		// Lengths further apart than the distance allowed cannot be close:
+		// skipping them keeps a 1 MB name from costing a second.
+		if diff := runes - utf8.RuneCountInString(k); diff >= bestDist || -diff >= bestDist {
+			continue
+		}
 		if d := levenshtein(lower, strings.ToLower(k)); d < bestDist {
 			best, bestDist = k, d
 		}

@@ -3,9 +3,14 @@ package intent
 import (
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/strictjson"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/trigger"
 )
 
 func TestMarshalWithRetryRoundTrip(t *testing.T) {
@@ -70,11 +75,19 @@ func TestMarshalWithRetryReplacesRetry(t *testing.T) {
 }
 
 // FuzzParse checks that Parse never panics, that a refusal is always Errors
-// with codes and messages, and that an accepted intent re-marshals and
-// re-parses to the same value (what the retry queue relies on).
+// with codes and messages, that an accepted body passes the strict reading
+// every envelope gets, and that an accepted intent re-marshals and re-parses
+// to the same value (what the retry queue relies on). Seeded from testdata,
+// from every intent the samples in events/ carry (as the trigger layer cuts
+// them out), and from testdata/fuzz.
+//
+//	go test ./function/intent -run '^$' -fuzz FuzzParse -fuzztime 60s
 func FuzzParse(f *testing.F) {
 	for _, name := range fixtures(f) {
 		f.Add(fixture(f, name))
+	}
+	for _, body := range sampleIntents(f) {
+		f.Add(body)
 	}
 	for _, s := range []string{
 		``, `[]`, `null`, `{}`, `{"action":"rotate","imageFamily":"web"} {}`,
@@ -90,6 +103,9 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		in, err := Parse(body)
+		if err == nil && strictjson.Check(body) != nil {
+			t.Fatalf("accepted a body the strict reading refuses: %v", strictjson.Check(body))
+		}
 		if err != nil {
 			var es Errors
 			if !errors.As(err, &es) || len(es) == 0 {
@@ -114,6 +130,28 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("round trip changed the intent:\n body %q\n got  %#v\n want %#v", again, back, in)
 		}
 	})
+}
+
+// sampleIntents are the bodies of every message in events/ and
+// events/triggers/, cut out by the trigger layer.
+func sampleIntents(f *testing.F) [][]byte {
+	var out [][]byte
+	for _, pattern := range []string{filepath.Join("..", "..", "events", "*.json"), filepath.Join("..", "..", "events", "triggers", "*.json")} {
+		paths, _ := filepath.Glob(pattern)
+		for _, p := range paths {
+			payload, err := os.ReadFile(p)
+			if err != nil {
+				f.Fatal(err)
+			}
+			for _, m := range trigger.Decode(payload) {
+				out = append(out, m.Body)
+			}
+		}
+	}
+	if len(out) == 0 {
+		f.Fatal("no intents found in events/")
+	}
+	return out
 }
 
 func BenchmarkParse(b *testing.B) {

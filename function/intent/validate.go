@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/redact"
 )
 
 // MaxKeep bounds keep: ECS holds at most 100 images in one family.
@@ -72,7 +74,7 @@ func (in Intent) Validate() error {
 	}
 
 	if in.RegionID != "" && !regionIDPattern.MatchString(in.RegionID) {
-		errs.add(CodeInvalidRegionID, "regionId", "%q is not a region id such as cn-hangzhou", in.RegionID)
+		errs.add(CodeInvalidRegionID, "regionId", "%q is not a region id such as cn-hangzhou", echo(in.RegionID))
 	}
 
 	switch {
@@ -81,7 +83,7 @@ func (in Intent) Validate() error {
 	case in.ImageID != "" && act == ActionRotate:
 		errs.add(CodeInvalidParameter, "imageId", "does not apply to %s, which works on imageFamily", act)
 	case in.ImageID != "" && (len(in.ImageID) > 128 || !imageIDPattern.MatchString(in.ImageID)):
-		errs.add(CodeInvalidImageID, "imageId", "%q is not an image id: \"m-\" followed by letters and digits", in.ImageID)
+		errs.add(CodeInvalidImageID, "imageId", "%q is not an image id: \"m-\" followed by letters and digits", echo(in.ImageID))
 	}
 
 	switch {
@@ -105,7 +107,7 @@ func (in Intent) Validate() error {
 		for i, p := range in.ImageFamilies {
 			f := fmt.Sprintf("imageFamilies[%d]", i)
 			if j := slices.Index(in.ImageFamilies[:i], p); j >= 0 {
-				errs.add(CodeInvalidParameter, f, "%q repeats imageFamilies[%d]", p, j)
+				errs.add(CodeInvalidParameter, f, "%q repeats imageFamilies[%d]", echo(p), j)
 				continue
 			}
 			errs.addErr(validateFamilyPattern(f, p))
@@ -209,6 +211,11 @@ func (in Intent) validateAttributes(known bool, errs *Errors) {
 	}
 }
 
+// echo is what an error message shows of a value the sender gave: at most
+// redact.EchoLimit bytes of it, so that a 1 MB image id costs a report a few
+// hundred bytes.
+func echo(v string) string { return redact.Clip(v, redact.EchoLimit) }
+
 // checkEnum reports v unless it is empty (not given) or one of allowed.
 func checkEnum(errs *Errors, code, field, v string, allowed []string) {
 	if v != "" && !slices.Contains(allowed, v) {
@@ -219,7 +226,7 @@ func checkEnum(errs *Errors, code, field, v string, allowed []string) {
 // enumMessage says which values are allowed and, when v differs from one
 // only in letter case, which one was meant: the API compares exactly.
 func enumMessage(v string, allowed []string) string {
-	msg := fmt.Sprintf("%q is not supported; use one of %s", v, strings.Join(allowed, ", "))
+	msg := fmt.Sprintf("%q is not supported; use one of %s", echo(v), strings.Join(allowed, ", "))
 	for _, a := range allowed {
 		if strings.EqualFold(a, v) {
 			return msg + fmt.Sprintf(" (values are case-sensitive: did you mean %q?)", a)

@@ -110,7 +110,7 @@ func TestMissingOrRefusedCredentialsFailTheMessage(t *testing.T) {
 		code  string
 	}{
 		{"FC sent none", credential.Credentials{}, credential.CodeNotFound},
-		{"unknown key", credential.Credentials{AccessKeyID: "STS.C", AccessKeySecret: "c", SecurityToken: "sts-token"}, "InvalidAccessKeyId.NotFound"},
+		{"unknown key", credential.Credentials{AccessKeyID: "STS.C", AccessKeySecret: "secret-c-unknown", SecurityToken: "sts-token"}, "InvalidAccessKeyId.NotFound"},
 		{"wrong secret", credential.Credentials{AccessKeyID: keyA.AccessKeyID, AccessKeySecret: "guess", SecurityToken: keyA.SecurityToken}, "SignatureDoesNotMatch"},
 		{"no token", credential.Credentials{AccessKeyID: keyA.AccessKeyID, AccessKeySecret: keyA.AccessKeySecret}, "InvalidSecurityToken.Malformed"},
 	} {

@@ -22,6 +22,7 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/intent"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/lifecycle"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/queue"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/redact"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/retry"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/trigger"
@@ -128,25 +129,23 @@ func (e *FailedError) Error() string {
 // error is non-nil only when a message ended as failed (or nothing could run).
 func (h *Handler) Handle(ctx context.Context, env Env, payload []byte) (*report.Report, error) {
 	rep := report.New(env.RequestID)
+	ctx, log := h.invocation(ctx, env)
+	sec := redact.FromContext(ctx)
+	if len(payload) > h.MaxPayloadBytes() {
+		return rep, h.refuseOversized(ctx, log, rep, int64(len(payload)), payload)
+	}
 	msgs := trigger.Decode(payload)
 	if len(msgs) == 0 {
 		return rep, nil
 	}
-	log := h.logger().With("requestId", env.RequestID)
-	if env.Credentials != nil {
-		// The queue signs its sends with what ctx carries, so a message is
-		// deferred or dead-lettered with its own invocation's credentials.
-		ctx = credential.NewContext(ctx, *env.Credentials)
-	}
-
 	api, err := h.NewAPI(env.Credentials)
 	if err != nil {
 		// Nothing can run without a client (a configuration problem, such as
 		// no credentials): fail every message so the platform keeps them
 		// until it is fixed.
 		for _, m := range msgs {
-			h.record(rep, log, report.Message{ID: m.ID, IntentID: m.IntentID, Source: m.Source, Attempt: m.Attempt,
-				Outcome: report.Failed, Code: credential.Code(err), Error: "ECS client: " + err.Error()})
+			h.record(rep, log, shown(report.Message{ID: m.ID, IntentID: m.IntentID, Source: m.Source, Attempt: m.Attempt,
+				Outcome: report.Failed, Code: credential.Code(err), Error: "ECS client: " + err.Error()}, sec))
 		}
 		return rep, h.failure(rep)
 	}
@@ -199,7 +198,7 @@ func (h *Handler) Handle(ctx context.Context, env Env, payload []byte) (*report.
 	}
 	_ = g.Wait() // processSafely never returns an error: every message has an outcome
 	for _, m := range results {
-		h.record(rep, log, m)
+		h.record(rep, log, shown(m, sec))
 	}
 	return rep, h.failure(rep)
 }
@@ -251,7 +250,7 @@ type parsedMessage struct {
 
 func parse(msg trigger.Message) parsedMessage {
 	if msg.Err != nil {
-		return parsedMessage{err: msg.Err, code: "InvalidParameter.Payload"}
+		return parsedMessage{err: msg.Err, code: trigger.Code(msg.Err)}
 	}
 	in, err := intent.Parse(msg.Body)
 	if err != nil {
@@ -359,7 +358,9 @@ func transientCode(err error) string {
 }
 
 func (h *Handler) settleTransient(ctx context.Context, msg trigger.Message, m report.Message, in *intent.Intent, code string, cause error) report.Message {
-	m.Code, m.Error = code, cause.Error()
+	sec := redact.FromContext(ctx) // what goes to MNS hides the secrets too
+	code = sec.String(code)
+	m.Code, m.Error = code, sec.String(cause.Error())
 	if h.Queue == nil || !h.Queue.CanDefer() {
 		m.Outcome = report.Failed
 		m.Error = "transient, and no RETRY_QUEUE to defer it to: " + m.Error
@@ -376,15 +377,15 @@ func (h *Handler) settleTransient(ctx context.Context, msg trigger.Message, m re
 		}
 	}
 	id, delay, err := h.Queue.Defer(sctx, queue.Deferral{
-		MessageID: originalID, Body: msg.Body, Attempt: msg.Attempt,
-		FirstSeen: firstSeen, LastError: code, Now: now,
+		MessageID: redact.Clip(originalID, redact.EchoLimit), Body: msg.Body, Attempt: msg.Attempt,
+		FirstSeen: firstSeen, LastError: redact.Clip(code, redact.EchoLimit), Now: now,
 	})
 	switch {
 	case err == nil:
 		m.Outcome, m.DeferredTo, m.RetryDelay = report.Deferred, id, delay.String()
 		return m
 	case errors.Is(err, queue.ErrExhausted):
-		return h.settlePermanent(ctx, msg, m, in, code, "retries exhausted: "+err.Error()+"; last error: "+cause.Error())
+		return h.settlePermanent(ctx, msg, m, in, code, "retries exhausted: "+err.Error()+"; last error: "+m.Error)
 	default:
 		m.Outcome = report.Failed
 		m.Error = "could not defer: " + err.Error() + "; cause: " + m.Error
@@ -393,6 +394,8 @@ func (h *Handler) settleTransient(ctx context.Context, msg trigger.Message, m re
 }
 
 func (h *Handler) settlePermanent(ctx context.Context, msg trigger.Message, m report.Message, in *intent.Intent, code, text string) report.Message {
+	sec := redact.FromContext(ctx) // what goes to MNS hides the secrets too
+	code, text = sec.String(code), sec.String(text)
 	m.Code, m.Error = code, text
 	if h.Queue == nil || !h.Queue.HasDeadLetter() {
 		m.Outcome = report.Rejected
@@ -408,7 +411,10 @@ func (h *Handler) settlePermanent(ctx context.Context, msg trigger.Message, m re
 		}
 	}
 	id, err := h.Queue.DeadLetter(sctx, queue.Letter{
-		MessageID: originalID, Body: msg.Body, Code: code, Message: text,
+		// Clipped: a sender's 1 MB id would make the letter larger than MNS
+		// takes, and a letter that cannot be sent fails the batch for ever.
+		MessageID: redact.Clip(originalID, redact.EchoLimit), Body: msg.Body,
+		Code: redact.Clip(code, redact.EchoLimit), Message: redact.Clip(text, redact.TextLimit),
 		Attempt: msg.Attempt, FirstSeen: firstSeen, Now: h.now(),
 	})
 	if err != nil {
@@ -486,6 +492,7 @@ func (h *Handler) logChangeFailure(log *slog.Logger, m report.Message, err error
 	if errors.As(err, &ae) {
 		requestID = ae.RequestID
 	}
+	m = shown(m, nil) // the logger hides the secrets; this clips what the sender chose
 	log.Warn("image change failed", "messageId", m.ID, "intentId", m.IntentID, "action", m.Action, "imageId", m.ImageID,
 		"code", ecsapi.Code(err), "ecsRequestId", requestID, "attempts", retry.Attempts(err),
 		"class", classify(err).String(), "error", err.Error())

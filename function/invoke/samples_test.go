@@ -87,7 +87,7 @@ func TestSamples(t *testing.T) {
 		// either way the oldest goes. api is at keep 3 already.
 		{file: "triggers/timer.json", want: counts(report.Applied, 1),
 			state: map[string]string{webOldest: "Deprecated", webNov20: "Available", apiNov02: "Available"}},
-		{file: "triggers/unknown-shape.json", want: counts(report.Rejected, 1), codes: []string{"InvalidParameter.Payload"}},
+		{file: "triggers/unknown-shape.json", want: counts(report.Rejected, 1), codes: []string{"InvalidParameter.UnknownShape"}},
 	}
 	// Every top-level sample must be in the table, so a new sample is not silently untested.
 	listed := map[string]bool{}

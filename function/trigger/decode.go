@@ -5,11 +5,15 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"strconv"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/strictjson"
 )
 
 // Errors carried in Message.Err, to be matched with errors.Is.
@@ -25,6 +29,32 @@ var (
 	ErrInvalidBody = errors.New("message body is not intent JSON")
 )
 
+// Codes of the refusals this package makes, for reports and dead letters.
+const (
+	CodeUnknownShape = "InvalidParameter.UnknownShape" // ErrUnknownShape
+	CodeMissingBody  = "InvalidParameter.MissingBody"  // ErrMissingBody
+	CodeInvalidBody  = "InvalidParameter.Payload"      // ErrInvalidBody
+)
+
+// Code is the code of a message's Err: the strict JSON rule it broke when
+// there is one (strictjson's codes are the most specific), else the code of
+// its kind. It is "" for nil.
+func Code(err error) string {
+	var se *strictjson.Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &se):
+		return se.Code
+	case errors.Is(err, ErrUnknownShape):
+		return CodeUnknownShape
+	case errors.Is(err, ErrMissingBody):
+		return CodeMissingBody
+	default:
+		return CodeInvalidBody
+	}
+}
+
 // Decode turns a payload, whatever trigger sent it, into messages. It never
 // fails as a whole: every message it can locate comes back, and one whose body
 // cannot be used has Err set (with an ID) so that it is rejected, never
@@ -37,32 +67,48 @@ var (
 // retry.attempt+1 when the intent carries the retry object of a deferred
 // message; the intent is otherwise not validated here.
 func Decode(payload []byte) []Message {
-	elems, inArray, err := payloadElements(payload)
+	// One copy, so that no message aliases the caller's buffer; every body
+	// below is a slice of it (or, for a string body, its unquoted text).
+	payload = bytes.Clone(payload)
+	elems, inArray, err := strictjson.Split(payload)
 	switch {
 	case err != nil:
-		return []Message{unknownPayload(payload, fmt.Errorf("%w: the payload is not JSON (%v); %s", ErrUnknownShape, err, accepted))}
+		return []Message{unknownPayload(payload, fmt.Errorf("%w: the payload is not JSON: %w; %s", ErrUnknownShape, err, accepted))}
 	case inArray && len(elems) == 0:
 		return []Message{}
-	case len(elems) == 0:
-		return []Message{unknownPayload(payload, fmt.Errorf("%w: the payload is %s; %s", ErrUnknownShape, describe(payload), accepted))}
 	}
-	first := examine(elems[0])
-	if first.kind == kindUnknown {
+	// The shape is judged on the first element that reads: one that breaks
+	// a strict rule (a repeated name, invalid UTF-8) is rejected on its own.
+	first, firstAt := element{}, -1
+	for i, el := range elems {
+		if el.Err == nil {
+			first, firstAt = examine(el.Raw), i
+			break
+		}
+	}
+	if firstAt >= 0 && first.kind == kindUnknown {
 		// The whole payload is of an unknown shape: one message stands for it,
 		// rather than one error per element of, say, a Kafka batch.
-		what := describe(elems[0])
+		what := describe(elems[firstAt].Raw)
 		if inArray {
 			what = "a JSON array whose first element is " + what
 		}
 		return []Message{unknownPayload(payload, fmt.Errorf("%w: the payload is %s; %s", ErrUnknownShape, what, accepted))}
 	}
 	msgs := make([]Message, 0, len(elems))
-	for i, raw := range elems {
-		e := first
-		if i > 0 {
-			e = examine(raw)
+	for i, el := range elems {
+		switch {
+		case el.Err != nil:
+			where := "the payload"
+			if inArray {
+				where = fmt.Sprintf("element %d of the payload", i)
+			}
+			msgs = append(msgs, failed(hashID(el.Raw), SourceUnknown, el.Raw, fmt.Errorf("%w: %s is not strict JSON: %w", ErrUnknownShape, where, el.Err)))
+		case i == firstAt:
+			msgs = append(msgs, decodeElement(first, i)...)
+		default:
+			msgs = append(msgs, decodeElement(examine(el.Raw), i)...)
 		}
-		msgs = append(msgs, decodeElement(e, i)...)
 	}
 	return msgs
 }
@@ -105,7 +151,7 @@ func mnsEvent(e element) []Message {
 
 // mnsMessage reads one MNS message body, from a CloudEvent or a RawData
 // element; envelope is what a message without a body carries on instead.
-func mnsMessage(id string, rawBody, envelope json.RawMessage) []Message {
+func mnsMessage(id string, rawBody, envelope jsontext.Value) []Message {
 	if !has(rawBody) {
 		return []Message{failed(id, SourceMNS, envelope, fmt.Errorf("%w: messageBody is missing", ErrMissingBody))}
 	}
@@ -125,9 +171,11 @@ func mnsMessage(id string, rawBody, envelope json.RawMessage) []Message {
 // valid base64 (`{`, `[` and `"` are outside its alphabet), so a JSON body is
 // never misread; and a plain text body that happens to be valid base64 ("TEST"
 // is) decodes to bytes that are not JSON, so it is reported as not JSON rather
-// than passed on as garbage.
-func mnsBody(raw json.RawMessage) ([]byte, error) {
-	s, ok := str(raw)
+// than passed on as garbage. A body that was meant as JSON (it starts like an
+// object or an array, or breaks a rule only JSON has, such as a repeated name
+// or a no-break space around it) is refused for what is wrong with it.
+func mnsBody(raw jsontext.Value) ([]byte, error) {
+	body, ok := text(raw)
 	if !ok {
 		if c := firstByte(raw); c == '{' || c == '[' {
 			// Not what FC documents, but a producer putting the JSON itself in
@@ -136,22 +184,54 @@ func mnsBody(raw json.RawMessage) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("%w: messageBody is %s, not a string", ErrInvalidBody, describe(raw))
 	}
-	body := []byte(s)
-	if len(bytes.TrimSpace(body)) == 0 {
+	if len(trimSpace(body)) == 0 {
 		return nil, fmt.Errorf("%w: messageBody is empty", ErrMissingBody)
 	}
-	if json.Valid(body) {
+	err := checkBody(body)
+	if err == nil {
 		return body, nil
 	}
-	decoded, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		return nil, fmt.Errorf("%w: messageBody is not JSON (%v) and not base64 either (%v)", ErrInvalidBody, syntaxError(body), err)
+	if meantAsJSON(body, err) {
+		return nil, fmt.Errorf("%w: messageBody is not strict JSON: %w", ErrInvalidBody, err)
 	}
-	if c := firstByte(decoded); (c == '{' || c == '[') && json.Valid(decoded) {
+	decoded, b64err := base64.StdEncoding.DecodeString(string(body))
+	if b64err != nil {
+		return nil, fmt.Errorf("%w: messageBody is not JSON (%v) and not base64 either (%v)", ErrInvalidBody, err, b64err)
+	}
+	if c := firstByte(decoded); c == '{' || c == '[' {
+		if err := checkBody(decoded); err != nil {
+			return nil, fmt.Errorf("%w: messageBody is base64 of text that is not strict JSON: %w", ErrInvalidBody, err)
+		}
 		return decoded, nil
 	}
 	return nil, fmt.Errorf("%w: messageBody is not JSON (%v); it is valid base64, but decodes to %s, not a JSON object or array, so it is not taken for base64",
-		ErrInvalidBody, syntaxError(body), describe(decoded))
+		ErrInvalidBody, err, describe(decoded))
+}
+
+// checkBody says whether a body found in a string is JSON: its structure, and
+// for a single value its strict verdict. The elements of an array body are
+// judged one by one later (bodyMessages), so that one bad intent in a list
+// costs only itself.
+func checkBody(body []byte) error {
+	elems, inArray, err := strictjson.Split(body)
+	switch {
+	case err != nil:
+		return err
+	case !inArray:
+		return elems[0].Err
+	}
+	return nil
+}
+
+// meantAsJSON tells a body that tried to be JSON from plain text (which may
+// still be base64): it starts like an object or array, or what is wrong with
+// it is a rule only JSON text has.
+func meantAsJSON(body []byte, err error) bool {
+	if c := firstByte(body); c == '{' || c == '[' {
+		return true
+	}
+	var e *strictjson.Error
+	return errors.As(err, &e) && e.Code != strictjson.CodeMalformed
 }
 
 // customEvent reads an EventBridge CloudEvent that carries its intent in data,
@@ -163,10 +243,10 @@ func customEvent(e element) []Message {
 		return []Message{failed(id, SourceEventBridge, e.raw, fmt.Errorf("%w: the CloudEvent has no data", ErrMissingBody))}
 	}
 	body := []byte(p.Data)
-	if s, ok := str(p.Data); ok {
-		body = []byte(s)
-		if !json.Valid(body) {
-			return []Message{failed(id, SourceEventBridge, p.Data, fmt.Errorf("%w: data is a string that is not JSON (%v)", ErrInvalidBody, syntaxError(body)))}
+	if s, ok := text(p.Data); ok {
+		body = s
+		if err := checkBody(body); err != nil {
+			return []Message{failed(id, SourceEventBridge, p.Data, fmt.Errorf("%w: data is a string that is not JSON (%w)", ErrInvalidBody, err))}
 		}
 	}
 	return bodyMessages(SourceEventBridge, body, ids{envelope: id})
@@ -176,18 +256,18 @@ func customEvent(e element) []Message {
 // a string holding JSON: one intent or an array of them.
 func timerEvent(e element) []Message {
 	p := &e.probe
-	name, _ := str(p.TriggerName)
-	at, _ := str(p.TriggerTime)
+	name := stringOf(p.TriggerName)
+	at := stringOf(p.TriggerTime)
 	scheme := ids{timer: "timer:" + name + ":" + at}
 	if !has(p.Payload) {
 		return []Message{failed(scheme.name(0, false, "", nil), SourceTimer, e.raw, fmt.Errorf("%w: the timer event has no payload", ErrMissingBody))}
 	}
 	body := []byte(p.Payload)
-	if s, ok := str(p.Payload); ok {
-		body = []byte(s)
-		if !json.Valid(body) {
+	if s, ok := text(p.Payload); ok {
+		body = s
+		if err := checkBody(body); err != nil {
 			return []Message{failed(scheme.name(0, false, "", nil), SourceTimer, p.Payload,
-				fmt.Errorf("%w: the timer payload is not JSON (%v); configure the trigger's payload as an intent or an array of intents", ErrInvalidBody, syntaxError(body)))}
+				fmt.Errorf("%w: the timer payload is not JSON (%w); configure the trigger's payload as an intent or an array of intents", ErrInvalidBody, err))}
 		}
 	}
 	return bodyMessages(SourceTimer, body, scheme)
@@ -219,32 +299,38 @@ func (s ids) name(index int, inArray bool, intentID string, body []byte) string 
 }
 
 // bodyMessages cuts a JSON body into messages: one for an object, one per
-// element for an array of them.
+// element for an array of them. Each is read strictly: a repeated name or
+// invalid UTF-8 in one element rejects that element only.
 func bodyMessages(source string, body []byte, scheme ids) []Message {
-	switch firstByte(body) {
-	case '{':
+	elems, inArray, err := strictjson.Split(body)
+	switch {
+	case err != nil:
+		return []Message{failed(scheme.name(0, false, "", body), source, body, fmt.Errorf("%w: %w", ErrInvalidBody, err))}
+	case !inArray && elems[0].Err != nil:
+		return []Message{failed(scheme.name(0, false, "", body), source, body, fmt.Errorf("%w: %w", ErrInvalidBody, elems[0].Err))}
+	case !inArray && firstByte(body) == '{':
+		// The body as it came, surrounding whitespace included: byte-exact.
 		return []Message{message(source, body, scheme, 0, false)}
-	case '[':
-		var elems []json.RawMessage
-		if err := json.Unmarshal(body, &elems); err != nil {
-			return []Message{failed(scheme.name(0, false, "", body), source, body, fmt.Errorf("%w: %v", ErrInvalidBody, err))}
-		}
-		if len(elems) == 0 {
-			return []Message{failed(scheme.name(0, false, "", body), source, body, fmt.Errorf("%w: the body is an empty array: it carries no intent", ErrInvalidBody))}
-		}
-		msgs := make([]Message, 0, len(elems))
-		for i, el := range elems {
-			if firstByte(el) != '{' {
-				msgs = append(msgs, failed(scheme.name(i, true, "", el), source, el,
-					fmt.Errorf("%w: element %d of the body is %s, not an intent object", ErrInvalidBody, i, describe(el))))
-				continue
-			}
-			msgs = append(msgs, message(source, el, scheme, i, true))
-		}
-		return msgs
+	case !inArray:
+		return []Message{failed(scheme.name(0, false, "", body), source, body,
+			fmt.Errorf("%w: the body is %s, not an intent object or an array of them", ErrInvalidBody, describe(body)))}
+	case len(elems) == 0:
+		return []Message{failed(scheme.name(0, false, "", body), source, body, fmt.Errorf("%w: the body is an empty array: it carries no intent", ErrInvalidBody))}
 	}
-	return []Message{failed(scheme.name(0, false, "", body), source, body,
-		fmt.Errorf("%w: the body is %s, not an intent object or an array of them", ErrInvalidBody, describe(body)))}
+	msgs := make([]Message, 0, len(elems))
+	for i, el := range elems {
+		switch {
+		case el.Err != nil:
+			msgs = append(msgs, failed(scheme.name(i, true, "", el.Raw), source, el.Raw,
+				fmt.Errorf("%w: element %d of the body: %w", ErrInvalidBody, i, el.Err)))
+		case firstByte(el.Raw) != '{':
+			msgs = append(msgs, failed(scheme.name(i, true, "", el.Raw), source, el.Raw,
+				fmt.Errorf("%w: element %d of the body is %s, not an intent object", ErrInvalidBody, i, describe(el.Raw))))
+		default:
+			msgs = append(msgs, message(source, el.Raw, scheme, i, true))
+		}
+	}
+	return msgs
 }
 
 // message makes a usable message from an intent object's bytes.
@@ -255,20 +341,21 @@ func message(source string, body []byte, scheme ids, index int, inArray bool) Me
 		IntentID: intentID,
 		Source:   source,
 		Attempt:  attempt,
-		Body:     json.RawMessage(body),
+		Body:     body,
 	}
 }
 
-// failed makes a message that is to be rejected. Its Body is always valid JSON
-// (the bytes themselves when they are JSON, else a JSON string of them), so a
-// report or dead-letter message can embed it as it is.
+// failed makes a message that is to be rejected. Its Body is always JSON text
+// (the bytes themselves when they are, else a JSON string of them), so a
+// dead-letter message can embed it as it is.
 func failed(id, source string, body []byte, err error) Message {
-	return Message{ID: id, Source: source, Attempt: 1, Body: asJSON(body), Err: err}
+	return Message{ID: id, Source: source, Attempt: 1, Body: []byte(asJSON(body)), Err: err}
 }
 
 // unknownPayload is the one message standing for a payload of unknown shape.
+// Only JSON whitespace is trimmed: anything else is part of what was sent.
 func unknownPayload(payload []byte, err error) Message {
-	trimmed := bytes.Clone(bytes.TrimSpace(payload))
+	trimmed := trimSpace(payload)
 	return failed(hashID(trimmed), SourceUnknown, trimmed, err)
 }
 
@@ -276,12 +363,12 @@ func unknownPayload(payload []byte, err error) Message {
 // validating the intent is the intent package's job, and a wrong type here
 // must not lose the message.
 type bodyProbe struct {
-	ID    json.RawMessage `json:"id"`
-	Retry json.RawMessage `json:"retry"`
+	ID    jsontext.Value `json:"id"`
+	Retry jsontext.Value `json:"retry"`
 }
 
 type retryProbe struct {
-	Attempt json.RawMessage `json:"attempt"`
+	Attempt jsontext.Value `json:"attempt"`
 }
 
 // readIntent returns the intent's id ("" if none) and the number of this
@@ -307,7 +394,7 @@ func readIntent(body []byte) (intentID string, attempt int) {
 }
 
 // wholeNumber reads a JSON number that is a whole number (3, 3.0, 3e0).
-func wholeNumber(raw json.RawMessage) (int64, bool) {
+func wholeNumber(raw jsontext.Value) (int64, bool) {
 	if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
 		return n, true
 	}
@@ -326,9 +413,9 @@ func hashID(body []byte) string {
 }
 
 // stringOf reads a JSON string, "" for anything else.
-func stringOf(raw json.RawMessage) string {
-	s, _ := str(raw)
-	return s
+func stringOf(raw jsontext.Value) string {
+	s, _ := text(raw)
+	return string(s)
 }
 
 func firstNonEmpty(values ...string) string {
@@ -340,34 +427,28 @@ func firstNonEmpty(values ...string) string {
 	return ""
 }
 
-// asJSON returns b when it is JSON, else b as a JSON string, nil for nothing.
-func asJSON(b []byte) json.RawMessage {
+// asJSON returns b when it is JSON text (even text the strict rules refuse,
+// so that a dead letter carries it byte for byte), else b as a JSON string,
+// nil for nothing.
+func asJSON(b []byte) jsontext.Value {
 	if len(b) == 0 {
 		return nil
 	}
-	if json.Valid(b) {
-		return json.RawMessage(b)
+	if strictjson.Syntactic(b) {
+		return b
 	}
-	quoted, _ := json.Marshal(string(b)) // a string always marshals
+	// Bytes that are not UTF-8 cannot be a JSON string: they become U+FFFD.
+	quoted, _ := json.Marshal(string(b), jsontext.AllowInvalidUTF8(true)) // a string always marshals then
 	return quoted
-}
-
-// syntaxError says why b is not JSON.
-func syntaxError(b []byte) error {
-	var v json.RawMessage
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	return nil
 }
 
 // describe says what kind of JSON (or not) b is, for error messages.
 func describe(b []byte) string {
-	trimmed := bytes.TrimSpace(b)
+	trimmed := trimSpace(b)
 	switch {
 	case len(trimmed) == 0:
 		return "empty"
-	case !json.Valid(trimmed):
+	case !strictjson.Syntactic(trimmed):
 		return "not JSON"
 	}
 	switch trimmed[0] {

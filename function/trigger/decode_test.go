@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/strictjson"
 )
 
 const (
@@ -475,13 +477,19 @@ func BenchmarkDecode(b *testing.B) {
 
 // FuzzDecode checks the promises Decode makes for any input: it never panics,
 // every message has an ID, a Source and an Attempt of at least 1, a Body that
-// is JSON, and there is at least one message unless the payload is an empty
-// JSON array.
+// is JSON text, a refused message has a code, a usable message's Body is a
+// JSON object that passes the strict reading, and there is at least one
+// message unless the payload is an empty JSON array. Seeded from events/
+// (every sample and trigger fixture) and from testdata/fuzz.
+//
+//	go test ./function/trigger -run '^$' -fuzz FuzzDecode -fuzztime 60s
 func FuzzDecode(f *testing.F) {
-	paths, _ := filepath.Glob(filepath.Join(fixtureDir, "*.json"))
-	for _, p := range paths {
-		if b, err := os.ReadFile(p); err == nil {
-			f.Add(b)
+	for _, pattern := range []string{filepath.Join(fixtureDir, "*.json"), filepath.Join(fixtureDir, "..", "*.json")} {
+		paths, _ := filepath.Glob(pattern)
+		for _, p := range paths {
+			if b, err := os.ReadFile(p); err == nil {
+				f.Add(b)
+			}
 		}
 	}
 	for _, s := range []string{
@@ -489,14 +497,15 @@ func FuzzDecode(f *testing.F) {
 		`[` + mnsCloudEvent("c", "m", `"TEST"`) + `]`,
 		`{"triggerTime":"T","triggerName":"n","payload":"[[]]"}`,
 		`{"id":"e","source":"s","specversion":"1.0","type":"t","data":"[{},1]"}`,
+		"\f[]", "\u00a0" + deprecateIntent, `{"action":"a","action":"b"}`, "{\"action\":\"\xff\"}",
 	} {
 		f.Add([]byte(s))
 	}
 	sources := map[string]bool{SourceMNS: true, SourceEventBridge: true, SourceTimer: true, SourceDirect: true, SourceUnknown: true}
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		msgs := Decode(payload)
-		var elems []json.RawMessage
-		emptyArray := firstByte(payload) == '[' && json.Unmarshal(payload, &elems) == nil && len(elems) == 0
+		elems, isArray, err := strictjson.Split(payload)
+		emptyArray := err == nil && isArray && len(elems) == 0
 		if emptyArray != (len(msgs) == 0) {
 			t.Fatalf("empty array: %v, but %d messages", emptyArray, len(msgs))
 		}
@@ -507,11 +516,14 @@ func FuzzDecode(f *testing.F) {
 			if m.ID == "" || !sources[m.Source] || m.Attempt < 1 {
 				t.Fatalf("message %d: ID %q, Source %q, Attempt %d", i, m.ID, m.Source, m.Attempt)
 			}
-			if m.Body != nil && !json.Valid(m.Body) {
-				t.Fatalf("message %d: Body is not JSON: %q", i, m.Body)
+			if m.Body != nil && !strictjson.Syntactic(m.Body) {
+				t.Fatalf("message %d: Body is not JSON text: %q", i, m.Body)
 			}
-			if m.Err == nil && firstByte(m.Body) != '{' {
-				t.Fatalf("message %d: usable, but its Body is not a JSON object: %q", i, m.Body)
+			if m.Err != nil && Code(m.Err) == "" {
+				t.Fatalf("message %d: refused without a code: %v", i, m.Err)
+			}
+			if m.Err == nil && (firstByte(m.Body) != '{' || strictjson.Check(m.Body) != nil) {
+				t.Fatalf("message %d: usable, but its Body is not a strict JSON object: %q", i, m.Body)
 			}
 		}
 	})

@@ -22,9 +22,11 @@ type Message struct {
 	// it is retry.attempt+1 when the intent has a retry object.
 	Attempt int `json:"attempt"`
 	// Body is the intent's JSON exactly as received (after base64 decoding):
-	// it is what a dead-letter or retry message carries on. It is always valid
-	// JSON (or nil): when Err is set and what was found is not JSON, Body is
-	// that text as a JSON string; when there was no body, the envelope.
+	// it is what a dead-letter or retry message carries on. It is always JSON
+	// text (or nil): when Err is set, it may be text the strict rules refuse
+	// (a repeated name, invalid UTF-8), kept byte for byte; when what was
+	// found is not JSON at all, Body is that text as a JSON string; when
+	// there was no body, the envelope.
 	Body json.RawMessage `json:"body"`
 	// Err is set when the message could be located but its body cannot be
 	// used (not JSON, bad base64): it is then rejected, never dropped. It

@@ -2,9 +2,14 @@ package trigger
 
 import (
 	"bytes"
-	"encoding/json"
 	"slices"
 	"strings"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/redact"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/strictjson"
 )
 
 // Shape names the form a payload arrived in. It is decided by structure (which
@@ -69,55 +74,50 @@ const (
 )
 
 // probe holds the top-level keys that tell the shapes apart. Keys are matched
-// exactly, as the intent decoder matches them (encoding/json's struct
-// matching would take an MNS topic event's "MessageId" for "messageId"), and
-// values are kept raw so that a wrong type in one of them (a numeric id, say)
-// does not fail the whole element: it is judged where it is used.
+// exactly, as the intent decoder matches them (a case-insensitive match would
+// take an MNS topic event's "MessageId" for "messageId"), and values are kept
+// raw so that a wrong type in one of them (a numeric id, say) does not fail
+// the whole element: it is judged where it is used.
 type probe struct {
-	SpecVersion json.RawMessage
-	ID          json.RawMessage
-	Type        json.RawMessage
-	Source      json.RawMessage
-	Data        json.RawMessage
-	TriggerTime json.RawMessage
-	TriggerName json.RawMessage
-	Payload     json.RawMessage
-	Action      json.RawMessage
-	MessageID   json.RawMessage
-	MessageBody json.RawMessage
+	SpecVersion jsontext.Value `json:"specversion"`
+	ID          jsontext.Value `json:"id"`
+	Type        jsontext.Value `json:"type"`
+	Source      jsontext.Value `json:"source"`
+	Data        jsontext.Value `json:"data"`
+	TriggerTime jsontext.Value `json:"triggerTime"`
+	TriggerName jsontext.Value `json:"triggerName"`
+	Payload     jsontext.Value `json:"payload"`
+	Action      jsontext.Value `json:"action"`
+	MessageID   jsontext.Value `json:"messageId"`
+	MessageBody jsontext.Value `json:"messageBody"`
 }
 
-// readProbe reads an object's keys; ok is false when raw is not an object.
-func readProbe(raw json.RawMessage) (p probe, ok bool) {
-	var m map[string]json.RawMessage
-	if firstByte(raw) != '{' || json.Unmarshal(raw, &m) != nil {
+// readProbe reads an object's keys (json v2 matches names exactly, and
+// refuses a repeated one); ok is false when raw is not an object.
+func readProbe(raw jsontext.Value) (p probe, ok bool) {
+	if firstByte(raw) != '{' || json.Unmarshal(raw, &p) != nil {
 		return p, false
 	}
-	return probe{
-		SpecVersion: m["specversion"], ID: m["id"], Type: m["type"], Source: m["source"], Data: m["data"],
-		TriggerTime: m["triggerTime"], TriggerName: m["triggerName"], Payload: m["payload"],
-		Action: m["action"], MessageID: m["messageId"], MessageBody: m["messageBody"],
-	}, true
+	return p, true
 }
 
 // mnsData is the `data` of an MNS CloudEvent, and one RawData element.
 type mnsData struct {
-	MessageID   json.RawMessage
-	MessageBody json.RawMessage
+	MessageID   jsontext.Value `json:"messageId"`
+	MessageBody jsontext.Value `json:"messageBody"`
 }
 
 // readMNSData reads data's keys, exactly; ok is false when it is not an object.
-func readMNSData(raw json.RawMessage) (d mnsData, ok bool) {
-	var m map[string]json.RawMessage
-	if firstByte(raw) != '{' || json.Unmarshal(raw, &m) != nil {
+func readMNSData(raw jsontext.Value) (d mnsData, ok bool) {
+	if firstByte(raw) != '{' || json.Unmarshal(raw, &d) != nil {
 		return d, false
 	}
-	return mnsData{MessageID: m["messageId"], MessageBody: m["messageBody"]}, true
+	return d, true
 }
 
 // element is one located element with what was learnt about it.
 type element struct {
-	raw   json.RawMessage
+	raw   jsontext.Value
 	probe probe
 	kind  kind
 	// mns is set, with data, when a CloudEvent is an MNS message.
@@ -127,7 +127,7 @@ type element struct {
 
 // examine classifies one element. An element that is not a JSON object is of
 // unknown kind.
-func examine(raw json.RawMessage) element {
+func examine(raw jsontext.Value) element {
 	e := element{raw: raw}
 	var ok bool
 	if e.probe, ok = readProbe(raw); !ok {
@@ -148,7 +148,7 @@ func examine(raw json.RawMessage) element {
 		e.kind = kindCloudEvent
 	}
 	if e.kind == kindCloudEvent {
-		typ, _ := str(p.Type)
+		typ := stringOf(p.Type)
 		// data carrying messageBody is an MNS message whatever its type says:
 		// an intent never has that key, so reading it as one could only fail.
 		var isObject bool
@@ -180,86 +180,78 @@ func shapeOf(e element, inArray bool) Shape {
 	return ShapeUnknown
 }
 
-// payloadElements splits a payload into its elements: one for an object, one
-// per element for an array. It returns no elements and no error for JSON of
-// another kind (a string, a number) and for an empty payload.
-func payloadElements(payload []byte) (elems []json.RawMessage, inArray bool, err error) {
-	trimmed := bytes.TrimSpace(payload)
-	switch firstByte(trimmed) {
-	case '[':
-		if err := json.Unmarshal(trimmed, &elems); err != nil {
-			return nil, true, err
-		}
-		return elems, true, nil
-	case '{':
-		if !json.Valid(trimmed) {
-			// Unmarshal into a throwaway value only to get a precise error.
-			var v map[string]json.RawMessage
-			return nil, false, json.Unmarshal(trimmed, &v)
-		}
-		// A copy, so that a message's Body never aliases the caller's buffer
-		// (array elements are copies already).
-		return []json.RawMessage{bytes.Clone(trimmed)}, false, nil
-	}
-	return nil, false, nil
-}
-
 // Detect names the shape of a payload. It is meant for logs and tests; Decode
 // makes the same decision.
 func Detect(payload []byte) Shape {
-	elems, inArray, err := payloadElements(payload)
+	elems, inArray, err := strictjson.Split(payload)
 	switch {
 	case err != nil:
 		return ShapeUnknown
 	case inArray && len(elems) == 0:
 		return ShapeEmpty
-	case len(elems) == 0:
-		return ShapeUnknown
 	}
-	return shapeOf(examine(elems[0]), inArray)
+	for _, el := range elems {
+		if el.Err == nil {
+			return shapeOf(examine(el.Raw), inArray)
+		}
+	}
+	return ShapeUnknown
 }
 
 // has reports whether a key was present with a non-null value.
-func has(raw json.RawMessage) bool {
+func has(raw jsontext.Value) bool {
 	return len(raw) > 0 && !bytes.Equal(raw, []byte("null"))
 }
 
-// str reads a JSON string; ok is false for anything else.
-func str(raw json.RawMessage) (string, bool) {
+// text reads a JSON string's text; ok is false for anything else.
+func text(raw jsontext.Value) ([]byte, bool) {
 	if firstByte(raw) != '"' {
-		return "", false
+		return nil, false
 	}
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return "", false
+	s, err := jsontext.AppendUnquote(nil, bytes.TrimRight(raw, jsonSpace))
+	if err != nil {
+		return nil, false
 	}
 	return s, true
 }
 
+// jsonSpace is the whitespace JSON allows between tokens, and the only
+// whitespace ever trimmed: anything else is part of what was sent.
+const jsonSpace = " \t\r\n"
+
+// trimSpace trims JSON whitespace.
+func trimSpace(b []byte) []byte { return bytes.Trim(b, jsonSpace) }
+
 // firstByte is the first byte that is not JSON whitespace, or 0.
 func firstByte(b []byte) byte {
-	for _, c := range b {
-		switch c {
-		case ' ', '\t', '\r', '\n':
-			continue
-		}
-		return c
+	if t := bytes.TrimLeft(b, jsonSpace); len(t) > 0 {
+		return t[0]
 	}
 	return 0
 }
 
-// keysOf lists an object's keys for an error message, at most a few of them.
-func keysOf(raw json.RawMessage) string {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(raw, &m) != nil {
+// keysOf lists an object's keys for an error message, at most a few of them,
+// each clipped: the names are the sender's.
+func keysOf(raw jsontext.Value) string {
+	d := strictjson.NewDecoder(raw, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	if tok, err := d.ReadToken(); err != nil || tok.Kind() != '{' {
 		return ""
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+	var keys []string
+	for d.PeekKind() == '"' {
+		tok, err := d.ReadToken()
+		if err != nil {
+			return ""
+		}
+		// Read before the next call: it would void the token.
+		keys = append(keys, redact.Clip(tok.String(), redact.EchoLimit))
+		if _, err := d.ReadValue(); err != nil {
+			return ""
+		}
 	}
 	// Sorted so that the same payload always gives the same error text.
 	slices.Sort(keys)
+	keys = slices.Compact(keys)
 	if len(keys) > 8 {
 		keys = append(keys[:8], "...")
 	}

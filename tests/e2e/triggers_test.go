@@ -31,7 +31,8 @@ import (
 //     but it is in family web, so it runs after the promote that came before
 //     it, which has deprecated it already -> unchanged.
 //   - malformed-body and unknown-shape cannot be read: dead-lettered with
-//     InvalidParameter.Payload (a DLQ is configured).
+//     InvalidParameter.Payload and InvalidParameter.UnknownShape (a DLQ is
+//     configured).
 var triggerFixtures = map[string][]want{
 	"direct-array": {
 		{"", report.Planned, ""},
@@ -60,7 +61,7 @@ var triggerFixtures = map[string][]want{
 		{"", report.Unchanged, ""},
 	},
 	"timer":         {{"timer:nightly-rotate:2026-11-27T04:00:00Z:0", report.Applied, ""}},
-	"unknown-shape": {{"", report.DeadLettered, "InvalidParameter.Payload"}},
+	"unknown-shape": {{"", report.DeadLettered, "InvalidParameter.UnknownShape"}},
 }
 
 // TestTriggerFixtures sends every payload shape through the binary (go1).
