@@ -11,7 +11,7 @@ import (
 func ids(n int) []string {
 	out := make([]string, n)
 	for i := range out {
-		out[i] = fmt.Sprintf("m-bp1old%02d", i)
+		out[i] = fmt.Sprintf("m-bp1old%03d", i)
 	}
 	return out
 }
@@ -39,8 +39,10 @@ func TestCheck(t *testing.T) {
 			reason: []string{"more than maxDeprecations 5 and maxDeprecationShare 0.5 (4 of 8 Available)"}},
 		{name: "share rounds down", limits: Limits{MaxDeprecations: 100, MaxDeprecationShare: 0.34}, plan: Plan{Family: "api", Available: 5, Deprecate: ids(2)},
 			reason: []string{"maxDeprecationShare 0.34 (1 of 5 Available)"}},
-		{name: "share float product is exact enough", limits: Limits{MaxDeprecations: 100, MaxDeprecationShare: 0.3}, plan: Plan{Family: "api", Available: 10, Deprecate: ids(3)},
+		{name: "a share float64 cannot hold exactly loses no image (0.29*100 is 28.999…)", limits: Limits{MaxDeprecations: 100, MaxDeprecationShare: 0.29}, plan: Plan{Family: "api", Available: 100, Deprecate: ids(29)},
 			allowed: true},
+		{name: "one more than the share is refused", limits: Limits{MaxDeprecations: 100, MaxDeprecationShare: 0.29}, plan: Plan{Family: "api", Available: 100, Deprecate: ids(30)},
+			reason: []string{"(29 of 100 Available)"}},
 		{name: "share 1 allows the whole family (the floor guard is the engine's)", limits: Limits{MaxDeprecations: 100, MaxDeprecationShare: 1}, plan: Plan{Family: "api", Available: 3, Deprecate: ids(3)},
 			allowed: true},
 		{name: "zero limits mean the defaults", limits: Limits{}, plan: Plan{Family: "web", Available: 100, Deprecate: ids(6)},
