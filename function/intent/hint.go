@@ -37,6 +37,12 @@ func suggest(unknown string, known []string, elsewhere map[string]string) string
 	return best
 }
 
+// Suggest is suggest for other strict readers of this function's JSON (the
+// policy), so that an unknown field gets the same hint everywhere.
+func Suggest(unknown string, known []string, elsewhere map[string]string) string {
+	return suggest(unknown, known, elsewhere)
+}
+
 // maxHintDistance allows one typo in short names and up to three in long ones.
 func maxHintDistance(n int) int {
 	return min(3, max(1, n/4))
