@@ -6,17 +6,17 @@ import (
 	"testing"
 )
 
-// TestSamplePolicy reads deploy/policy.json, the sample shipped with the
+// TestSamplePolicy reads deploy/lifecycle-policy.json, the sample shipped with the
 // function, and checks what it says about each family.
 func TestSamplePolicy(t *testing.T) {
 	t.Parallel()
-	text, err := os.ReadFile(filepath.Join("..", "..", "deploy", "policy.json"))
+	text, err := os.ReadFile(filepath.Join("..", "..", "deploy", "lifecycle-policy.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	p, err := Parse(text)
 	if err != nil {
-		t.Fatalf("deploy/policy.json: %v", err)
+		t.Fatalf("deploy/lifecycle-policy.json: %v", err)
 	}
 	web, ok := p.Family("web")
 	if !ok || web.Keep != 3 || web.MinAge.Std().Hours() != 168 || web.Limits != (Limits{MaxDeprecations: 2, MaxDeprecationShare: DefaultMaxDeprecationShare}) {
