@@ -166,22 +166,7 @@ func (h *Handler) Handle(ctx context.Context, env Env, payload []byte) (*report.
 	// reads its own line of this budget.
 	dl, _ := ctx.Deadline()
 	b := h.shares().Split(h.Clock, dl)
-	engine := lifecycle.NewEngine(retry.New(api, retry.Config{
-		Policy: h.Policy, Limiter: h.rateLimiter(), Quota: h.retryQuota(), Budget: b,
-	}), h.guards(), region)
-	engine.Budget = b
-	if h.Now != nil {
-		engine.Now = h.Now
-	}
-
-	if h.CreatingBackoff != nil {
-		engine.CreatingBackoff = h.CreatingBackoff
-	}
-	if h.MaxCreatingWait > 0 {
-		engine.MaxCreatingWait = h.MaxCreatingWait
-	}
-	engine.OnCreatingWait = h.OnCreatingWait
-
+	engine := h.engine(api, region, b)
 	workCtx, cancel := b.WorkContext(ctx)
 	defer cancel()
 	inv := &invocation{ctx: ctx, work: workCtx, budget: b, engine: engine, log: log}
@@ -218,6 +203,26 @@ func (h *Handler) Handle(ctx context.Context, env Env, payload []byte) (*report.
 		h.record(rep, log, m)
 	}
 	return rep, h.failure(rep)
+}
+
+// engine is one invocation's lifecycle engine: api behind the retry layer,
+// both bounded by the invocation's budget b.
+func (h *Handler) engine(api ecsapi.API, region string, b retry.Budget) *lifecycle.Engine {
+	engine := lifecycle.NewEngine(retry.New(api, retry.Config{
+		Policy: h.Policy, Limiter: h.rateLimiter(), Quota: h.retryQuota(), Budget: b,
+	}), h.guards(), region)
+	engine.Budget = b
+	if h.Now != nil {
+		engine.Now = h.Now
+	}
+	if h.CreatingBackoff != nil {
+		engine.CreatingBackoff = h.CreatingBackoff
+	}
+	if h.MaxCreatingWait > 0 {
+		engine.MaxCreatingWait = h.MaxCreatingWait
+	}
+	engine.OnCreatingWait = h.OnCreatingWait
+	return engine
 }
 
 // invocation is what every message of one invocation shares.

@@ -158,56 +158,25 @@ func (a *api) CountInstancesUsingImage(ctx context.Context, regionID, imageID st
 func run[T any](ctx context.Context, a *api, action string, classify func(error) Class,
 	alreadyDone func(error) T, call func(context.Context) (T, error)) (T, error) {
 	var zero T
-	p, clk, notAfter := a.c.Policy, a.c.Budget.clock(), a.c.Budget.Calls
-	var (
-		waited    time.Duration
-		last      error         // the failure worth reporting, for Exhausted
-		lastDur   time.Duration // how long the last attempt took: the estimate for the next
-		retryCost int           // quota tokens the attempt now running took
-	)
-	giveUp := func(attempts int, why string) (T, error) {
-		if last == nil {
-			last = &ecsapi.Error{Action: action, Message: errNoTime.Error(), Err: errNoTime}
-		}
-		return zero, &Exhausted{Last: last, Attempts: attempts, Waited: waited, Why: why}
-	}
+	l := &loop{api: a, action: action, clk: a.c.Budget.clock(), notAfter: a.c.Budget.Calls}
 	for attempt := 1; ; attempt++ {
-		if !notAfter.IsZero() && !clk.Now().Add(lastDur).Before(notAfter) {
-			return giveUp(attempt-1, WhyNoTime)
+		if why := l.admit(ctx); why != "" {
+			return zero, l.giveUp(attempt-1, why)
 		}
-		before := clk.Now()
-		if err := a.c.Limiter.wait(ctx, action, clk, notAfter); err != nil {
-			a.c.Quota.put(retryCost) // no attempt was made with these tokens
-			if errors.Is(err, errNoToken) {
-				if last == nil {
-					last = &ecsapi.Error{Action: action, Code: CodeClientLimit, Message: err.Error(), Err: err}
-				}
-			} else if last == nil {
-				last = &ecsapi.Error{Action: action, Err: fmt.Errorf("%w: %w", ecsapi.ErrContextDone, err)}
-			}
-			return giveUp(attempt-1, WhyNoTime)
-		}
-		waited += clk.Now().Sub(before)
-
-		actx, cancel := ctx, context.CancelFunc(func() {})
-		if !notAfter.IsZero() {
-			// The attempt itself must not run past the Calls line.
-			actx, cancel = context.WithDeadline(ctx, notAfter)
-		}
-		start := clk.Now()
+		actx, cancel := l.attemptContext(ctx)
+		start := l.clk.Now()
 		v, err := call(actx)
 		cancel()
-		lastDur = clk.Now().Sub(start)
+		l.lastDur = l.clk.Now().Sub(start)
 		if err == nil {
-			a.c.Quota.succeeded(retryCost)
+			a.c.Quota.succeeded(l.retryCost)
 			a.observe(Event{Action: action, Attempt: attempt})
 			return v, nil
 		}
-
 		class := classify(err)
 		switch {
 		case class == AlreadyDone:
-			a.c.Quota.succeeded(retryCost)
+			a.c.Quota.succeeded(l.retryCost)
 			a.observe(Event{Action: action, Attempt: attempt, Err: err, Class: class,
 				Note: "the target state already holds (" + ecsapi.Code(err) + "); counted as success"})
 			if alreadyDone == nil {
@@ -218,46 +187,102 @@ func run[T any](ctx context.Context, a *api, action string, classify func(error)
 			a.observe(Event{Action: action, Attempt: attempt, Err: err, Class: class})
 			return zero, withAttempts(err, attempt)
 		}
-
-		// A call cut short by its context ran out of time: that is not the
-		// cause worth reporting when an earlier attempt failed for a reason
-		// of its own (say InvalidStatus.ImageIsCreating, which kept the loop
-		// retrying).
-		cut := errors.Is(err, ecsapi.ErrContextDone)
-		if last == nil || !cut {
-			last = err
-		}
-		retryCost = 0
-		wait := backoffAfter(p, attempt, class)
-		why := ""
-		switch {
-		case cut || ctx.Err() != nil:
-			// The Calls line or the caller's context ended: no attempt can
-			// follow, however late this is seen.
-			why = WhyNoTime
-		case p.MaxAttempts > 0 && attempt >= p.MaxAttempts:
-			why = WhyMaxAttempts
-		case !notAfter.IsZero() && clk.Now().Add(wait+lastDur).After(notAfter):
-			why = WhyNoTime
-		}
-		if why == "" {
-			cost, ok := a.c.Quota.take()
-			if !ok {
-				why = WhyQuota
-			}
-			retryCost = cost
-		}
+		wait, why := l.next(ctx, attempt, err, class)
 		if why != "" {
 			a.observe(Event{Action: action, Attempt: attempt, Err: err, Class: class})
-			return giveUp(attempt, why)
+			return zero, l.giveUp(attempt, why)
 		}
 		a.observe(Event{Action: action, Attempt: attempt, Err: err, Class: class, Backoff: wait})
-		if err := clk.Sleep(ctx, wait); err != nil {
-			a.c.Quota.put(retryCost)
-			return giveUp(attempt, WhyNoTime)
+		if err := l.clk.Sleep(ctx, wait); err != nil {
+			a.c.Quota.put(l.retryCost)
+			return zero, l.giveUp(attempt, WhyNoTime)
 		}
-		waited += wait
+		l.waited += wait
 	}
+}
+
+// loop is the state of one call's retries.
+type loop struct {
+	api      *api
+	action   string
+	clk      Clock
+	notAfter time.Time // the budget's Calls line; zero: the context alone bounds the call
+
+	waited    time.Duration
+	last      error         // the failure worth reporting, for Exhausted
+	lastDur   time.Duration // how long the last attempt took: the estimate for the next
+	retryCost int           // quota tokens the attempt about to run, or running, took
+}
+
+// admit says why no attempt may start now ("" when one may): no time is
+// left before the Calls line for one as long as the last, or the rate
+// limiter's token would come too late. It waits for that token.
+func (l *loop) admit(ctx context.Context) (why string) {
+	if !l.notAfter.IsZero() && !l.clk.Now().Add(l.lastDur).Before(l.notAfter) {
+		return WhyNoTime
+	}
+	before := l.clk.Now()
+	err := l.api.c.Limiter.wait(ctx, l.action, l.clk, l.notAfter)
+	if err == nil {
+		l.waited += l.clk.Now().Sub(before)
+		return ""
+	}
+	l.api.c.Quota.put(l.retryCost) // no attempt is made with these tokens
+	if l.last == nil {
+		if errors.Is(err, errNoToken) {
+			l.last = &ecsapi.Error{Action: l.action, Code: CodeClientLimit, Message: err.Error(), Err: err}
+		} else {
+			l.last = &ecsapi.Error{Action: l.action, Err: fmt.Errorf("%w: %w", ecsapi.ErrContextDone, err)}
+		}
+	}
+	return WhyNoTime
+}
+
+// attemptContext bounds one attempt by the Calls line.
+func (l *loop) attemptContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if l.notAfter.IsZero() {
+		return ctx, func() {}
+	}
+	return context.WithDeadline(ctx, l.notAfter)
+}
+
+// next records a retryable failure and returns the wait before the next
+// attempt, having paid for it from the quota; or why there is none.
+func (l *loop) next(ctx context.Context, attempt int, err error, class Class) (wait time.Duration, why string) {
+	// A call cut short by its context ran out of time: that is not the cause
+	// worth reporting when an earlier attempt failed for a reason of its own
+	// (say InvalidStatus.ImageIsCreating, which kept the loop retrying).
+	cut := errors.Is(err, ecsapi.ErrContextDone)
+	if l.last == nil || !cut {
+		l.last = err
+	}
+	l.retryCost = 0
+	p := l.api.c.Policy
+	wait = backoffAfter(p, attempt, class)
+	switch {
+	case cut || ctx.Err() != nil:
+		// The Calls line or the caller's context ended: no attempt can
+		// follow, however late this is seen.
+		return 0, WhyNoTime
+	case p.MaxAttempts > 0 && attempt >= p.MaxAttempts:
+		return 0, WhyMaxAttempts
+	case !l.notAfter.IsZero() && l.clk.Now().Add(wait+l.lastDur).After(l.notAfter):
+		return 0, WhyNoTime
+	}
+	cost, ok := l.api.c.Quota.take()
+	if !ok {
+		return 0, WhyQuota
+	}
+	l.retryCost = cost
+	return wait, ""
+}
+
+// giveUp ends the retries on a transient failure.
+func (l *loop) giveUp(attempts int, why string) error {
+	if l.last == nil {
+		l.last = &ecsapi.Error{Action: l.action, Message: errNoTime.Error(), Err: errNoTime}
+	}
+	return &Exhausted{Last: l.last, Attempts: attempts, Waited: l.waited, Why: why}
 }
 
 func withAttempts(err error, attempts int) error {
