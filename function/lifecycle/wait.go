@@ -88,7 +88,8 @@ func (e *Engine) creatingBound(ctx context.Context, now time.Time) (time.Time, s
 		giveUp, bound = line, "not waiting past the deadline"
 	}
 	if giveUp.IsZero() {
-		giveUp = now // nothing bounds the wait: do not start one
+		// Nothing would end the wait: do not start one.
+		giveUp, bound = now, "no deadline and no MaxCreatingWait to wait within"
 	}
 	return giveUp, bound
 }
