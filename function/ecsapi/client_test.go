@@ -150,9 +150,6 @@ func TestDescribeImagesMalformedAnswer(t *testing.T) {
 			if !errors.As(err, &e) || e.Code != "" || e.HTTPStatus != 200 || !strings.Contains(e.Message, "m-1") {
 				t.Fatalf("err = %#v, want *Error with status 200 naming the image", err)
 			}
-			if Classify(err) != Permanent {
-				t.Errorf("Classify = %v, want permanent", Classify(err))
-			}
 		})
 	}
 }
@@ -279,28 +276,27 @@ func TestErrorsMapToAPIError(t *testing.T) {
 		wantStatus int
 		wantMsg    string
 		wantErr    bool // Err set (transport)
-		wantClass  Class
 	}{
 		{
 			name: "image is creating",
 			respond: func(w http.ResponseWriter) {
 				writeJSON(w, 403, errorBody("InvalidStatus.ImageIsCreating", "The image is creating."))
 			},
-			wantCode: "InvalidStatus.ImageIsCreating", wantStatus: 403, wantMsg: "The image is creating.", wantClass: Transient,
+			wantCode: "InvalidStatus.ImageIsCreating", wantStatus: 403, wantMsg: "The image is creating.",
 		},
 		{
 			name: "throttling",
 			respond: func(w http.ResponseWriter) {
 				writeJSON(w, 400, errorBody("Throttling.User", "Request was denied due to user flow control."))
 			},
-			wantCode: "Throttling.User", wantStatus: 400, wantMsg: "user flow control", wantClass: Transient,
+			wantCode: "Throttling.User", wantStatus: 400, wantMsg: "user flow control",
 		},
 		{
 			name: "forbidden",
 			respond: func(w http.ResponseWriter) {
 				writeJSON(w, 403, errorBody("Forbidden.RAM", "User not authorized to operate on the specified resource."))
 			},
-			wantCode: "Forbidden.RAM", wantStatus: 403, wantMsg: "not authorized", wantClass: Permanent,
+			wantCode: "Forbidden.RAM", wantStatus: 403, wantMsg: "not authorized",
 		},
 		{
 			name: "gateway html",
@@ -309,7 +305,7 @@ func TestErrorsMapToAPIError(t *testing.T) {
 				w.WriteHeader(502)
 				io.WriteString(w, "<html><body>502 Bad Gateway</body></html>")
 			},
-			wantStatus: 502, wantMsg: "502 Bad Gateway", wantClass: Transient,
+			wantStatus: 502, wantMsg: "502 Bad Gateway",
 		},
 		{
 			name: "connection reset",
@@ -319,7 +315,7 @@ func TestErrorsMapToAPIError(t *testing.T) {
 					conn.Close()
 				}
 			},
-			wantErr: true, wantClass: Transient,
+			wantErr: true,
 		},
 	}
 	for _, tc := range tests {
@@ -337,9 +333,6 @@ func TestErrorsMapToAPIError(t *testing.T) {
 			}
 			if tc.wantCode != "" && e.RequestID != "REQ-ERR" {
 				t.Errorf("RequestID = %q", e.RequestID)
-			}
-			if got := Classify(err); got != tc.wantClass {
-				t.Errorf("Classify = %v, want %v", got, tc.wantClass)
 			}
 			if strings.Contains(err.Error(), "testak") || strings.Contains(err.Error(), "Signature=") {
 				t.Errorf("credentials in error text: %s", err)
@@ -411,15 +404,16 @@ func TestSlowAnswerEndsByContextDeadline(t *testing.T) {
 	})
 	t.Cleanup(func() { close(release) }) // runs before the server's Close, which waits for handlers
 	tests := []struct {
-		name      string
-		ctxLeft   time.Duration
-		read      time.Duration
-		wantClass Class
+		name        string
+		ctxLeft     time.Duration
+		read        time.Duration
+		wantCtxDone bool
 	}{
-		// The context ends first: the call returns by its deadline, and that is the end.
-		{"context deadline", 300 * time.Millisecond, 10 * time.Second, Permanent},
-		// The read timeout ends first: a transport timeout, worth another attempt.
-		{"read timeout", 10 * time.Second, 300 * time.Millisecond, Transient},
+		// The context ends first: the call returns by its deadline, marked as
+		// cut by its caller's context (retry.Classify: out of time).
+		{"context deadline", 300 * time.Millisecond, 10 * time.Second, true},
+		// The read timeout ends first: a transport timeout, not the caller's.
+		{"read timeout", 10 * time.Second, 300 * time.Millisecond, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -437,8 +431,8 @@ func TestSlowAnswerEndsByContextDeadline(t *testing.T) {
 			if !errors.As(err, &e) || e.Err == nil || e.HTTPStatus != 0 {
 				t.Fatalf("err = %#v, want a transport *Error", err)
 			}
-			if got := Classify(err); got != tc.wantClass {
-				t.Errorf("Classify(%v) = %v, want %v", err, got, tc.wantClass)
+			if got := errors.Is(err, ErrContextDone); got != tc.wantCtxDone {
+				t.Errorf("errors.Is(%v, ErrContextDone) = %t, want %t", err, got, tc.wantCtxDone)
 			}
 		})
 	}
@@ -453,9 +447,6 @@ func TestDoneContextMakesNoRequest(t *testing.T) {
 	var e *Error
 	if !errors.As(err, &e) || !errors.Is(err, context.Canceled) || !errors.Is(err, ErrContextDone) {
 		t.Fatalf("err = %#v, want *Error wrapping context.Canceled", err)
-	}
-	if Classify(err) != Permanent {
-		t.Errorf("Classify = %v, want permanent", Classify(err))
 	}
 	if n := len(f.requests()); n != 0 {
 		t.Errorf("%d requests sent", n)
@@ -480,8 +471,8 @@ func TestCancelAbortsCallInFlight(t *testing.T) {
 	if elapsed := time.Since(start); elapsed > time.Second {
 		t.Errorf("cancel took %v to end the call", elapsed)
 	}
-	if !errors.Is(err, context.Canceled) || Classify(err) != Permanent {
-		t.Errorf("err = %v (class %v), want a cancelled call", err, Classify(err))
+	if !errors.Is(err, context.Canceled) || !errors.Is(err, ErrContextDone) {
+		t.Errorf("err = %v, want a call cut by its cancelled context", err)
 	}
 }
 
@@ -569,8 +560,9 @@ func TestEndpointSchemeAndHost(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err = c.DescribeImages(context.Background(), DescribeImagesInput{RegionID: tc.callRegion})
-			if !errors.Is(err, errCaptured) || Classify(err) != Transient {
-				t.Errorf("err = %v, want the captured transport error, transient", err)
+			var e *Error
+			if !errors.Is(err, errCaptured) || !errors.As(err, &e) || e.Code != "" || e.HTTPStatus != 0 {
+				t.Errorf("err = %v, want the captured transport error, as a transport failure", err)
 			}
 			if len(capture.urls) != 1 {
 				t.Fatalf("%d requests captured", len(capture.urls))
@@ -640,8 +632,8 @@ func BenchmarkSDKClientPerCall(b *testing.B) {
 }
 
 // TestNoCredentialsIsNotANetworkFault: when the default chain finds nothing,
-// a call fails at once with credential.CodeNotFound, classified permanent so
-// that nothing retries it, and no request leaves.
+// a call fails at once with credential.CodeNotFound, not as a transport
+// failure (retry.Classify: Credential, never retried), and no request leaves.
 func TestNoCredentialsIsNotANetworkFault(t *testing.T) {
 	// Not parallel: the default chain reads the process environment.
 	t.Setenv("HOME", t.TempDir())
@@ -653,8 +645,9 @@ func TestNoCredentialsIsNotANetworkFault(t *testing.T) {
 	f := newFakeECS(t, func(w http.ResponseWriter, form url.Values) { writeJSON(w, 200, `{"RequestId":"R"}`) })
 	c := f.client(t, func(cfg *Config) { cfg.Credentials = nil })
 	_, err := c.DescribeImages(context.Background(), DescribeImagesInput{RegionID: "cn-hangzhou", ImageIDs: []string{"m-1"}})
-	if Code(err) != credential.CodeNotFound || Classify(err) != Permanent {
-		t.Fatalf("err %v (code %q, %s), want %s, permanent", err, Code(err), Classify(err), credential.CodeNotFound)
+	var e *Error
+	if Code(err) != credential.CodeNotFound || !errors.As(err, &e) || e.Err != nil || e.HTTPStatus != 0 {
+		t.Fatalf("err %#v (code %q), want %s and no transport error", err, Code(err), credential.CodeNotFound)
 	}
 	if !strings.Contains(err.Error(), "ALIBABA_CLOUD_ACCESS_KEY_ID") {
 		t.Errorf("the error does not say what to set: %v", err)

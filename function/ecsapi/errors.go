@@ -19,7 +19,8 @@ type Error struct {
 func (e *Error) Error() string {
 	switch {
 	case e.Code != "" && e.RequestID == "":
-		// Refused by our own checks before any request was sent.
+		// Refused on this side before any request was sent (no region, no
+		// credentials), or an SDK client error: there is no request id.
 		return fmt.Sprintf("%s: %s: %s", e.Action, e.Code, e.Message)
 	case e.Code != "":
 		return fmt.Sprintf("%s: %s (HTTP %d, request %s): %s", e.Action, e.Code, e.HTTPStatus, e.RequestID, e.Message)
@@ -41,32 +42,9 @@ func Code(err error) string {
 	return ""
 }
 
-// Class is how an error should be handled.
-type Class int
-
-const (
-	// Permanent errors are not retried: the request itself is wrong or forbidden.
-	Permanent Class = iota
-	// Transient errors may pass: retry with backoff, or defer the message.
-	Transient
-	// AlreadyDone means the target state already holds (at-least-once delivery
-	// makes this normal): count it as success.
-	AlreadyDone
-)
-
-func (c Class) String() string {
-	switch c {
-	case Transient:
-		return "transient"
-	case AlreadyDone:
-		return "already-done"
-	default:
-		return "permanent"
-	}
-}
-
 // ErrContextDone marks a call cut short because the caller's context ended
-// (deadline or cancel). It is the end of the road, not a transient failure:
-// Classify reports Permanent. The *Error wraps it together with ctx's error,
-// so errors.Is(err, context.DeadlineExceeded) holds as well.
+// (deadline or cancel), whenever that was noticed. The *Error wraps it
+// together with ctx's error, so errors.Is(err, context.DeadlineExceeded)
+// holds as well. What it is worth (out of time: try again later) is
+// retry.Classify's to say.
 var ErrContextDone = errors.New("caller's context ended")

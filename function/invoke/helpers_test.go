@@ -96,8 +96,10 @@ func newHandler(t testing.TB, emu *emulator.Server, s setup) *invoke.Handler {
 	}
 	policy := retry.DefaultPolicy()
 	policy.Base, policy.Cap, policy.SlowBase = time.Millisecond, 10*time.Millisecond, 5*time.Millisecond
-	policy.Reserve = 500 * time.Millisecond
 	policy.MaxAttempts = s.callAttempts
+	// Short invocations: the calls stop 500 ms before the deadline.
+	shares := retry.DefaultShares()
+	shares.Calls.Max = 500 * time.Millisecond
 	endpoint := emu.URL()
 	h := &invoke.Handler{
 		Config: cfg,
@@ -106,6 +108,7 @@ func newHandler(t testing.TB, emu *emulator.Server, s setup) *invoke.Handler {
 				Credentials: &ecsapi.Credentials{AccessKeyID: emulator.DefaultKey, AccessKeySecret: emulator.DefaultKey}})
 		},
 		Policy:          policy,
+		Shares:          shares,
 		Log:             slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now:             s.now,
 		CreatingBackoff: func(int) time.Duration { return 20 * time.Millisecond },

@@ -28,10 +28,6 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/trigger"
 )
 
-// settleTime is kept back from the invocation deadline so that a message that
-// ran out of time can still be deferred or dead-lettered before FC stops us.
-const settleTime = 3 * time.Second
-
 // Env is what a front door knows about one invocation.
 type Env struct {
 	RequestID string
@@ -61,8 +57,19 @@ type Handler struct {
 	// Queue is nil when neither RETRY_QUEUE nor DEAD_LETTER_QUEUE is configured.
 	Queue  Settler
 	Policy retry.Policy
-	Log    *slog.Logger
-	Now    func() time.Time
+	// Shares split each invocation's deadline (time kept to settle, kept
+	// back from the calls, kept from a Creating wait); zero means
+	// retry.DefaultShares.
+	Shares retry.Shares
+	// Clock is the one clock of the deadline budget, the retries and the
+	// Creating waits; nil means the real one.
+	Clock retry.Clock
+	// Quota is the process's retry budget; nil means one of
+	// retry.DefaultQuota tokens, made on first use.
+	Quota *retry.Quota
+	Log   *slog.Logger
+	// Now tells the date for messages (firstSeen) and for minAge; time.Now when nil.
+	Now func() time.Time
 	// DryRun makes every intent a dry run (the CLI's plan command).
 	DryRun bool
 	// CreatingBackoff, when set, replaces how long a promote waits between
@@ -78,6 +85,7 @@ type Handler struct {
 
 	limiterOnce sync.Once
 	limiter     *retry.Limiter
+	quotaOnce   sync.Once
 }
 
 // New builds the production handler: the SDK-backed ECS client at the
@@ -129,7 +137,7 @@ func (e *FailedError) Error() string {
 // error is non-nil only when a message ended as failed (or nothing could run).
 func (h *Handler) Handle(ctx context.Context, env Env, payload []byte) (*report.Report, error) {
 	rep := report.New(env.RequestID)
-	ctx, log := h.invocation(ctx, env)
+	ctx, log := h.begin(ctx, env)
 	sec := redact.FromContext(ctx)
 	if len(payload) > h.MaxPayloadBytes() {
 		return rep, h.refuseOversized(ctx, log, rep, int64(len(payload)), payload)
@@ -153,21 +161,14 @@ func (h *Handler) Handle(ctx context.Context, env Env, payload []byte) (*report.
 	if env.Region != "" {
 		region = env.Region
 	}
-	engine := lifecycle.NewEngine(retry.New(api, h.Policy, h.rateLimiter()), h.guards(), region)
-	if h.Now != nil {
-		engine.Now = h.Now
-	}
-
-	if h.CreatingBackoff != nil {
-		engine.CreatingBackoff = h.CreatingBackoff
-	}
-	if h.MaxCreatingWait > 0 {
-		engine.MaxCreatingWait = h.MaxCreatingWait
-	}
-	engine.OnCreatingWait = h.OnCreatingWait
-
-	workCtx, cancel := workContext(ctx)
+	// The invocation's deadline is divided once, here; every layer below
+	// reads its own line of this budget.
+	dl, _ := ctx.Deadline()
+	b := h.shares().Split(h.Clock, dl)
+	engine := h.engine(api, region, b)
+	workCtx, cancel := b.WorkContext(ctx)
 	defer cancel()
+	inv := &invocation{ctx: ctx, work: workCtx, budget: b, engine: engine, log: log}
 	// Parse every message first: that is cheap, and it lets one DescribeImages
 	// read the images of the whole batch (up to 100 ids a call) before any intent runs.
 	parsed := make([]parsedMessage, len(msgs))
@@ -178,7 +179,7 @@ func (h *Handler) Handle(ctx context.Context, env Env, payload []byte) (*report.
 			valid = append(valid, parsed[i].in)
 		}
 	}
-	h.prefetch(workCtx, engine, valid, log)
+	h.prefetch(inv, valid)
 
 	results := make([]report.Message, len(msgs))
 	g := new(errgroup.Group)
@@ -191,7 +192,7 @@ func (h *Handler) Handle(ctx context.Context, env Env, payload []byte) (*report.
 		g.Go(func() error {
 			// Within one family, messages run in the order they arrived.
 			for _, i := range idxs {
-				results[i] = h.processSafely(ctx, workCtx, engine, msgs[i], parsed[i], log)
+				results[i] = h.processSafely(inv, msgs[i], parsed[i])
 			}
 			return nil
 		})
@@ -203,14 +204,35 @@ func (h *Handler) Handle(ctx context.Context, env Env, payload []byte) (*report.
 	return rep, h.failure(rep)
 }
 
-// workContext ends settleTime before the invocation's deadline, so settling
-// still has time after the work ran out of it.
-func workContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	dl, ok := ctx.Deadline()
-	if !ok || time.Until(dl) < 2*settleTime {
-		return context.WithCancel(ctx)
+// engine is one invocation's lifecycle engine: api behind the retry layer,
+// both bounded by the invocation's budget b.
+func (h *Handler) engine(api ecsapi.API, region string, b retry.Budget) *lifecycle.Engine {
+	engine := lifecycle.NewEngine(retry.New(api, retry.Config{
+		Policy: h.Policy, Limiter: h.rateLimiter(), Quota: h.retryQuota(), Budget: b,
+	}), h.guards(), region)
+	engine.Budget = b
+	if h.Now != nil {
+		engine.Now = h.Now
 	}
-	return context.WithDeadline(ctx, dl.Add(-settleTime))
+	if h.CreatingBackoff != nil {
+		engine.CreatingBackoff = h.CreatingBackoff
+	}
+	if h.MaxCreatingWait > 0 {
+		engine.MaxCreatingWait = h.MaxCreatingWait
+	}
+	engine.OnCreatingWait = h.OnCreatingWait
+	return engine
+}
+
+// invocation is what every message of one invocation shares.
+type invocation struct {
+	// ctx is the invocation's own; settling derives its context from it.
+	ctx context.Context
+	// work ends at the budget's Work line: planning and applying stop there.
+	work   context.Context
+	budget retry.Budget
+	engine *lifecycle.Engine
+	log    *slog.Logger
 }
 
 func (h *Handler) failure(rep *report.Report) error {
@@ -230,14 +252,14 @@ func (h *Handler) failure(rep *report.Report) error {
 // an optimisation: on an error, or a panic inside the SDK, each intent reads
 // what it needs itself and settles with its own outcome, so the batch still
 // gets a report.
-func (h *Handler) prefetch(ctx context.Context, engine *lifecycle.Engine, ins []intent.Intent, log *slog.Logger) {
+func (h *Handler) prefetch(inv *invocation, ins []intent.Intent) {
 	defer func() {
 		if r := recover(); r != nil {
-			log.Error("panic while prefetching the batch", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			inv.log.Error("panic while prefetching the batch", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 		}
 	}()
-	if err := engine.Prefetch(ctx, ins); err != nil {
-		log.Warn("batch prefetch failed", "error", err.Error())
+	if err := inv.engine.Prefetch(inv.work, ins); err != nil {
+		inv.log.Warn("batch prefetch failed", "error", err.Error())
 	}
 }
 
@@ -265,34 +287,34 @@ func parse(msg trigger.Message) parsedMessage {
 // processSafely turns a panic while working one message into that message's
 // failure: a worker goroutine's panic would otherwise end the whole process
 // (the runtime SDK recovers only the handler's own goroutine), losing the batch.
-func (h *Handler) processSafely(ctx, workCtx context.Context, engine *lifecycle.Engine, msg trigger.Message, p parsedMessage, log *slog.Logger) (m report.Message) {
+func (h *Handler) processSafely(inv *invocation, msg trigger.Message, p parsedMessage) (m report.Message) {
 	defer func() {
 		if r := recover(); r != nil {
-			log.Error("panic while working a message", "messageId", msg.ID, "intentId", msg.IntentID, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			inv.log.Error("panic while working a message", "messageId", msg.ID, "intentId", msg.IntentID, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			m = report.Message{ID: msg.ID, IntentID: msg.IntentID, Source: msg.Source, Attempt: msg.Attempt, Outcome: report.Failed,
 				Code: "InternalError.Panic", Error: fmt.Sprintf("panic: %v", r)}
 			describe(&m, p.in)
 		}
 	}()
-	return h.process(ctx, workCtx, engine, msg, p, log)
+	return h.process(inv, msg, p)
 }
 
 // process takes one message to exactly one outcome.
-func (h *Handler) process(ctx, workCtx context.Context, engine *lifecycle.Engine, msg trigger.Message, p parsedMessage, log *slog.Logger) report.Message {
+func (h *Handler) process(inv *invocation, msg trigger.Message, p parsedMessage) report.Message {
 	m := report.Message{ID: msg.ID, IntentID: msg.IntentID, Source: msg.Source, Attempt: msg.Attempt}
 	in := p.in
 	describe(&m, in)
 	if p.err != nil {
 		if msg.Err != nil {
-			return h.settlePermanent(ctx, msg, m, nil, p.code, p.err.Error())
+			return h.settlePermanent(inv, msg, m, nil, p.code, p.err.Error())
 		}
-		return h.settlePermanent(ctx, msg, m, &in, p.code, p.err.Error())
+		return h.settlePermanent(inv, msg, m, &in, p.code, p.err.Error())
 	}
 	if h.DryRun {
 		in.DryRun = true
 	}
 
-	res, err := engine.Run(workCtx, in)
+	res, err := inv.engine.Run(inv.work, in)
 	if res != nil {
 		m.Plan, m.Held = res.Plan, res.Held
 		for _, a := range res.Applied {
@@ -312,126 +334,9 @@ func (h *Handler) process(ctx, workCtx context.Context, engine *lifecycle.Engine
 		}
 		return m
 	}
-
-	code := ecsapi.Code(err)
-	h.logChangeFailure(log, m, err)
-	if credential.IsCredentialCode(code) {
-		// Missing or refused credentials are the configuration's fault, not
-		// the message's: fail it, so the platform delivers it again once they
-		// are right, rather than dead-letter it (which the same credentials
-		// could not do either).
-		m.Outcome, m.Code, m.Error = report.Failed, code, err.Error()
-		return m
-	}
-	switch classify(err) {
-	case ecsapi.AlreadyDone:
-		m.Outcome = report.Unchanged
-		if res != nil && res.Changed {
-			m.Outcome = report.Applied
-		}
-		return m
-	case ecsapi.Transient:
-		if code == "" {
-			code = transientCode(err)
-		}
-		return h.settleTransient(ctx, msg, m, &in, code, err)
-	default:
-		return h.settlePermanent(ctx, msg, m, &in, code, err.Error())
-	}
-}
-
-// classify adds to the API's classes the one thing only the handler knows:
-// running out of invocation time (or being stopped) is worth another try later,
-// never a reason to dead-letter.
-func classify(err error) ecsapi.Class {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return ecsapi.Transient
-	}
-	return ecsapi.Classify(err)
-}
-
-func transientCode(err error) string {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return "DeadlineExceeded"
-	}
-	return "TransportError"
-}
-
-func (h *Handler) settleTransient(ctx context.Context, msg trigger.Message, m report.Message, in *intent.Intent, code string, cause error) report.Message {
-	sec := redact.FromContext(ctx) // what goes to MNS hides the secrets too
-	code = sec.String(code)
-	m.Code, m.Error = code, sec.String(cause.Error())
-	if h.Queue == nil || !h.Queue.CanDefer() {
-		m.Outcome = report.Failed
-		m.Error = "transient, and no RETRY_QUEUE to defer it to: " + m.Error
-		return m
-	}
-	sctx, cancel := settleContext(ctx)
-	defer cancel()
-	now := h.now()
-	firstSeen, originalID := now, msg.ID
-	if in.Retry != nil {
-		firstSeen = in.Retry.FirstSeen
-		if in.Retry.MessageID != "" {
-			originalID = in.Retry.MessageID
-		}
-	}
-	id, delay, err := h.Queue.Defer(sctx, queue.Deferral{
-		MessageID: redact.Clip(originalID, redact.EchoLimit), Body: msg.Body, Attempt: msg.Attempt,
-		FirstSeen: firstSeen, LastError: redact.Clip(code, redact.EchoLimit), Now: now,
-	})
-	switch {
-	case err == nil:
-		m.Outcome, m.DeferredTo, m.RetryDelay = report.Deferred, id, delay.String()
-		return m
-	case errors.Is(err, queue.ErrExhausted):
-		return h.settlePermanent(ctx, msg, m, in, code, "retries exhausted: "+err.Error()+"; last error: "+m.Error)
-	default:
-		m.Outcome = report.Failed
-		m.Error = "could not defer: " + err.Error() + "; cause: " + m.Error
-		return m
-	}
-}
-
-func (h *Handler) settlePermanent(ctx context.Context, msg trigger.Message, m report.Message, in *intent.Intent, code, text string) report.Message {
-	sec := redact.FromContext(ctx) // what goes to MNS hides the secrets too
-	code, text = sec.String(code), sec.String(text)
-	m.Code, m.Error = code, text
-	if h.Queue == nil || !h.Queue.HasDeadLetter() {
-		m.Outcome = report.Rejected
-		return m
-	}
-	sctx, cancel := settleContext(ctx)
-	defer cancel()
-	firstSeen, originalID := h.now(), msg.ID
-	if in != nil && in.Retry != nil {
-		firstSeen = in.Retry.FirstSeen
-		if in.Retry.MessageID != "" {
-			originalID = in.Retry.MessageID
-		}
-	}
-	id, err := h.Queue.DeadLetter(sctx, queue.Letter{
-		// Clipped: a sender's 1 MB id would make the letter larger than MNS
-		// takes, and a letter that cannot be sent fails the batch for ever.
-		MessageID: redact.Clip(originalID, redact.EchoLimit), Body: msg.Body,
-		Code: redact.Clip(code, redact.EchoLimit), Message: redact.Clip(text, redact.TextLimit),
-		Attempt: msg.Attempt, FirstSeen: firstSeen, Now: h.now(),
-	})
-	if err != nil {
-		m.Outcome = report.Failed
-		m.Error = "could not dead-letter: " + err.Error() + "; cause: " + text
-		return m
-	}
-	m.Outcome, m.DeadLetterID = report.DeadLettered, id
-	return m
-}
-
-// settleContext survives the work context running out, but not the invocation.
-func settleContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if dl, ok := ctx.Deadline(); ok {
-		return context.WithDeadline(context.WithoutCancel(ctx), dl)
-	}
-	return context.WithTimeout(context.WithoutCancel(ctx), 2*settleTime)
+	class, code := verdict(err)
+	h.logChangeFailure(inv.log, m, err, class, code)
+	return h.settle(inv, msg, m, &in, class, code, err)
 }
 
 func describe(m *report.Message, in intent.Intent) {
@@ -486,7 +391,7 @@ func describeChanges(changes []lifecycle.FieldChange) string {
 
 // logChangeFailure writes the one line an operator searches for when an image
 // change failed: which image, the API's code, its request id and the attempts.
-func (h *Handler) logChangeFailure(log *slog.Logger, m report.Message, err error) {
+func (h *Handler) logChangeFailure(log *slog.Logger, m report.Message, err error, class retry.Class, code string) {
 	var ae *ecsapi.Error
 	requestID := ""
 	if errors.As(err, &ae) {
@@ -494,8 +399,8 @@ func (h *Handler) logChangeFailure(log *slog.Logger, m report.Message, err error
 	}
 	m = shown(m, nil) // the logger hides the secrets; this clips what the sender chose
 	log.Warn("image change failed", "messageId", m.ID, "intentId", m.IntentID, "action", m.Action, "imageId", m.ImageID,
-		"code", ecsapi.Code(err), "ecsRequestId", requestID, "attempts", retry.Attempts(err),
-		"class", classify(err).String(), "error", err.Error())
+		"code", code, "ecsRequestId", requestID, "attempts", retry.Attempts(err),
+		"class", class.String(), "error", err.Error())
 }
 
 func (h *Handler) guards() lifecycle.Guards {
@@ -519,6 +424,24 @@ func (h *Handler) rateLimiter() *retry.Limiter {
 		h.limiter = retry.NewLimiter(rate, int(rate))
 	})
 	return h.limiter
+}
+
+// retryQuota is built on first use, like the rate limiter, and lives as long
+// as the Handler: every invocation of the process draws on it.
+func (h *Handler) retryQuota() *retry.Quota {
+	h.quotaOnce.Do(func() {
+		if h.Quota == nil {
+			h.Quota = retry.NewQuota(retry.DefaultQuota)
+		}
+	})
+	return h.Quota
+}
+
+func (h *Handler) shares() retry.Shares {
+	if h.Shares == (retry.Shares{}) {
+		return retry.DefaultShares()
+	}
+	return h.Shares
 }
 
 func (h *Handler) now() time.Time {

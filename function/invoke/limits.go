@@ -5,10 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"github.com/ecs-image-lifecycle/image-lifecycle/function/credential"
 	"log/slog"
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/config"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/credential"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/queue"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/redact"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
@@ -35,7 +35,7 @@ func (h *Handler) MaxPayloadBytes() int {
 // with CodePayloadTooLarge.
 func (h *Handler) RefuseUnread(ctx context.Context, env Env, size int64, head []byte) (*report.Report, error) {
 	rep := report.New(env.RequestID)
-	ctx, log := h.invocation(ctx, env)
+	ctx, log := h.begin(ctx, env)
 	return rep, h.refuseOversized(ctx, log, rep, size, head)
 }
 
@@ -59,16 +59,18 @@ func (h *Handler) refuseOversized(ctx context.Context, log *slog.Logger, rep *re
 		received = "its length unknown"
 	}
 	text := fmt.Sprintf("the payload was refused unread: %s, more than MAX_PAYLOAD_BYTES (%d)", received, h.MaxPayloadBytes())
-	m := h.settlePermanent(ctx, msg, report.Message{ID: msg.ID, Source: msg.Source, Attempt: msg.Attempt}, nil, CodePayloadTooLarge, text)
+	dl, _ := ctx.Deadline()
+	inv := &invocation{ctx: ctx, budget: h.shares().Split(h.Clock, dl), log: log}
+	m := h.settlePermanent(inv, msg, report.Message{ID: msg.ID, Source: msg.Source, Attempt: msg.Attempt}, nil, CodePayloadTooLarge, text)
 	h.record(rep, log, shown(m, redact.FromContext(ctx)))
 	return h.failure(rep)
 }
 
-// invocation prepares what every invocation needs before it reads anything:
+// begin prepares what every invocation needs before it reads anything:
 // whatever an upstream error quotes, the invocation's secrets go no further
 // than this; its logger and everything that settles a message (through the
 // returned ctx) hide them.
-func (h *Handler) invocation(ctx context.Context, env Env) (context.Context, *slog.Logger) {
+func (h *Handler) begin(ctx context.Context, env Env) (context.Context, *slog.Logger) {
 	sec := invocationSecrets(env)
 	log := slog.New(redact.NewHandler(h.logger().Handler(), sec)).With("requestId", env.RequestID)
 	if env.Credentials != nil {

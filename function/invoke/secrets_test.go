@@ -66,7 +66,9 @@ func newSTSWorld(t testing.TB, withDeadLetters bool) *stsWorld {
 	cfg := config.Defaults()
 	cfg.ECSEndpoint, cfg.RateLimit = emu.URL(), 100000
 	policy := retry.DefaultPolicy()
-	policy.Base, policy.Cap, policy.SlowBase, policy.Reserve = time.Millisecond, 10*time.Millisecond, 5*time.Millisecond, 500*time.Millisecond
+	policy.Base, policy.Cap, policy.SlowBase = time.Millisecond, 10*time.Millisecond, 5*time.Millisecond
+	shares := retry.DefaultShares()
+	shares.Calls.Max = 500 * time.Millisecond
 	w := &stsWorld{emu: emu, logs: &lockedBuffer{}}
 	w.h = &invoke.Handler{
 		Config: cfg,
@@ -75,6 +77,7 @@ func newSTSWorld(t testing.TB, withDeadLetters bool) *stsWorld {
 			return ecsapi.New(ecsapi.Config{Region: cfg.Region, Endpoint: emu.URL(), Credentials: c})
 		},
 		Policy: policy,
+		Shares: shares,
 		Log:    slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	if withDeadLetters {

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/retry"
 )
 
 // maxAccountsPerUnshare is ModifyImageSharePermission's limit on RemoveAccount.N.
@@ -77,13 +78,13 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 			}
 		}
 		reqID, wrote, err := e.modify(ctx, ecsapi.ModifyInput{RegionID: p.RegionID, ImageID: s.ImageID, Changes: toAPI(changes)})
-		if err != nil && !alreadyAvailable(err, changes) {
+		if err != nil {
 			return res, fmt.Errorf("lifecycle: modify %s: %w", s.ImageID, err)
 		}
 		if e.Cache != nil {
 			e.Cache.applied(p.RegionID, s.ImageID, changes)
 		}
-		if err != nil || !wrote {
+		if !wrote {
 			// Another run got there first (rollback, promote, a duplicate):
 			// the target state holds, nothing was written, and the plan goes on.
 			s.Changes = nil
@@ -103,20 +104,18 @@ type writeReporter interface {
 }
 
 // modify sends one ModifyImageAttribute and says whether it wrote anything,
-// so that a run reports applied only when it changed an image.
+// so that a run reports applied only when it changed an image. An answer that
+// the target state already held is no error and no write: the retry layer
+// says so itself; from any other API, retry.ClassifyModify decides.
 func (e *Engine) modify(ctx context.Context, in ecsapi.ModifyInput) (requestID string, wrote bool, err error) {
 	if w, ok := e.API.(writeReporter); ok {
 		return w.ModifyImageAttributeWrote(ctx, in)
 	}
 	requestID, err = e.API.ModifyImageAttribute(ctx, in)
+	if err != nil && retry.ClassifyModify(err, in) == retry.AlreadyDone {
+		return requestID, false, nil
+	}
 	return requestID, err == nil, err
-}
-
-// alreadyAvailable reports an activation answered ImageStatus.NotDeprecated:
-// the image is already Available.
-func alreadyAvailable(err error, changes []FieldChange) bool {
-	return len(changes) == 1 && changes[0].Field == FieldStatus && changes[0].To == ecsapi.StatusAvailable &&
-		ecsapi.Code(err) == "ImageStatus.NotDeprecated"
 }
 
 func isDeprecation(c FieldChange) bool {

@@ -75,7 +75,7 @@ func TestPrefetchReadsIDsInHundreds(t *testing.T) {
 	}
 	// The missing id was looked up already: its absence is cached too.
 	_, err := e.Plan(context.Background(), ins[150])
-	wantCode(t, err, "InvalidImageId.NotFound", 404)
+	wantRefusal(t, err, "InvalidImageId.NotFound")
 	if got := f.count("DescribeImages"); got != 2 {
 		t.Fatalf("DescribeImages = %d after planning, want still 2", got)
 	}

@@ -98,12 +98,9 @@ func TestEmulatorPromoteDefersWhileCreating(t *testing.T) {
 	s, e := startEmulator(t, emulator.Options{}, imgs...) // stays Creating
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	e.DeadlineMargin = 50 * time.Millisecond
+	waitUntil(e, ctx, 50*time.Millisecond)
 	_, err := e.Run(ctx, intent.Intent{Action: "promote", ImageID: "m-new", Keep: keepN(1)})
-	wantCode(t, err, "InvalidStatus.ImageIsCreating", 403)
-	if ecsapi.Classify(err) != ecsapi.Transient {
-		t.Errorf("Classify = %v, want transient", ecsapi.Classify(err))
-	}
+	wantNotYet(t, err, "InvalidStatus.ImageIsCreating") // the message is deferred
 	if got := s.Calls("ModifyImageAttribute"); got != 0 {
 		t.Fatalf("ModifyImageAttribute calls = %d while the image was Creating", got)
 	}
@@ -207,7 +204,7 @@ func TestEmulatorRollbackFromImageAndMoveFloor(t *testing.T) {
 
 	s.ResetCalls()
 	_, err := freshEngine(e).Run(ctx, intent.Intent{Action: "rollback", ImageFamily: "web", ImageID: "a-1"})
-	wantCode(t, err, "InvalidParameter", 400)
+	wantRefusal(t, err, "InvalidParameter")
 	if got := s.Calls("ModifyImageAttribute"); got != 0 {
 		t.Errorf("a refused rollback wrote %d times", got)
 	}

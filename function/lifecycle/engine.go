@@ -15,13 +15,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/intent"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/retry"
 )
 
 // Engine plans and applies intents against one ECS API. One Engine serves one
@@ -39,12 +39,14 @@ type Engine struct {
 	// that is still Creating, from its progress in percent. Nil: the default,
 	// short near 100% and long near 0%.
 	CreatingBackoff func(progress int) time.Duration
-	// DeadlineMargin is the time a promote keeps before the context deadline
-	// for its own writes; when waiting longer would eat into it, the promote
-	// gives up with InvalidStatus.ImageIsCreating so the message is deferred.
-	DeadlineMargin time.Duration
-	// MaxCreatingWait bounds the wait; a context deadline (less
-	// DeadlineMargin) bounds it further. Zero: only the deadline does.
+	// Budget is the invocation's time as retry.Shares.Split divided it: a
+	// promote does not wait for a Creating image past its Creating line
+	// (which keeps the promote's writes and the settling their time), and
+	// sleeps on its clock. A zero Budget waits until the context's deadline
+	// at most, on the real clock.
+	Budget retry.Budget
+	// MaxCreatingWait bounds the wait; the budget bounds it further. Zero:
+	// only the budget does.
 	MaxCreatingWait time.Duration
 	// OnCreatingWait, when set, is told each time a promote finds its image
 	// still Creating (the CLI shows it as progress). It must not block.
@@ -59,7 +61,6 @@ func NewEngine(api ecsapi.API, g Guards, region string) *Engine {
 		Region:          region,
 		Now:             time.Now,
 		Cache:           NewCache(),
-		DeadlineMargin:  5 * time.Second,
 		MaxCreatingWait: 10 * time.Minute,
 	}
 }
@@ -188,8 +189,9 @@ func (e *Engine) Prefetch(ctx context.Context, ins []intent.Intent) error {
 }
 
 // Plan reads the current state and computes the changes the intent asks for.
-// It makes no writes. A guard that stops the whole intent is returned as an
-// *ecsapi.Error carrying the API's own code; API errors are wrapped with %w.
+// It makes no writes. A guard that stops the whole intent is returned as a
+// *Refusal, an intent that must wait (an image still Creating) as a *NotYet;
+// API errors are wrapped with %w.
 func (e *Engine) Plan(ctx context.Context, in intent.Intent) (*Plan, error) {
 	region := e.region(in)
 	if err := e.Guards.checkRegion(region); err != nil {
@@ -215,7 +217,7 @@ func (e *Engine) Plan(ctx context.Context, in intent.Intent) (*Plan, error) {
 	case intent.ActionRollback:
 		err = e.planRollback(ctx, p, in)
 	default:
-		err = guardError("InvalidParameter", http.StatusBadRequest, "unknown action %q", in.Action)
+		err = refuse(codeInvalid, "unknown action %q", in.Action)
 	}
 	if err != nil {
 		return nil, err
@@ -375,8 +377,7 @@ func (e *Engine) diff(ctx context.Context, region string, img ecsapi.Image, a in
 		switch c.Field {
 		case FieldImdsSupport:
 			if c.From == "v2" && c.To == "v1" {
-				return nil, guardError(codeImdsDowngrade, http.StatusForbidden,
-					"image %s: features.imdsSupport cannot go from v2 to v1", img.ImageID)
+				return nil, refuse(codeImdsDowngrade, "image %s: features.imdsSupport cannot go from v2 to v1", img.ImageID)
 			}
 		case FieldBootMode:
 			if !e.Guards.ProtectInUseBootMode {
@@ -387,8 +388,7 @@ func (e *Engine) diff(ctx context.Context, region string, img ecsapi.Image, a in
 				return nil, err
 			}
 			if inUse {
-				return nil, guardError(codeBootModeInUse, http.StatusForbidden,
-					"image %s: bootMode cannot change while instances use the image", img.ImageID)
+				return nil, refuse(codeBootModeInUse, "image %s: bootMode cannot change while instances use the image", img.ImageID)
 			}
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/intent"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/retry"
 )
 
 // newTestEngine returns an engine on f with default guards (changed by mod),
@@ -23,8 +24,14 @@ func newTestEngine(f *fakeECS, mod ...func(*Guards)) *Engine {
 	e := NewEngine(f, g, testRegion)
 	e.Now = func() time.Time { return t0.Add(1000 * time.Hour) }
 	e.CreatingBackoff = func(int) time.Duration { return 5 * time.Millisecond }
-	e.DeadlineMargin = 20 * time.Millisecond
 	return e
+}
+
+// waitUntil gives e a budget whose Creating line is margin before ctx's
+// deadline, as the handler's Split would.
+func waitUntil(e *Engine, ctx context.Context, margin time.Duration) {
+	dl, _ := ctx.Deadline()
+	e.Budget = retry.Shares{Creating: retry.Share{Max: margin, Fraction: 1}}.Split(retry.RealClock, dl)
 }
 
 func keepN(n int) *int { return &n }
@@ -60,7 +67,26 @@ func stepOf(t *testing.T, p *Plan, id string) Step {
 	return Step{}
 }
 
-func wantCode(t *testing.T, err error, code string, status int) {
+// wantRefusal: a guard refused the whole intent, with code.
+func wantRefusal(t *testing.T, err error, code string) {
+	t.Helper()
+	var r *Refusal
+	if !errors.As(err, &r) || r.Code != code {
+		t.Fatalf("error = %v, want a *Refusal %s", err, code)
+	}
+}
+
+// wantNotYet: the intent must wait, on code.
+func wantNotYet(t *testing.T, err error, code string) {
+	t.Helper()
+	var n *NotYet
+	if !errors.As(err, &n) || n.Code != code {
+		t.Fatalf("error = %v, want a *NotYet %s", err, code)
+	}
+}
+
+// wantAPIError: the API's own answer passed through, with its code and status.
+func wantAPIError(t *testing.T, err error, code string, status int) {
 	t.Helper()
 	var ae *ecsapi.Error
 	if !errors.As(err, &ae) || ae.Code != code || ae.HTTPStatus != status {
@@ -276,110 +302,110 @@ func TestRejectedBeforeAnyWrite(t *testing.T) {
 		guards func(*Guards)
 		in     intent.Intent
 		code   string
-		status int
-		calls  int // API calls of any kind before the refusal
+		wait   bool // a *NotYet (the intent waits); else a *Refusal
+		calls  int  // API calls of any kind before the refusal
 	}{
 		{
 			name:   "imdsSupport v2 to v1",
 			images: []*fakeImage{with(img("m-1", "web", "Available", 1), func(i *fakeImage) { i.ImdsSupport = "v2" })},
 			in:     intent.Intent{Action: "modify", ImageID: "m-1", Attributes: &intent.Attributes{Features: &intent.Features{ImdsSupport: "v1"}}},
-			code:   "InvalidOperation.FeaturesImdsSupportNotMatch", status: 403, calls: 1,
+			code:   "InvalidOperation.FeaturesImdsSupportNotMatch", calls: 1,
 		},
 		{
 			name:   "bootMode of an image in use (Usage says so)",
 			images: []*fakeImage{with(img("m-1", "web", "Available", 1), func(i *fakeImage) { i.Usage = "instance"; i.instances = 2 })},
 			in:     intent.Intent{Action: "modify", ImageID: "m-1", Attributes: &intent.Attributes{BootMode: "UEFI"}},
-			code:   "OperationDeined.ImageUsingByInstance", status: 403, calls: 1,
+			code:   "OperationDeined.ImageUsingByInstance", calls: 1,
 		},
 		{
 			name:   "bootMode of an image in use (counted)",
 			images: []*fakeImage{with(img("m-1", "web", "Available", 1), func(i *fakeImage) { i.Usage = ""; i.instances = 1 })},
 			in:     intent.Intent{Action: "promote", ImageID: "m-1", Attributes: &intent.Attributes{BootMode: "UEFI"}},
-			code:   "OperationDeined.ImageUsingByInstance", status: 403, calls: 2,
+			code:   "OperationDeined.ImageUsingByInstance", calls: 2,
 		},
 		{
 			name:   "image not found",
 			images: []*fakeImage{img("m-1", "web", "Available", 1)},
 			in:     intent.Intent{Action: "deprecate", ImageID: "m-404"},
-			code:   "InvalidImageId.NotFound", status: 404, calls: 1,
+			code:   "InvalidImageId.NotFound", calls: 1,
 		},
 		{
 			name:   "image of another account is not listed as own",
 			images: []*fakeImage{with(img("m-1", "web", "Available", 1), func(i *fakeImage) { i.OwnerAlias = "others" })},
 			in:     intent.Intent{Action: "activate", ImageID: "m-1"},
-			code:   "InvalidImageId.NotFound", status: 404, calls: 1,
+			code:   "InvalidImageId.NotFound", calls: 1,
 		},
 		{
 			name:   "public image",
 			images: []*fakeImage{with(img("m-1", "web", "Available", 1), func(i *fakeImage) { i.IsPublic = true })},
 			in:     intent.Intent{Action: "modify", ImageID: "m-1", Attributes: &intent.Attributes{Description: "x"}},
-			code:   "InvalidOperation.PublicImageUnsupported", status: 403, calls: 1,
+			code:   "InvalidOperation.PublicImageUnsupported", calls: 1,
 		},
 		{
 			name:   "region not allowed",
 			images: []*fakeImage{img("m-1", "web", "Available", 1)},
 			guards: func(g *Guards) { g.AllowedRegions = []string{"cn-beijing"} },
 			in:     intent.Intent{Action: "rotate", ImageFamily: "web"},
-			code:   CodeScope, status: 403, calls: 0,
+			code:   CodeScope, calls: 0,
 		},
 		{
 			name:   "family of the image not allowed",
 			images: []*fakeImage{img("m-1", "web", "Available", 1)},
 			guards: func(g *Guards) { g.AllowedFamilies = []string{"app-*"} },
 			in:     intent.Intent{Action: "deprecate", ImageID: "m-1"},
-			code:   CodeScope, status: 403, calls: 1,
+			code:   CodeScope, calls: 1,
 		},
 		{
 			name:   "moving an image into a family not allowed",
 			images: []*fakeImage{img("m-1", "app-1", "Available", 1)},
 			guards: func(g *Guards) { g.AllowedFamilies = []string{"app-*"} },
 			in:     intent.Intent{Action: "modify", ImageID: "m-1", Attributes: &intent.Attributes{ImageFamily: "web"}},
-			code:   CodeScope, status: 403, calls: 1,
+			code:   CodeScope, calls: 1,
 		},
 		{
 			name:   "explicit rotate family not allowed",
 			images: []*fakeImage{img("m-1", "web", "Available", 1)},
 			guards: func(g *Guards) { g.AllowedFamilies = []string{"app-*"} },
 			in:     intent.Intent{Action: "rotate", ImageFamily: "web"},
-			code:   CodeScope, status: 403, calls: 0,
+			code:   CodeScope, calls: 0,
 		},
 		{
 			name:   "rollback from an image of another family",
 			images: []*fakeImage{img("m-1", "app", "Available", 1)},
 			in:     intent.Intent{Action: "rollback", ImageFamily: "web", ImageID: "m-1"},
-			code:   "InvalidParameter", status: 400, calls: 1,
+			code:   "InvalidParameter", calls: 1,
 		},
 		{
 			name:   "rollback from an image without family",
 			images: []*fakeImage{img("m-1", "", "Available", 1)},
 			in:     intent.Intent{Action: "rollback", ImageID: "m-1"},
-			code:   "InvalidParameter", status: 400, calls: 1,
+			code:   "InvalidParameter", calls: 1,
 		},
 		{
 			name:   "rollback from an image that does not exist",
 			images: []*fakeImage{img("m-1", "web", "Available", 1)},
 			in:     intent.Intent{Action: "rollback", ImageID: "m-404"},
-			code:   "InvalidImageId.NotFound", status: 404, calls: 1,
+			code:   "InvalidImageId.NotFound", calls: 1,
 		},
 		{
 			name:   "rollback from an image whose family is not allowed",
 			images: []*fakeImage{img("m-1", "web", "Available", 1)},
 			guards: func(g *Guards) { g.AllowedFamilies = []string{"app-*"} },
 			in:     intent.Intent{Action: "rollback", ImageID: "m-1"},
-			code:   CodeScope, status: 403, calls: 1,
+			code:   CodeScope, calls: 1,
 		},
 		{
 			name:   "rollback from an image still Creating waits (transient)",
 			images: []*fakeImage{img("w-p", "web", "Deprecated", 1), img("m-1", "web", "Creating", 2)},
 			in:     intent.Intent{Action: "rollback", ImageID: "m-1"},
-			code:   "InvalidStatus.ImageIsCreating", status: 403, calls: 2,
+			code:   "InvalidStatus.ImageIsCreating", wait: true, calls: 2,
 		},
 		{
 			name:   "rollback family not allowed",
 			images: []*fakeImage{img("m-1", "web", "Available", 1)},
 			guards: func(g *Guards) { g.AllowedFamilies = []string{"app-*"} },
 			in:     intent.Intent{Action: "rollback", ImageFamily: "web"},
-			code:   CodeScope, status: 403, calls: 0,
+			code:   CodeScope, calls: 0,
 		},
 	}
 	for _, tt := range tests {
@@ -391,7 +417,11 @@ func TestRejectedBeforeAnyWrite(t *testing.T) {
 				mods = append(mods, tt.guards)
 			}
 			res, err := newTestEngine(f, mods...).Run(context.Background(), tt.in)
-			wantCode(t, err, tt.code, tt.status)
+			if tt.wait {
+				wantNotYet(t, err, tt.code)
+			} else {
+				wantRefusal(t, err, tt.code)
+			}
 			if res != nil {
 				t.Errorf("Run returned a result with a refused intent: %+v", res)
 			}

@@ -3,7 +3,6 @@ package lifecycle
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"path"
 	"slices"
 	"strings"
@@ -260,8 +259,8 @@ func (e *Engine) planRollback(ctx context.Context, p *Plan, in intent.Intent) er
 				return err
 			}
 			if from = slices.IndexFunc(imgs, byID); from < 0 {
-				return guardError("OperationConflict", http.StatusConflict,
-					"image %s is no longer listed in image family %s; another change is under way", in.ImageID, family)
+				return &NotYet{Code: codeConflict, Reason: fmt.Sprintf(
+					"image %s is no longer listed in image family %s; another change is under way", in.ImageID, family)}
 			}
 		}
 	} else {
@@ -286,8 +285,8 @@ func (e *Engine) planRollback(ctx context.Context, p *Plan, in intent.Intent) er
 	f := imgs[from]
 	if f.Status == ecsapi.StatusCreating {
 		// Deprecating it would be refused; the message waits as a promote does.
-		return guardError(codeImageIsCreating, http.StatusForbidden,
-			"image %s is still Creating (%d%%); it can be rolled back from once it is created", f.ImageID, f.Progress)
+		return &NotYet{Code: codeImageIsCreating, After: DefaultCreatingBackoff(f.Progress), Reason: fmt.Sprintf(
+			"image %s is still Creating (%d%%); it can be rolled back from once it is created", f.ImageID, f.Progress)}
 	}
 	resolved := in.ImageID == ""
 	note := "" // said wherever F's step is reported
@@ -412,10 +411,10 @@ func (e *Engine) rollbackFamily(ctx context.Context, region string, in intent.In
 	}
 	switch {
 	case img.Family == "":
-		return "", guardError("InvalidParameter", http.StatusBadRequest,
+		return "", refuse(codeInvalid,
 			"image %s has no image family; rollback works within a family", img.ImageID)
 	case in.ImageFamily != "" && img.Family != in.ImageFamily:
-		return "", guardError("InvalidParameter", http.StatusBadRequest,
+		return "", refuse(codeInvalid,
 			"image %s is in image family %s, not in imageFamily %s; nothing changed", img.ImageID, img.Family, in.ImageFamily)
 	}
 	return img.Family, e.Guards.checkFamily(img.Family)

@@ -313,9 +313,10 @@ func TestPromoteGivesUpBeforeTheDeadline(t *testing.T) {
 	e := newTestEngine(f)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
+	waitUntil(e, ctx, 20*time.Millisecond)
 	start := time.Now()
 	res, err := e.Run(ctx, intent.Intent{Action: "promote", ImageID: "m-new", Keep: keepN(1)})
-	wantCode(t, err, "InvalidStatus.ImageIsCreating", 403)
+	wantNotYet(t, err, "InvalidStatus.ImageIsCreating")
 	if res != nil || len(f.writeLog()) != 0 {
 		t.Fatalf("promote of a Creating image wrote %q", f.writeLog())
 	}
@@ -345,7 +346,7 @@ func TestModifyCreatingPassesTheAPIErrorThrough(t *testing.T) {
 	t.Parallel()
 	f := newFake(&fakeImage{Image: img("m-1", "web", "Creating", 1).Image, readyAt: time.Now().Add(time.Hour)})
 	res, err := newTestEngine(f).Run(context.Background(), intent.Intent{Action: "modify", ImageID: "m-1", Attributes: &intent.Attributes{Description: "d"}})
-	wantCode(t, err, "InvalidStatus.ImageIsCreating", 403)
+	wantAPIError(t, err, "InvalidStatus.ImageIsCreating", 403)
 	if ecsapi.Code(err) != "InvalidStatus.ImageIsCreating" || res == nil || !res.Plan.HasChanges() {
 		t.Fatalf("err %v, result %+v", err, res)
 	}

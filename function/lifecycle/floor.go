@@ -65,7 +65,7 @@ func (e *Engine) restoreFloor(ctx context.Context, res *Result, current bool) er
 			}
 			activate := []FieldChange{{Field: FieldStatus, From: ecsapi.StatusDeprecated, To: ecsapi.StatusAvailable}}
 			reqID, wrote, err := e.modify(ctx, ecsapi.ModifyInput{RegionID: region, ImageID: img.ImageID, Changes: toAPI(activate)})
-			if err != nil && !alreadyAvailable(err, activate) {
+			if err != nil {
 				return fmt.Errorf("lifecycle: re-activate %s to restore the floor of family %s: %w", img.ImageID, fam, err)
 			}
 			avail++
@@ -74,7 +74,7 @@ func (e *Engine) restoreFloor(ctx context.Context, res *Result, current bool) er
 			if e.Cache != nil {
 				e.Cache.applied(region, img.ImageID, activate)
 			}
-			if err == nil && wrote {
+			if wrote {
 				res.Applied = append(res.Applied, AppliedStep{ImageID: img.ImageID, Changes: activate, RequestID: reqID})
 			}
 			undone := []FieldChange{{Field: FieldStatus, From: ecsapi.StatusAvailable, To: ecsapi.StatusDeprecated}}

@@ -1,8 +1,6 @@
 package lifecycle
 
 import (
-	"fmt"
-	"net/http"
 	"path"
 	"slices"
 	"strings"
@@ -40,30 +38,28 @@ func DefaultGuards() Guards {
 	}
 }
 
-// Error codes the engine answers with when a guard stops a whole intent. Where
-// the API has a code for the same refusal, the engine uses the API's code, so
-// a caller classifies a guard refusal exactly like the API's own answer.
+// Codes of the engine's Refusals and NotYets. Where the API has a code for
+// the same refusal, the engine uses the API's code, so that an operator reads
+// a dead letter as if the API had answered.
 const (
 	// CodeScope is returned for a region or family outside the allow-lists.
 	// ECS has no code for a restriction of our own making; "Forbidden.*" codes
-	// are the API's family for "you may not", so classifiers treat it as permanent.
+	// are the API's family for "you may not".
 	CodeScope           = "Forbidden.Scope"
 	codeNotFound        = "InvalidImageId.NotFound"
 	codePublic          = "InvalidOperation.PublicImageUnsupported"
 	codeImdsDowngrade   = "InvalidOperation.FeaturesImdsSupportNotMatch"
 	codeBootModeInUse   = "OperationDeined.ImageUsingByInstance"
 	codeImageIsCreating = "InvalidStatus.ImageIsCreating"
+	codeConflict        = "OperationConflict"
+	codeInvalid         = "InvalidParameter"
 )
-
-func guardError(code string, status int, format string, args ...any) *ecsapi.Error {
-	return &ecsapi.Error{Action: "ModifyImageAttribute", Code: code, HTTPStatus: status, Message: fmt.Sprintf(format, args...)}
-}
 
 func (g Guards) checkRegion(region string) error {
 	if len(g.AllowedRegions) == 0 || slices.Contains(g.AllowedRegions, region) {
 		return nil
 	}
-	return guardError(CodeScope, http.StatusForbidden, "region %s is not in ALLOWED_REGIONS %v", region, g.AllowedRegions)
+	return refuse(CodeScope, "region %s is not in ALLOWED_REGIONS %v", region, g.AllowedRegions)
 }
 
 // familyAllowed reports whether the family matches the allow-list. An image
@@ -88,7 +84,7 @@ func (g Guards) checkFamily(family string) error {
 	if shown == "" {
 		shown = "(none)"
 	}
-	return guardError(CodeScope, http.StatusForbidden, "image family %s is not in ALLOWED_FAMILIES %v", shown, g.AllowedFamilies)
+	return refuse(CodeScope, "image family %s is not in ALLOWED_FAMILIES %v", shown, g.AllowedFamilies)
 }
 
 // excluded reports whether the image carries the exclusion tag.
@@ -104,12 +100,12 @@ func (g Guards) excluded(img ecsapi.Image) bool {
 // checkOwned refuses images the account does not own, and public images.
 func checkOwned(img ecsapi.Image) error {
 	if (img.OwnerAlias != "" && img.OwnerAlias != "self") || img.IsPublic {
-		return guardError(codePublic, http.StatusForbidden,
+		return refuse(codePublic,
 			"image %s is not a private image of this account (owner %q, public %t)", img.ImageID, img.OwnerAlias, img.IsPublic)
 	}
 	return nil
 }
 
 func notFound(id string) error {
-	return guardError(codeNotFound, http.StatusNotFound, "image %s does not exist in this account (own images, Available, Deprecated or Creating)", id)
+	return refuse(codeNotFound, "image %s does not exist in this account (own images, Available, Deprecated or Creating)", id)
 }

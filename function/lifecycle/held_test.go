@@ -138,7 +138,7 @@ func TestCreatingWaitProgress(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	_, err := e.Run(ctx, intent.Intent{Action: "promote", ImageID: "m-new"})
-	wantCode(t, err, "InvalidStatus.ImageIsCreating", 403)
+	wantNotYet(t, err, "InvalidStatus.ImageIsCreating")
 	if !strings.Contains(err.Error(), "50ms") {
 		t.Errorf("error %q does not say how long the wait was bounded to", err)
 	}

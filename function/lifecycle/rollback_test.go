@@ -211,7 +211,7 @@ func TestRollbackFamilyMismatch(t *testing.T) {
 			t.Parallel()
 			f := newFake(img("m-1", "app", "Available", 2), img("m-0", "app", "Deprecated", 1), img("m-2", "", "Available", 3))
 			res, err := newTestEngine(f).Run(context.Background(), tt.in)
-			wantCode(t, err, "InvalidParameter", 400)
+			wantRefusal(t, err, "InvalidParameter")
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not say %q", err, w)

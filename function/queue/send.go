@@ -96,7 +96,7 @@ func (q *Queue) send(ctx context.Context, op, queueName, body string, delaySecon
 	select {
 	case r := <-done:
 		if r.err != nil {
-			return "", &Error{Op: op, Queue: queueName, Code: classify(r.err), Err: r.err}
+			return "", &Error{Op: op, Queue: queueName, Code: codeOf(r.err), Err: r.err}
 		}
 		if r.id == "" {
 			return "", &Error{Op: op, Queue: queueName, Code: CodeInvalidResponse, Err: fmt.Errorf("MNS accepted the message but returned no MessageId")}
@@ -133,7 +133,11 @@ var sdkCodes = []struct {
 // "ali_mns response status error,code: X, message: ...".
 var unknownCode = regexp.MustCompile(`code: ([A-Za-z0-9.]+),`)
 
-func classify(err error) string {
+// codeOf names the MNS code of a failed send, for the report and the log. It
+// decides nothing: a send is never retried here, and whatever its code, a
+// message whose send failed is failed and delivered again (what an error is
+// worth is retry.Classify's to say, for the calls to ECS).
+func codeOf(err error) string {
 	for _, c := range sdkCodes {
 		if c.is(err) {
 			return c.code

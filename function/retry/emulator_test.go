@@ -62,9 +62,14 @@ func sdkClient(t *testing.T, s *emulator.Server, creds *ecsapi.Credentials) *ecs
 	return c
 }
 
-func fastPolicy(clk retry.Clock) retry.Policy {
-	return retry.Policy{Base: 100 * time.Millisecond, Cap: time.Second, SlowBase: 400 * time.Millisecond,
-		Reserve: time.Second, Rand: func() float64 { return 0 }, Clock: clk}
+// fast has short waits without jitter, on clk (nil: the real clock); the
+// calls are bounded by their contexts alone.
+func fast(clk retry.Clock) retry.Config {
+	return retry.Config{
+		Policy: retry.Policy{Base: 100 * time.Millisecond, Cap: time.Second, SlowBase: 400 * time.Millisecond,
+			Rand: func() float64 { return 0 }},
+		Budget: retry.Budget{Clock: clk},
+	}
 }
 
 func TestEmulatorImageIsCreatingThenSuccess(t *testing.T) {
@@ -73,7 +78,9 @@ func TestEmulatorImageIsCreatingThenSuccess(t *testing.T) {
 	s.SetFaults("ModifyImageAttribute", emulator.Faults{FailNext: []string{
 		"InvalidStatus.ImageIsCreating", "InvalidStatus.ImageIsCreating", "InvalidStatus.ImageIsCreating"}})
 	clk := &instantClock{}
-	api := retry.New(sdkClient(t, s, nil), fastPolicy(clk), retry.NewLimiter(retry.DefaultRatePerSecond, 16))
+	c := fast(clk)
+	c.Limiter = retry.NewLimiter(retry.DefaultRatePerSecond, 16)
+	api := retry.New(sdkClient(t, s, nil), c)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
@@ -104,7 +111,7 @@ func TestEmulatorCreatingImageBecomesModifiable(t *testing.T) {
 	s := startEmulator(t, emulator.Options{CreatingCalls: 2, Seed: &emulator.Seed{Images: []emulator.SeedImage{
 		{Image: ecsapi.Image{ImageID: "m-new", Status: ecsapi.StatusCreating, Progress: 10}}}}})
 	clk := &instantClock{}
-	api := retry.New(sdkClient(t, s, nil), fastPolicy(clk), nil)
+	api := retry.New(sdkClient(t, s, nil), fast(clk))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_, err := api.ModifyImageAttribute(ctx, ecsapi.ModifyInput{ImageID: "m-new", Changes: ecsapi.Changes{Name: "web-3", Family: "web"}})
@@ -150,15 +157,15 @@ func TestEmulatorThrottlingUnderBurst(t *testing.T) {
 	t.Parallel()
 	// The emulator allows 20 calls/s (burst 20). No retries here, so every
 	// throttled answer shows.
-	noRetry := fastPolicy(nil)
-	noRetry.Clock, noRetry.MaxAttempts = nil, 1
+	noRetry := fast(nil)
+	noRetry.Policy.MaxAttempts = 1
 
 	t.Run("limiter off", func(t *testing.T) {
 		t.Parallel()
 		s := startEmulator(t, emulator.Options{})
 		s.SetFaults("DescribeImages", emulator.Faults{RateLimit: 20})
 		// 100 calls would need 4s to pass a 20/s bucket; they are fired at once.
-		if got := burst(t, retry.New(sdkClient(t, s, nil), noRetry, nil), 100); got == 0 {
+		if got := burst(t, retry.New(sdkClient(t, s, nil), noRetry), 100); got == 0 {
 			t.Errorf("no call throttled: the burst did not reach the service's limit")
 		}
 	})
@@ -169,8 +176,9 @@ func TestEmulatorThrottlingUnderBurst(t *testing.T) {
 		// 15/s with a burst of 15 stays under 20/s with a burst of 20 at any
 		// moment, as a call reaches the service only after its token: 30
 		// calls take about a second.
-		lim := retry.NewLimiter(15, 15)
-		if got := burst(t, retry.New(sdkClient(t, s, nil), noRetry, lim), 30); got != 0 {
+		limited := noRetry
+		limited.Limiter = retry.NewLimiter(15, 15)
+		if got := burst(t, retry.New(sdkClient(t, s, nil), limited), 30); got != 0 {
 			t.Errorf("%d calls throttled with the client-side limiter on", got)
 		}
 		if n := s.Calls("DescribeImages"); n != 30 {
@@ -196,7 +204,7 @@ func TestEmulatorSecurityToken(t *testing.T) {
 			t.Parallel()
 			creds := &ecsapi.Credentials{AccessKeyID: emulator.DefaultKey, AccessKeySecret: emulator.DefaultKey, SecurityToken: tc.token}
 			clk := &instantClock{}
-			api := retry.New(sdkClient(t, s, creds), fastPolicy(clk), nil)
+			api := retry.New(sdkClient(t, s, creds), fast(clk))
 			page, err := api.DescribeImages(context.Background(), ecsapi.DescribeImagesInput{OwnerAlias: "self"})
 			if tc.wantCode == "" {
 				if err != nil || page.TotalCount != 2 {
@@ -208,8 +216,8 @@ func TestEmulatorSecurityToken(t *testing.T) {
 			if !errors.As(err, &e) || e.Code != tc.wantCode || e.HTTPStatus != 400 {
 				t.Fatalf("err = %v, want %s", err, tc.wantCode)
 			}
-			if ecsapi.Classify(err) != ecsapi.Permanent || retry.Attempts(err) != 1 || len(clk.sleeps) != 0 {
-				t.Errorf("class %v, attempts %d: a refused token must not be retried", ecsapi.Classify(err), retry.Attempts(err))
+			if retry.Classify(err) != retry.Credential || retry.Attempts(err) != 1 || len(clk.sleeps) != 0 {
+				t.Errorf("class %v, attempts %d: a refused token must not be retried", retry.Classify(err), retry.Attempts(err))
 			}
 		})
 	}

@@ -128,9 +128,19 @@ func repeat(err error, n int) []error {
 
 // testPolicy has round numbers and a fixed jitter of one half, so every wait
 // is 3/4 of the doubled base.
-func testPolicy(clk Clock) Policy {
-	return Policy{Base: time.Second, Cap: 8 * time.Second, SlowBase: 4 * time.Second, Reserve: 3 * time.Second,
-		Rand: func() float64 { return 0.5 }, Clock: clk}
+func testPolicy() Policy {
+	return Policy{Base: time.Second, Cap: 8 * time.Second, SlowBase: 4 * time.Second,
+		Rand: func() float64 { return 0.5 }}
+}
+
+// reserve3s keeps the last 3 s of a deadline (all of it when less is left)
+// back from the calls.
+var reserve3s = Shares{Calls: Share{Max: 3 * time.Second, Fraction: 1}}
+
+// testConfig is testPolicy on clk, with reserve3s of ctx's deadline, if any.
+func testConfig(ctx context.Context, clk Clock) Config {
+	dl, _ := ctx.Deadline()
+	return Config{Policy: testPolicy(), Budget: reserve3s.Split(clk, dl)}
 }
 
 var deprecate = ecsapi.ModifyInput{RegionID: "cn-hangzhou", ImageID: "m-1", Changes: ecsapi.Changes{Status: ecsapi.StatusDeprecated}}
@@ -156,11 +166,11 @@ func TestRetriesTransientErrorsThenSucceeds(t *testing.T) {
 			clk := newFakeClock()
 			inner := &scriptedAPI{clk: clk, script: slices.Clone(tc.script)}
 			var events []Event
-			p := testPolicy(clk)
-			p.Observe = func(e Event) { events = append(events, e) }
 			ctx, cancel := context.WithDeadline(context.Background(), clk.Now().Add(time.Minute))
 			defer cancel()
-			id, err := New(inner, p, nil).ModifyImageAttribute(ctx, deprecate)
+			c := testConfig(ctx, clk)
+			c.Policy.Observe = func(e Event) { events = append(events, e) }
+			id, err := New(inner, c).ModifyImageAttribute(ctx, deprecate)
 			if err != nil || id != "REQ-OK" {
 				t.Fatalf("= %q, %v; want success", id, err)
 			}
@@ -174,7 +184,7 @@ func TestRetriesTransientErrorsThenSucceeds(t *testing.T) {
 				t.Errorf("events %+v", events)
 			}
 			for i, e := range events[:len(events)-1] {
-				if e.Class != ecsapi.Transient || e.Backoff != tc.wantSleeps[i] {
+				if !e.Class.Retryable() || e.Backoff != tc.wantSleeps[i] {
 					t.Errorf("event %d = %+v", i, e)
 				}
 			}
@@ -186,13 +196,13 @@ func TestPermanentErrorReturnsAtOnce(t *testing.T) {
 	t.Parallel()
 	clk := newFakeClock()
 	inner := &scriptedAPI{clk: clk, script: []error{apiErr("Forbidden.RAM", 403)}}
-	_, err := New(inner, testPolicy(clk), nil).ModifyImageAttribute(context.Background(), deprecate)
+	_, err := New(inner, testConfig(context.Background(), clk)).ModifyImageAttribute(context.Background(), deprecate)
 	var e *ecsapi.Error
 	if !errors.As(err, &e) || e.Code != "Forbidden.RAM" {
 		t.Fatalf("err = %v, want the API's Forbidden.RAM", err)
 	}
-	if inner.calls != 1 || Attempts(err) != 1 || len(clk.slept()) != 0 || ecsapi.Classify(err) != ecsapi.Permanent {
-		t.Errorf("calls %d, Attempts %d, sleeps %v, class %v", inner.calls, Attempts(err), clk.slept(), ecsapi.Classify(err))
+	if inner.calls != 1 || Attempts(err) != 1 || len(clk.slept()) != 0 || Classify(err) != Permanent {
+		t.Errorf("calls %d, Attempts %d, sleeps %v, class %v", inner.calls, Attempts(err), clk.slept(), Classify(err))
 	}
 }
 
@@ -200,9 +210,9 @@ func TestPermanentAfterRetriesCountsAttempts(t *testing.T) {
 	t.Parallel()
 	clk := newFakeClock()
 	inner := &scriptedAPI{clk: clk, script: []error{apiErr("Throttling", 400), apiErr("Throttling", 400), apiErr("InvalidImageId.NotFound", 404)}}
-	_, err := New(inner, testPolicy(clk), nil).DescribeImages(context.Background(), ecsapi.DescribeImagesInput{})
-	if ecsapi.Code(err) != "InvalidImageId.NotFound" || Attempts(err) != 3 || ecsapi.Classify(err) != ecsapi.Permanent {
-		t.Errorf("err %v, attempts %d, class %v", err, Attempts(err), ecsapi.Classify(err))
+	_, err := New(inner, testConfig(context.Background(), clk)).DescribeImages(context.Background(), ecsapi.DescribeImagesInput{})
+	if ecsapi.Code(err) != "InvalidImageId.NotFound" || Attempts(err) != 3 || Classify(err) != Permanent {
+		t.Errorf("err %v, attempts %d, class %v", err, Attempts(err), Classify(err))
 	}
 }
 
@@ -216,7 +226,7 @@ func TestDeadlineEndsRetryWithExhausted(t *testing.T) {
 	start := clk.Now()
 	ctx, cancel := context.WithDeadline(context.Background(), start.Add(12*time.Second))
 	defer cancel()
-	_, err := New(inner, testPolicy(clk), nil).ModifyImageAttribute(ctx, deprecate)
+	_, err := New(inner, testConfig(ctx, clk)).ModifyImageAttribute(ctx, deprecate)
 	var ex *Exhausted
 	if !errors.As(err, &ex) {
 		t.Fatalf("err = %v, want *Exhausted", err)
@@ -227,8 +237,8 @@ func TestDeadlineEndsRetryWithExhausted(t *testing.T) {
 	if ex.Waited != 5250*time.Millisecond {
 		t.Errorf("waited %v, want 5.25s", ex.Waited)
 	}
-	if ecsapi.Classify(err) != ecsapi.Transient || ecsapi.Code(err) != "Throttling.User" {
-		t.Errorf("class %v, code %q: the caller must be able to defer", ecsapi.Classify(err), ecsapi.Code(err))
+	if Classify(err) != Transient || ecsapi.Code(err) != "Throttling.User" {
+		t.Errorf("class %v, code %q: the caller must be able to defer", Classify(err), ecsapi.Code(err))
 	}
 	// The reserve: every attempt ran under a deadline 3s before the caller's and ended before it.
 	notAfter := start.Add(9 * time.Second)
@@ -251,9 +261,9 @@ func TestNoTimeLeftMakesNoAttempt(t *testing.T) {
 	inner := &scriptedAPI{clk: clk}
 	ctx, cancel := context.WithDeadline(context.Background(), clk.Now().Add(2*time.Second)) // less than the 3s reserve
 	defer cancel()
-	_, err := New(inner, testPolicy(clk), nil).CountInstancesUsingImage(ctx, "", "m-1")
+	_, err := New(inner, testConfig(ctx, clk)).CountInstancesUsingImage(ctx, "", "m-1")
 	var ex *Exhausted
-	if !errors.As(err, &ex) || ex.Attempts != 0 || inner.calls != 0 || ecsapi.Classify(err) != ecsapi.Transient {
+	if !errors.As(err, &ex) || ex.Attempts != 0 || inner.calls != 0 || Classify(err) != Transient {
 		t.Fatalf("err = %v (calls %d), want *Exhausted with no attempt, transient", err, inner.calls)
 	}
 	var e *ecsapi.Error
@@ -266,11 +276,11 @@ func TestMaxAttempts(t *testing.T) {
 	t.Parallel()
 	clk := newFakeClock()
 	inner := &scriptedAPI{clk: clk, script: repeat(apiErr("InternalError", 500), 10)}
-	p := testPolicy(clk)
-	p.MaxAttempts = 3
-	err := New(inner, p, nil).RemoveImageShares(context.Background(), "", "m-1", []string{"1"})
+	c := testConfig(context.Background(), clk)
+	c.Policy.MaxAttempts = 3
+	err := New(inner, c).RemoveImageShares(context.Background(), "", "m-1", []string{"1"})
 	var ex *Exhausted
-	if !errors.As(err, &ex) || ex.Attempts != 3 || inner.calls != 3 || ecsapi.Classify(err) != ecsapi.Transient {
+	if !errors.As(err, &ex) || ex.Attempts != 3 || inner.calls != 3 || Classify(err) != Transient {
 		t.Fatalf("err = %v, calls %d", err, inner.calls)
 	}
 	if got, want := clk.slept(), []time.Duration{750 * time.Millisecond, 1500 * time.Millisecond}; !slices.Equal(got, want) {
@@ -297,13 +307,13 @@ func TestAlreadyDoneIsSuccess(t *testing.T) {
 			clk := newFakeClock()
 			inner := &scriptedAPI{clk: clk, script: []error{apiErr("Throttling", 400), tc.err}}
 			var notes []string
-			p := testPolicy(clk)
-			p.Observe = func(e Event) {
+			c := testConfig(context.Background(), clk)
+			c.Policy.Observe = func(e Event) {
 				if e.Note != "" {
 					notes = append(notes, e.Note)
 				}
 			}
-			id, err := New(inner, p, nil).ModifyImageAttribute(context.Background(), tc.in)
+			id, err := New(inner, c).ModifyImageAttribute(context.Background(), tc.in)
 			if tc.wantErr {
 				if err == nil || Attempts(err) != 2 {
 					t.Fatalf("= %q, %v; want an error after 2 attempts", id, err)
@@ -321,7 +331,7 @@ func TestAlreadyDoneIsSuccess(t *testing.T) {
 			type wroteAPI interface {
 				ModifyImageAttributeWrote(context.Context, ecsapi.ModifyInput) (string, bool, error)
 			}
-			id, wrote, err := New(inner, p, nil).(wroteAPI).ModifyImageAttributeWrote(context.Background(), tc.in)
+			id, wrote, err := New(inner, c).(wroteAPI).ModifyImageAttributeWrote(context.Background(), tc.in)
 			if err != nil || wrote || id != tc.err.RequestID {
 				t.Errorf("ModifyImageAttributeWrote = %q, %t, %v; want success, nothing written", id, wrote, err)
 			}
@@ -334,15 +344,17 @@ func TestAttemptCutByReserveIsTransient(t *testing.T) {
 	// Real clock: the inner call blocks until its context ends, as the SDK
 	// client does when its timeout is the time left.
 	inner := blockingAPI{}
-	p := Policy{Base: time.Millisecond, Cap: time.Millisecond, Reserve: 200 * time.Millisecond}
+	p := Policy{Base: time.Millisecond, Cap: time.Millisecond}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	_, err := New(inner, p, nil).DescribeImages(ctx, ecsapi.DescribeImagesInput{})
+	dl, _ := ctx.Deadline()
+	b := Shares{Calls: Share{Max: 200 * time.Millisecond, Fraction: 1}}.Split(RealClock, dl)
+	_, err := New(inner, Config{Policy: p, Budget: b}).DescribeImages(ctx, ecsapi.DescribeImagesInput{})
 	if ctx.Err() != nil {
 		t.Errorf("the caller's context ended: the reserve was not kept")
 	}
 	var ex *Exhausted
-	if !errors.As(err, &ex) || ex.Attempts != 1 || ecsapi.Classify(err) != ecsapi.Transient {
+	if !errors.As(err, &ex) || ex.Attempts != 1 || Classify(err) != Transient {
 		t.Fatalf("err = %v, want *Exhausted after 1 attempt, transient", err)
 	}
 }
@@ -354,6 +366,10 @@ func (blockingAPI) DescribeImages(ctx context.Context, _ ecsapi.DescribeImagesIn
 	return ecsapi.ImagePage{}, &ecsapi.Error{Action: "DescribeImages", Err: fmt.Errorf("%w: %w", ecsapi.ErrContextDone, ctx.Err())}
 }
 
+// The caller's context ended: the call is not retried, and what is left is
+// out of time, not wrong, so its class is Transient and its message is
+// deferred (this used to be Permanent here and patched to transient by the
+// handler; the chain now says it once).
 func TestCallerContextEndIsNotRetried(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -361,9 +377,9 @@ func TestCallerContextEndIsNotRetried(t *testing.T) {
 	clk := newFakeClock()
 	inner := &scriptedAPI{clk: clk, script: []error{&ecsapi.Error{Action: "ModifyImageAttribute", Err: fmt.Errorf("%w: %w", ecsapi.ErrContextDone, context.Canceled)}}}
 	// No limiter and no deadline: the attempt is made and its context error is final.
-	_, err := New(inner, testPolicy(clk), nil).ModifyImageAttribute(ctx, deprecate)
-	if !errors.Is(err, context.Canceled) || ecsapi.Classify(err) != ecsapi.Permanent || inner.calls != 1 {
-		t.Errorf("err = %v, class %v, calls %d", err, ecsapi.Classify(err), inner.calls)
+	_, err := New(inner, testConfig(ctx, clk)).ModifyImageAttribute(ctx, deprecate)
+	if !errors.Is(err, context.Canceled) || Classify(err) != Transient || inner.calls != 1 {
+		t.Errorf("err = %v, class %v, calls %d", err, Classify(err), inner.calls)
 	}
 }
 
@@ -407,7 +423,7 @@ func TestBackoff(t *testing.T) {
 func TestDefaultPolicy(t *testing.T) {
 	t.Parallel()
 	p := DefaultPolicy()
-	if p.Base <= 0 || p.Cap < p.Base || p.SlowBase <= p.Base || p.Reserve <= 0 || p.MaxAttempts != 0 {
+	if p.Base <= 0 || p.Cap < p.Base || p.SlowBase <= p.Base || p.MaxAttempts != 0 {
 		t.Errorf("DefaultPolicy = %+v", p)
 	}
 }
@@ -417,9 +433,9 @@ func TestLimiterHoldsBurstToRate(t *testing.T) {
 	const perSecond, burst, calls = 16, 16, 100
 	clk := newFakeClock()
 	inner := &scriptedAPI{clk: clk}
-	p := testPolicy(clk)
-	lim := NewLimiter(perSecond, burst)
-	api := New(inner, p, lim)
+	c := testConfig(context.Background(), clk)
+	c.Limiter = NewLimiter(perSecond, burst)
+	api := New(inner, c)
 	start := clk.Now()
 	for i := range calls {
 		if _, err := api.DescribeImages(context.Background(), ecsapi.DescribeImagesInput{}); err != nil {
@@ -456,10 +472,11 @@ func TestLimiterDoesNotWaitPastTheReserve(t *testing.T) {
 	t.Parallel()
 	clk := newFakeClock()
 	inner := &scriptedAPI{clk: clk}
-	p := testPolicy(clk)
-	api := New(inner, p, NewLimiter(1, 1)) // one call a second
 	ctx, cancel := context.WithDeadline(context.Background(), clk.Now().Add(5500*time.Millisecond))
 	defer cancel()
+	c := testConfig(ctx, clk)
+	c.Limiter = NewLimiter(1, 1) // one call a second
+	api := New(inner, c)
 	var errs []error
 	for range 4 {
 		_, err := api.DescribeImages(ctx, ecsapi.DescribeImagesInput{})
@@ -470,7 +487,7 @@ func TestLimiterDoesNotWaitPastTheReserve(t *testing.T) {
 		t.Fatalf("calls %d, errs %v", inner.calls, errs)
 	}
 	var ex *Exhausted
-	if !errors.As(errs[3], &ex) || ex.Attempts != 0 || ecsapi.Code(errs[3]) != "Throttling.ClientLimit" || ecsapi.Classify(errs[3]) != ecsapi.Transient {
+	if !errors.As(errs[3], &ex) || ex.Attempts != 0 || ecsapi.Code(errs[3]) != "Throttling.ClientLimit" || Classify(errs[3]) != Transient {
 		t.Errorf("4th call: %v, want Exhausted by the client limit, transient", errs[3])
 	}
 	if got := clk.slept(); !slices.Equal(got, []time.Duration{time.Second, time.Second}) {
@@ -482,7 +499,9 @@ func TestNilLimiterAndUnlimitedRate(t *testing.T) {
 	t.Parallel()
 	for _, lim := range []*Limiter{nil, NewLimiter(0, 0)} {
 		clk := newFakeClock()
-		api := New(&scriptedAPI{clk: clk}, testPolicy(clk), lim)
+		c := testConfig(context.Background(), clk)
+		c.Limiter = lim
+		api := New(&scriptedAPI{clk: clk}, c)
 		for range 50 {
 			if _, err := api.DescribeImageSharePermission(context.Background(), "", "m-1"); err != nil {
 				t.Fatal(err)
@@ -514,10 +533,12 @@ func (c creatingThenBlocking) ModifyImageAttribute(ctx context.Context, _ ecsapi
 func TestCutByReserveKeepsTheErrorWorthReporting(t *testing.T) {
 	t.Parallel()
 	calls := 0
-	p := Policy{Base: time.Millisecond, Cap: time.Millisecond, SlowBase: time.Millisecond, Reserve: 200 * time.Millisecond}
+	p := Policy{Base: time.Millisecond, Cap: time.Millisecond, SlowBase: time.Millisecond}
 	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
 	defer cancel()
-	_, err := New(creatingThenBlocking{calls: &calls}, p, nil).ModifyImageAttribute(ctx, deprecate)
+	dl, _ := ctx.Deadline()
+	b := Shares{Calls: Share{Max: 200 * time.Millisecond, Fraction: 1}}.Split(RealClock, dl)
+	_, err := New(creatingThenBlocking{calls: &calls}, Config{Policy: p, Budget: b}).ModifyImageAttribute(ctx, deprecate)
 	var ex *Exhausted
 	if !errors.As(err, &ex) || ex.Attempts != 2 || calls != 2 {
 		t.Fatalf("err = %v (calls %d), want *Exhausted after 2 attempts", err, calls)

@@ -12,7 +12,8 @@ import (
 )
 
 // shortTimeout is a function timeout that a promote of a Creating image
-// outlasts: the handler keeps 3 s to settle and the engine a 5 s margin, so
+// outlasts: the deadline's split (retry.DefaultShares) ends the wait for a
+// Creating image 8 s before the deadline and keeps the last 3 s to settle, so
 // the promote gives up waiting about 4 s in and defers.
 const shortTimeout = 12 * time.Second
 
