@@ -63,17 +63,11 @@ func runCLI(ctx context.Context, cmd string, args []string, stdin io.Reader, std
 	if err := checkJSON(payload); err != nil {
 		return usageError(stderr, c, "%s is not JSON (%v); FILE holds intents as JSON, in any payload shape", inputName(pos[0]), err)
 	}
-	cfg, ok := loadConfig(stderr)
+	cfg, ok := loadConfig(stderr, flagVar{"region", "FC_REGION", region}, flagVar{"endpoint", "ECS_ENDPOINT", endpoint})
 	if !ok {
 		return exitUsage
 	}
-	if *region != "" {
-		cfg.Region = *region
-	}
-	if *endpoint != "" {
-		cfg.ECSEndpoint = *endpoint
-	}
-	h, err := invoke.New(cfg, cliLogger(stderr, *verbose))
+	h, err := newHandler(cfg, cliLogger(stderr, *verbose))
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitUsage

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/config"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/retry"
@@ -73,7 +74,7 @@ func TestEmulatorImageIsCreatingThenSuccess(t *testing.T) {
 	s.SetFaults("ModifyImageAttribute", emulator.Faults{FailNext: []string{
 		"InvalidStatus.ImageIsCreating", "InvalidStatus.ImageIsCreating", "InvalidStatus.ImageIsCreating"}})
 	clk := &instantClock{}
-	api := retry.New(sdkClient(t, s, nil), fastPolicy(clk), retry.NewLimiter(retry.DefaultRatePerSecond, 16))
+	api := retry.New(sdkClient(t, s, nil), fastPolicy(clk), retry.NewLimiter(config.Defaults().RateLimit, 16))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
