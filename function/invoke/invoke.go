@@ -418,11 +418,7 @@ func settleContext(ctx context.Context) (context.Context, context.CancelFunc) {
 }
 
 func describe(m *report.Message, in intent.Intent) {
-	m.Action, m.RegionID, m.ImageID = in.Action, in.RegionID, in.ImageID
-	if in.ImageFamily != "" {
-		m.Families = []string{in.ImageFamily}
-	}
-	m.Families = append(m.Families, in.ImageFamilies...)
+	m.Action, m.RegionID, m.ImageID, m.Families = in.Action, in.RegionID, in.ImageID, in.Families()
 }
 
 func intentCode(err error) string {

@@ -23,13 +23,6 @@ type selection struct {
 	minAge   time.Duration // only deprecate images older than this
 }
 
-func keepOf(in intent.Intent) int {
-	if in.Keep != nil {
-		return max(*in.Keep, 0)
-	}
-	return intent.DefaultKeep
-}
-
 // selectFamily decides, image by image, what stays Available and what is
 // deprecated. It returns one step per image, oldest first; the promoted image,
 // if any, gets a step without changes here (planPromote fills it in).
@@ -123,7 +116,7 @@ func (e *Engine) planRotate(ctx context.Context, p *Plan, in intent.Intent) erro
 		if err != nil {
 			return err
 		}
-		steps, err := e.selectFamily(ctx, p.RegionID, selection{family: fam, images: imgs, keep: keepOf(in), minAge: in.MinAge.Std()})
+		steps, err := e.selectFamily(ctx, p.RegionID, selection{family: fam, images: imgs, keep: max(in.KeepOrDefault(), 0), minAge: in.MinAge.Std()})
 		if err != nil {
 			return err
 		}
@@ -137,12 +130,8 @@ func (e *Engine) planRotate(ctx context.Context, p *Plan, in intent.Intent) erro
 // the families found there. Explicit names outside ALLOWED_FAMILIES are an
 // error; glob matches outside it are simply not selected.
 func (e *Engine) rotateFamilies(ctx context.Context, region string, in intent.Intent) ([]string, error) {
-	names := in.ImageFamilies
-	if in.ImageFamily != "" {
-		names = append([]string{in.ImageFamily}, names...)
-	}
 	var out, globs []string
-	for _, n := range names {
+	for _, n := range in.Families() {
 		if strings.ContainsAny(n, `*?[\`) {
 			globs = append(globs, n)
 			continue
@@ -214,7 +203,7 @@ func (e *Engine) planPromote(ctx context.Context, p *Plan, in intent.Intent) err
 	imgs = slices.DeleteFunc(slices.Clone(imgs), func(o ecsapi.Image) bool { return o.ImageID == img.ImageID })
 	imgs = append(imgs, after)
 	sortImages(imgs)
-	steps, err := e.selectFamily(ctx, p.RegionID, selection{family: family, images: imgs, keep: keepOf(in), promoted: img.ImageID})
+	steps, err := e.selectFamily(ctx, p.RegionID, selection{family: family, images: imgs, keep: max(in.KeepOrDefault(), 0), promoted: img.ImageID})
 	if err != nil {
 		return err
 	}
