@@ -20,6 +20,7 @@ type selection struct {
 	keep     int
 	promoted string        // kept whatever keep says, with everything newer
 	minAge   time.Duration // only deprecate images older than this
+	now      time.Time     // what minAge counts from (selectFamily sets it)
 }
 
 // selectFamily decides, image by image, what stays Available and what is
@@ -34,21 +35,55 @@ type selection struct {
 // overlapping runs safe (see deprecationCheck) and means Apply never
 // deprecates an image newer than one it keeps.
 func (e *Engine) selectFamily(ctx context.Context, region string, sel selection) ([]Step, error) {
-	var avail []int // indexes into sel.images, oldest first
+	sel.now = e.now()
+	avail := sel.available()
+	firstKept := sel.firstKept(avail)
+	steps := sel.steps()
+	for j, i := range avail[firstKept:] {
+		steps[i].Reason = sel.keptReason(avail[firstKept:firstKept+j], i)
+	}
+	need := max(sel.keep, e.Guards.FamilyFloor)
+	newer := len(avail) - firstKept
+	for j := firstKept - 1; j >= 0; j-- { // candidates, newest first
+		s := &steps[avail[j]]
+		if err := e.judgeCandidate(ctx, region, sel, s, sel.images[avail[j]], newer, need); err != nil {
+			return nil, err
+		}
+		if !s.deprecates() {
+			newer++ // it stays Available, newer than every older candidate
+		}
+	}
+	return steps, nil
+}
+
+// available lists the indexes of the Available images, oldest first.
+func (sel selection) available() []int {
+	var avail []int
 	for i, img := range sel.images {
 		if img.Status == ecsapi.StatusAvailable {
 			avail = append(avail, i)
 		}
 	}
-	firstKept := max(len(avail)-sel.keep, 0)
+	return avail
+}
+
+// firstKept is the index into avail of the oldest image kept: the newest
+// `keep` are, and with a promote the promoted image and all newer.
+func (sel selection) firstKept(avail []int) int {
+	first := max(len(avail)-sel.keep, 0)
 	if sel.promoted != "" {
 		for j, i := range avail {
 			if sel.images[i].ImageID == sel.promoted {
-				firstKept = min(firstKept, j)
+				first = min(first, j)
 			}
 		}
 	}
-	need := max(sel.keep, e.Guards.FamilyFloor)
+	return first
+}
+
+// steps are the family's steps before selection: the images that are not
+// Available say why they are not candidates.
+func (sel selection) steps() []Step {
 	steps := make([]Step, len(sel.images))
 	for i, img := range sel.images {
 		steps[i] = stepFor(img)
@@ -59,47 +94,42 @@ func (e *Engine) selectFamily(ctx context.Context, region string, sel selection)
 			steps[i].Reason = "still Creating, not touched"
 		}
 	}
-	for j, i := range avail[firstKept:] {
-		s := &steps[i]
-		switch {
-		case sel.images[i].ImageID == sel.promoted:
-			s.Reason = "promoted image"
-		case sel.promoted != "" && j > 0 && slices.ContainsFunc(avail[firstKept:firstKept+j], func(k int) bool {
-			return sel.images[k].ImageID == sel.promoted
-		}):
-			s.Reason = "newer than the promoted image, kept"
-		default:
-			s.Reason = fmt.Sprintf("newest Available, kept (keep %d)", sel.keep)
-		}
+	return steps
+}
+
+// keptReason says why image i, kept, stays Available; olderKept are the kept
+// images older than it.
+func (sel selection) keptReason(olderKept []int, i int) string {
+	switch {
+	case sel.images[i].ImageID == sel.promoted:
+		return "promoted image"
+	case sel.promoted != "" && slices.ContainsFunc(olderKept, func(k int) bool { return sel.images[k].ImageID == sel.promoted }):
+		return "newer than the promoted image, kept"
+	default:
+		return fmt.Sprintf("newest Available, kept (keep %d)", sel.keep)
 	}
-	newer := len(avail) - firstKept
-	now := e.now()
-	for j := firstKept - 1; j >= 0; j-- {
-		i := avail[j]
-		img, s := sel.images[i], &steps[i]
-		switch {
-		case e.Guards.excluded(img):
-			s.Reason, s.Skipped = "excluded: tag "+e.Guards.ExcludeTag, true
-		case sel.minAge > 0 && now.Sub(img.CreationTime) < sel.minAge:
-			s.Reason = "younger than minAge " + sel.minAge.String()
-		case newer < need:
-			s.Reason, s.Skipped = e.floorReason(sel.family), true
-		default:
-			s.Changes = []FieldChange{{Field: FieldStatus, From: ecsapi.StatusAvailable, To: ecsapi.StatusDeprecated}}
-			s.Reason = fmt.Sprintf("beyond keep %d (%d newer stay Available), deprecated", sel.keep, newer)
-			if sel.promoted != "" {
-				s.Reason = fmt.Sprintf("older than the promoted image, beyond keep %d, deprecated", sel.keep)
-			}
-			s.check = deprecationCheck{newer: need, others: e.Guards.FamilyFloor, requireAvailable: sel.promoted}
-			if err := e.guardShared(ctx, region, s); err != nil {
-				return nil, err
-			}
+}
+
+// judgeCandidate decides whether img, an Available image beyond keep with
+// newer Available images newer than it, is deprecated, and says why.
+func (e *Engine) judgeCandidate(ctx context.Context, region string, sel selection, s *Step, img ecsapi.Image, newer, need int) error {
+	switch {
+	case e.Guards.excluded(img):
+		s.Reason, s.Skipped = "excluded: tag "+e.Guards.ExcludeTag, true
+	case sel.minAge > 0 && sel.now.Sub(img.CreationTime) < sel.minAge:
+		s.Reason = "younger than minAge " + sel.minAge.String()
+	case newer < need:
+		s.Reason, s.Skipped = e.floorReason(sel.family), true
+	default:
+		s.Changes = []FieldChange{{Field: FieldStatus, From: ecsapi.StatusAvailable, To: ecsapi.StatusDeprecated}}
+		s.Reason = fmt.Sprintf("beyond keep %d (%d newer stay Available), deprecated", sel.keep, newer)
+		if sel.promoted != "" {
+			s.Reason = fmt.Sprintf("older than the promoted image, beyond keep %d, deprecated", sel.keep)
 		}
-		if !s.deprecates() {
-			newer++ // it stays Available, newer than every older candidate
-		}
+		s.check = deprecationCheck{newer: need, others: e.Guards.FamilyFloor, requireAvailable: sel.promoted}
+		return e.guardShared(ctx, region, s)
 	}
-	return steps, nil
+	return nil
 }
 
 // planRotate keeps the newest `keep` Available images of each family and
