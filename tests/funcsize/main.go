@@ -88,7 +88,11 @@ func run(w io.Writer, maxLines int, cycloReport, allowFile string, dirs []string
 			fmt.Fprintf(w, "allowed: %s %s %s %d (%s)\n", o.file, o.fn, o.metric, o.value, o.pos)
 			continue
 		}
-		bad = append(bad, fmt.Sprintf("%s: %s is %d %s (limit: %d lines, gocyclo's -over)", o.pos, o.fn, o.value, o.metric, maxLines))
+		if o.metric == "lines" {
+			bad = append(bad, fmt.Sprintf("%s: %s is %d lines long (limit %d)", o.pos, o.fn, o.value, maxLines))
+		} else {
+			bad = append(bad, fmt.Sprintf("%s: %s has cyclomatic complexity %d (over gocyclo's -over limit)", o.pos, o.fn, o.value))
+		}
 	}
 	for k := range allowed {
 		bad = append(bad, fmt.Sprintf("%s: listed in %s but no longer over its limit: remove the line", k, allowFile))
