@@ -34,53 +34,29 @@ var (
 // runCLI applies (or plans) the intents of a file against a real account with
 // the SDK's default credential chain.
 func runCLI(ctx context.Context, cmd string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	c := applyCommand
-	if cmd == "plan" {
-		c = planCommand
-	}
-	fs := newFlags(c, stderr)
-	region := fs.String("region", "", "region of intents that name none (default $FC_REGION, $ALIBABA_CLOUD_REGION_ID or cn-hangzhou)")
-	endpoint := fs.String("endpoint", "", "ECS endpoint URL (default $ECS_ENDPOINT, else the regional HTTPS endpoint)")
-	output := newChoice("table", "table", "json")
-	fs.Var(output, "output", "output format: `table|json`")
-	maxWait := fs.Duration("max-wait", 10*time.Minute, "how long a promote waits for an image still Creating before the message fails")
-	verbose := fs.Bool("verbose", false, "also write the JSON log lines to stderr (as setting LOG_LEVEL does)")
-	pos, code, ok := parse(c, fs, args, stdout, stderr)
-	switch {
-	case !ok:
+	a, code, ok := parseCLI(cmd, args, stdout, stderr)
+	if !ok {
 		return code
-	case len(pos) == 0:
-		return usageError(stderr, c, "missing FILE (a JSON file of intents, or - for stdin)")
-	case len(pos) > 1:
-		return usageError(stderr, c, "expected one FILE, got %d: %s", len(pos), strings.Join(pos, " "))
-	case *maxWait <= 0:
-		return usageError(stderr, c, "--max-wait must be a positive duration such as 90s or 15m, not %v", *maxWait)
 	}
-	payload, err := readInput(pos[0], stdin)
+	payload, err := readInput(a.file, stdin)
 	if err != nil {
-		return usageError(stderr, c, "%v", err)
+		return usageError(stderr, a.cmd, "%v", err)
 	}
 	if err := checkJSON(payload); err != nil {
-		return usageError(stderr, c, "%s is not JSON (%v); FILE holds intents as JSON, in any payload shape", inputName(pos[0]), err)
+		return usageError(stderr, a.cmd, "%s is not JSON (%v); FILE holds intents as JSON, in any payload shape", inputName(a.file), err)
 	}
-	cfg, ok := loadConfig(stderr)
+	cfg, ok := loadConfig(stderr, flagVar{"region", "FC_REGION", &a.region}, flagVar{"endpoint", "ECS_ENDPOINT", &a.endpoint})
 	if !ok {
 		return exitUsage
 	}
-	if *region != "" {
-		cfg.Region = *region
-	}
-	if *endpoint != "" {
-		cfg.ECSEndpoint = *endpoint
-	}
-	h, err := invoke.New(cfg, cliLogger(stderr, *verbose))
+	h, err := newHandler(cfg, cliLogger(stderr, a.verbose))
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitUsage
 	}
 	h.DryRun = cmd == "plan"
-	h.MaxCreatingWait = *maxWait
-	h.OnCreatingWait = waitProgress(stderr, *maxWait)
+	h.MaxCreatingWait = a.maxWait
+	h.OnCreatingWait = waitProgress(stderr, a.maxWait)
 	// The CLI has no invocation to take credentials from: the default chain
 	// finds them once, and every call, ECS and MNS, is signed with them.
 	// Finding none is a configuration error, told at once.
@@ -90,13 +66,7 @@ func runCLI(ctx context.Context, cmd string, args []string, stdin io.Reader, std
 		return exitUsage
 	}
 	rep, err := h.Handle(ctx, invoke.Env{RequestID: "cli", Credentials: &creds}, payload)
-	if output.value == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(rep)
-	} else {
-		writeReportTable(stdout, rep)
-	}
+	writeReport(stdout, a.output, rep)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 	}
@@ -105,6 +75,56 @@ func runCLI(ctx context.Context, cmd string, args []string, stdin io.Reader, std
 		return exitUsage
 	}
 	return exitCode(rep)
+}
+
+// cliArgs is the command line of apply and plan.
+type cliArgs struct {
+	cmd              command
+	file             string // FILE, or - for stdin
+	region, endpoint string // "" when not given
+	output           string // table or json
+	maxWait          time.Duration
+	verbose          bool
+}
+
+// parseCLI reads the command line of apply or plan; when it is not ok, the
+// exit code is returned and what was wrong was said.
+func parseCLI(cmd string, args []string, stdout, stderr io.Writer) (a cliArgs, code int, ok bool) {
+	a.cmd = applyCommand
+	if cmd == "plan" {
+		a.cmd = planCommand
+	}
+	fs := newFlags(a.cmd, stderr)
+	fs.StringVar(&a.region, "region", "", "region of intents that name none (default $FC_REGION, $ALIBABA_CLOUD_REGION_ID or cn-hangzhou)")
+	fs.StringVar(&a.endpoint, "endpoint", "", "ECS endpoint URL (default $ECS_ENDPOINT, else the regional HTTPS endpoint)")
+	output := newChoice("table", "table", "json")
+	fs.Var(output, "output", "output format: `table|json`")
+	fs.DurationVar(&a.maxWait, "max-wait", 10*time.Minute, "how long a promote waits for an image still Creating before the message fails")
+	fs.BoolVar(&a.verbose, "verbose", false, "also write the JSON log lines to stderr (as setting LOG_LEVEL does)")
+	pos, code, ok := parse(a.cmd, fs, args, stdout, stderr)
+	switch {
+	case !ok:
+		return a, code, false
+	case len(pos) == 0:
+		return a, usageError(stderr, a.cmd, "missing FILE (a JSON file of intents, or - for stdin)"), false
+	case len(pos) > 1:
+		return a, usageError(stderr, a.cmd, "expected one FILE, got %d: %s", len(pos), strings.Join(pos, " ")), false
+	case a.maxWait <= 0:
+		return a, usageError(stderr, a.cmd, "--max-wait must be a positive duration such as 90s or 15m, not %v", a.maxWait), false
+	}
+	a.file, a.output = pos[0], output.value
+	return a, 0, true
+}
+
+// writeReport prints the report as a table or as indented JSON.
+func writeReport(stdout io.Writer, output string, rep *report.Report) {
+	if output != "json" {
+		writeReportTable(stdout, rep)
+		return
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(rep)
 }
 
 // cliLogger keeps stderr for what the table does not show: the log lines

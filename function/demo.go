@@ -15,7 +15,6 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/invoke"
-	"github.com/ecs-image-lifecycle/image-lifecycle/function/retry"
 )
 
 // runDemo starts the ECS emulator in-process with a realistic seed, runs every
@@ -137,19 +136,15 @@ func demoHandler(endpoint, region string, stderr io.Writer) *invoke.Handler {
 		cfg.Region = region
 	}
 	cfg.ECSEndpoint = endpoint
-	policy := retry.DefaultPolicy()
-	policy.Base, policy.Cap = 50*time.Millisecond, 500*time.Millisecond
-	return &invoke.Handler{
-		Config: cfg,
-		NewAPI: func(*ecsapi.Credentials) (ecsapi.API, error) {
-			return ecsapi.New(ecsapi.Config{Region: cfg.Region, Endpoint: endpoint,
-				Credentials: &ecsapi.Credentials{AccessKeyID: "emulator", AccessKeySecret: "emulator"}})
-		},
-		Policy: policy,
-		Log:    newLogger(stderr, "error"),
-		// The emulator finishes a Creating image in a few calls, not minutes.
-		CreatingBackoff: func(int) time.Duration { return 300 * time.Millisecond },
+	h := handlerFor(cfg, newLogger(stderr, "error"))
+	h.NewAPI = func(*ecsapi.Credentials) (ecsapi.API, error) {
+		return ecsapi.New(ecsapi.Config{Region: cfg.Region, Endpoint: endpoint,
+			Credentials: &ecsapi.Credentials{AccessKeyID: "emulator", AccessKeySecret: "emulator"}})
 	}
+	h.Policy.Base, h.Policy.Cap = 50*time.Millisecond, 500*time.Millisecond
+	// The emulator finishes a Creating image in a few calls, not minutes.
+	h.CreatingBackoff = func(int) time.Duration { return 300 * time.Millisecond }
+	return h
 }
 
 // writeImages prints one line per image, grouped by family, marking the

@@ -19,14 +19,14 @@ func runFC() int {
 	if !ok {
 		return exitUsage
 	}
-	h, err := invoke.New(cfg, newLogger(os.Stdout, cfg.LogLevel))
+	h, err := newHandler(cfg, newLogger(os.Stdout, cfg.LogLevel))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return exitUsage
 	}
 	// A payload over MAX_PAYLOAD_BYTES is refused before the SDK reads it
 	// (fcpayload.go): reading it is what would exhaust the instance's memory.
-	guard := installPayloadGuard(h.MaxPayloadBytes())
+	guard := installPayloadGuard(h.MaxPayloadBytes)
 	// The handler takes the raw payload ([]byte), since the trigger shapes
 	// differ, and returns the report as a struct: the SDK would base64 a []byte.
 	fc.Start(func(ctx context.Context, payload []byte) (*report.Report, error) {

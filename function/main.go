@@ -115,11 +115,34 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
-func loadConfig(stderr io.Writer) (config.Config, bool) {
-	cfg, err := config.FromEnv(os.Getenv)
+// loadConfig reads the configuration from the environment, with the value of
+// each flag given in place of the variable it stands for, and says on stderr
+// what is wrong when something is.
+func loadConfig(stderr io.Writer, flags ...flagVar) (config.Config, bool) {
+	cfg, err := config.FromEnv(func(name string) string {
+		for _, f := range flags {
+			if f.env == name && *f.value != "" {
+				return *f.value
+			}
+		}
+		return os.Getenv(name)
+	})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
+		for _, f := range flags {
+			if *f.value != "" {
+				fmt.Fprintf(stderr, "(--%s stands for %s)\n", f.flag, f.env)
+			}
+		}
 		return cfg, false
 	}
 	return cfg, true
+}
+
+// flagVar is a command-line flag that stands for a variable of the
+// environment: config.FromEnv reads and checks its value as it would the
+// variable's, so a flag cannot get past a rule the variable is held to.
+type flagVar struct {
+	flag, env string
+	value     *string
 }

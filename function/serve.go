@@ -42,7 +42,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitUsage
 	}
 	log := newLogger(os.Stdout, cfg.LogLevel)
-	h, err := invoke.New(cfg, log)
+	h, err := newHandler(cfg, log)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitUsage
@@ -81,7 +81,7 @@ func customRuntime(h *invoke.Handler, log *slog.Logger) http.Handler {
 		}()
 		// One byte past MAX_PAYLOAD_BYTES is enough for Handle to refuse the
 		// payload unread, as it does under go1; the rest is never read.
-		payload, err := io.ReadAll(io.LimitReader(r.Body, int64(h.MaxPayloadBytes())+1))
+		payload, err := io.ReadAll(io.LimitReader(r.Body, int64(h.MaxPayloadBytes)+1))
 		if err != nil {
 			writeError(w, "PayloadError", "cannot read the event body: "+err.Error(), nil)
 			return

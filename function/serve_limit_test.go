@@ -18,7 +18,7 @@ import (
 func TestCustomRuntimeRefusesAPayloadOverTheLimit(t *testing.T) {
 	emu := startEmulator(t)
 	h := demoHandler(emu.URL(), "cn-hangzhou", &bytes.Buffer{})
-	h.Config.MaxPayloadBytes = 4096
+	h.MaxPayloadBytes = 4096
 	srv := httptest.NewServer(customRuntime(h, newLogger(&bytes.Buffer{}, "error")))
 	defer srv.Close()
 

@@ -4,7 +4,9 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -62,114 +64,156 @@ const FCSyncPayloadLimit = 32 << 20
 const DefaultMaxPayloadBytes = 6 << 20
 
 // FromEnv reads the configuration through getenv (os.Getenv in production, a
-// map in tests) and reports every bad value at once.
+// map in tests) and reports every bad value at once. It is the one place that
+// checks a value: the packages the configuration is handed to take it as
+// valid (function/wire.go hands it out).
 func FromEnv(getenv func(string) string) (Config, error) {
-	c := Defaults()
-	var errs []string
-	bad := func(name, value, want string) {
-		errs = append(errs, fmt.Sprintf("%s=%q: %s", name, value, want))
+	r := &reader{getenv: getenv, c: Defaults()}
+	r.endpoints()
+	r.queues()
+	r.guards()
+	r.limits()
+	r.logLevel()
+	if len(r.errs) > 0 {
+		return r.c, fmt.Errorf("configuration: %s", strings.Join(r.errs, "; "))
 	}
-	if v := first(getenv("FC_REGION"), getenv("ALIBABA_CLOUD_REGION_ID")); v != "" {
-		c.Region = v
+	return r.c, nil
+}
+
+// reader reads variables into c and collects what is wrong with them. A bad
+// value leaves the default in place.
+type reader struct {
+	getenv func(string) string
+	c      Config
+	errs   []string
+}
+
+// bad records that name's value is not what is wanted. The value is shown as
+// given: only the endpoints, which may carry a password, are shown redacted
+// (by their own parsers).
+func (r *reader) bad(name, value, want string) {
+	r.errs = append(r.errs, fmt.Sprintf("%s=%q: %s", name, value, want))
+}
+
+// endpoints reads the region and the ECS and MNS endpoints.
+func (r *reader) endpoints() {
+	if v := first(r.getenv("FC_REGION"), r.getenv("ALIBABA_CLOUD_REGION_ID")); v != "" {
+		r.c.Region = v
 	}
-	c.ECSEndpoint = strings.TrimSpace(getenv("ECS_ENDPOINT"))
-	if _, err := ParseECSEndpoint(c.ECSEndpoint); err != nil {
-		errs = append(errs, "ECS_ENDPOINT: "+err.Error())
+	r.c.ECSEndpoint = strings.TrimSpace(r.getenv("ECS_ENDPOINT"))
+	if _, err := ParseECSEndpoint(r.c.ECSEndpoint); err != nil {
+		r.errs = append(r.errs, "ECS_ENDPOINT: "+err.Error())
 	}
-	c.MNSEndpoint = strings.TrimSpace(getenv("MNS_ENDPOINT"))
-	if c.MNSEndpoint != "" {
-		if _, err := ParseMNSEndpoint(c.MNSEndpoint); err != nil {
-			errs = append(errs, "MNS_ENDPOINT: "+err.Error())
+	r.c.MNSEndpoint = strings.TrimSpace(r.getenv("MNS_ENDPOINT"))
+	if r.c.MNSEndpoint != "" {
+		if _, err := ParseMNSEndpoint(r.c.MNSEndpoint); err != nil {
+			r.errs = append(r.errs, "MNS_ENDPOINT: "+err.Error())
 		}
 	}
-	c.RetryQueue = strings.TrimSpace(getenv("RETRY_QUEUE"))
-	c.DeadLetterQueue = strings.TrimSpace(getenv("DEAD_LETTER_QUEUE"))
-	if (c.RetryQueue != "" || c.DeadLetterQueue != "") && c.MNSEndpoint == "" {
-		bad("MNS_ENDPOINT", "", "required when RETRY_QUEUE or DEAD_LETTER_QUEUE is set")
-	}
-	if c.RetryQueue != "" && c.RetryQueue == c.DeadLetterQueue {
-		bad("DEAD_LETTER_QUEUE", c.DeadLetterQueue, "must differ from RETRY_QUEUE")
-	}
-	if v := getenv("FAMILY_FLOOR"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 100 {
-			bad("FAMILY_FLOOR", v, "want a whole number from 0 to 100")
+}
+
+// queueName is the MNS naming rule: letters, digits and hyphens, starting
+// with a letter or digit, at most 120 characters.
+var queueName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,119}$`)
+
+// queues reads the retry and dead-letter queues: valid MNS names, an MNS
+// endpoint to reach them, and two different queues, or dead letters would be
+// retried.
+func (r *reader) queues() {
+	r.c.RetryQueue = strings.TrimSpace(r.getenv("RETRY_QUEUE"))
+	r.c.DeadLetterQueue = strings.TrimSpace(r.getenv("DEAD_LETTER_QUEUE"))
+	for _, q := range []struct{ name, value string }{{"RETRY_QUEUE", r.c.RetryQueue}, {"DEAD_LETTER_QUEUE", r.c.DeadLetterQueue}} {
+		if q.value != "" && !queueName.MatchString(q.value) {
+			r.bad(q.name, q.value, "not a valid MNS queue name (letters, digits and hyphens, starting with a letter or digit, at most 120)")
 		}
-		c.FamilyFloor = n
 	}
-	c.AllowedRegions = list(getenv("ALLOWED_REGIONS"))
-	c.AllowedFamilies = list(getenv("ALLOWED_FAMILIES"))
-	for _, p := range c.AllowedFamilies {
+	if (r.c.RetryQueue != "" || r.c.DeadLetterQueue != "") && r.c.MNSEndpoint == "" {
+		r.bad("MNS_ENDPOINT", "", "required when RETRY_QUEUE or DEAD_LETTER_QUEUE is set")
+	}
+	if r.c.RetryQueue != "" && r.c.RetryQueue == r.c.DeadLetterQueue {
+		r.bad("DEAD_LETTER_QUEUE", r.c.DeadLetterQueue, "must differ from RETRY_QUEUE: dead letters would be retried")
+	}
+}
+
+// guards reads the settings of the lifecycle's guards.
+func (r *reader) guards() {
+	r.intIn("FAMILY_FLOOR", &r.c.FamilyFloor, 0, 100, "want a whole number from 0 to 100")
+	r.c.AllowedRegions = list(r.getenv("ALLOWED_REGIONS"))
+	r.c.AllowedFamilies = list(r.getenv("ALLOWED_FAMILIES"))
+	for _, p := range r.c.AllowedFamilies {
 		// The lifecycle matches families with path.Match, which reports a
 		// malformed pattern only when it gets that far: check it whole here.
 		if _, err := path.Match(p, ""); err != nil {
-			bad("ALLOWED_FAMILIES", p, "not a valid family pattern (path.Match syntax: * ? [a-z], with \\ to escape)")
+			r.bad("ALLOWED_FAMILIES", p, "not a valid family pattern (path.Match syntax: * ? [a-z], with \\ to escape)")
 		}
 	}
-	if v := getenv("EXCLUDE_TAG"); v != "" {
-		switch {
-		case v == "none":
-			c.ExcludeTag = ""
-		case !strings.Contains(v, "="):
-			bad("EXCLUDE_TAG", v, `want key=value, or "none"`)
-		default:
-			c.ExcludeTag = v
-		}
+	switch v := r.getenv("EXCLUDE_TAG"); {
+	case v == "":
+	case v == "none":
+		r.c.ExcludeTag = ""
+	case !strings.Contains(v, "="):
+		r.bad("EXCLUDE_TAG", v, `want key=value, or "none"`)
+	default:
+		r.c.ExcludeTag = v
 	}
-	if v := getenv("UNSHARE_BEFORE_DEPRECATE"); v != "" {
+	if v := r.getenv("UNSHARE_BEFORE_DEPRECATE"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			bad("UNSHARE_BEFORE_DEPRECATE", v, "want true or false")
+			r.bad("UNSHARE_BEFORE_DEPRECATE", v, "want true or false")
+			return
 		}
-		c.UnshareBeforeDeprecate = b
+		r.c.UnshareBeforeDeprecate = b
 	}
-	if v := getenv("ECS_RATE_LIMIT"); v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f <= 0 || f > 1000 {
-			bad("ECS_RATE_LIMIT", v, "want calls per second, above 0 and at most 1000")
-		}
-		c.RateLimit = f
-	}
-	if v := getenv("MAX_MESSAGE_AGE"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			bad("MAX_MESSAGE_AGE", v, "want a Go duration such as 168h")
-		}
-		c.MaxMessageAge = d
-	}
-	if v := getenv("MAX_ATTEMPTS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			bad("MAX_ATTEMPTS", v, "want a whole number of at least 1")
-		}
-		c.MaxAttempts = n
-	}
-	if v := getenv("BATCH_CONCURRENCY"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 64 {
-			bad("BATCH_CONCURRENCY", v, "want a whole number from 1 to 64")
-		}
-		c.Concurrency = n
-	}
-	if v := getenv("MAX_PAYLOAD_BYTES"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1024 || n > FCSyncPayloadLimit {
-			bad("MAX_PAYLOAD_BYTES", v, fmt.Sprintf("want a number of bytes from 1024 to %d (FC's synchronous limit)", FCSyncPayloadLimit))
-		}
-		c.MaxPayloadBytes = n
-	}
-	if v := getenv("LOG_LEVEL"); v != "" {
-		switch strings.ToLower(v) {
-		case "debug", "info", "warn", "error":
-			c.LogLevel = strings.ToLower(v)
-		default:
-			bad("LOG_LEVEL", v, "want debug, info, warn or error")
+}
+
+// limits reads the rate limit, the retry limits, the batch concurrency and
+// the payload limit.
+func (r *reader) limits() {
+	if v := r.getenv("ECS_RATE_LIMIT"); v != "" {
+		// Written as "not in range" so that NaN, which compares false with
+		// everything, is refused too.
+		if f, err := strconv.ParseFloat(v, 64); err != nil || !(f > 0 && f <= 1000) {
+			r.bad("ECS_RATE_LIMIT", v, "want calls per second, above 0 and at most 1000")
+		} else {
+			r.c.RateLimit = f
 		}
 	}
-	if len(errs) > 0 {
-		return c, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))
+	if v := r.getenv("MAX_MESSAGE_AGE"); v != "" {
+		if d, err := time.ParseDuration(v); err != nil || d <= 0 {
+			r.bad("MAX_MESSAGE_AGE", v, "want a Go duration such as 168h")
+		} else {
+			r.c.MaxMessageAge = d
+		}
 	}
-	return c, nil
+	r.intIn("MAX_ATTEMPTS", &r.c.MaxAttempts, 1, math.MaxInt, "want a whole number of at least 1")
+	r.intIn("BATCH_CONCURRENCY", &r.c.Concurrency, 1, 64, "want a whole number from 1 to 64")
+	r.intIn("MAX_PAYLOAD_BYTES", &r.c.MaxPayloadBytes, 1024, FCSyncPayloadLimit,
+		fmt.Sprintf("want a number of bytes from 1024 to %d (FC's synchronous limit)", FCSyncPayloadLimit))
+}
+
+// intIn reads name, when set, as a whole number from lo to hi into dst.
+func (r *reader) intIn(name string, dst *int, lo, hi int, want string) {
+	v := r.getenv(name)
+	if v == "" {
+		return
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		r.bad(name, v, want)
+		return
+	}
+	*dst = n
+}
+
+func (r *reader) logLevel() {
+	v := r.getenv("LOG_LEVEL")
+	switch strings.ToLower(v) {
+	case "":
+	case "debug", "info", "warn", "error":
+		r.c.LogLevel = strings.ToLower(v)
+	default:
+		r.bad("LOG_LEVEL", v, "want debug, info, warn or error")
+	}
 }
 
 func list(v string) []string {

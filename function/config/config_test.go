@@ -148,3 +148,41 @@ func TestParseEndpoints(t *testing.T) {
 		}
 	}
 }
+
+// TestFromEnvRefusesWhatNoPackageChecksAgain: the rules of the queues and the
+// retry limits live here alone (queue.New takes its values as valid), so
+// each refusal names the variable and says what is wanted.
+func TestFromEnvRefusesWhatNoPackageChecksAgain(t *testing.T) {
+	t.Parallel()
+	const mns = "http://1234567890.mns.cn-hangzhou-internal.aliyuncs.com"
+	for _, tc := range []struct {
+		name string
+		vars map[string]string
+		want string
+	}{
+		{"bad retry queue name", map[string]string{"MNS_ENDPOINT": mns, "RETRY_QUEUE": "retry_queue"}, `RETRY_QUEUE="retry_queue": not a valid MNS queue name`},
+		{"bad dead-letter queue name", map[string]string{"MNS_ENDPOINT": mns, "DEAD_LETTER_QUEUE": "-dlq"}, `DEAD_LETTER_QUEUE="-dlq": not a valid MNS queue name`},
+		{"queue name too long", map[string]string{"MNS_ENDPOINT": mns, "RETRY_QUEUE": "q" + strings.Repeat("1", 120)}, "RETRY_QUEUE"},
+		{"same queue twice", map[string]string{"MNS_ENDPOINT": mns, "RETRY_QUEUE": "q", "DEAD_LETTER_QUEUE": "q"}, "must differ from RETRY_QUEUE"},
+		{"negative age", map[string]string{"MAX_MESSAGE_AGE": "-1h"}, "MAX_MESSAGE_AGE"},
+		{"zero age", map[string]string{"MAX_MESSAGE_AGE": "0s"}, "MAX_MESSAGE_AGE"},
+		{"negative attempts", map[string]string{"MAX_ATTEMPTS": "-1"}, "MAX_ATTEMPTS"},
+		{"rate not a number", map[string]string{"ECS_RATE_LIMIT": "NaN"}, "ECS_RATE_LIMIT"},
+		{"rate infinite", map[string]string{"ECS_RATE_LIMIT": "+Inf"}, "ECS_RATE_LIMIT"},
+		{"rate zero", map[string]string{"ECS_RATE_LIMIT": "0"}, "ECS_RATE_LIMIT"},
+		{"floor above 100", map[string]string{"FAMILY_FLOOR": "101"}, "FAMILY_FLOOR"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := FromEnv(env(tc.vars))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error saying %q", err, tc.want)
+			}
+		})
+	}
+	for _, q := range []string{"image-intents", "q", "0-dlq", strings.Repeat("q", 120)} {
+		if _, err := FromEnv(env(map[string]string{"MNS_ENDPOINT": mns, "RETRY_QUEUE": q})); err != nil {
+			t.Errorf("RETRY_QUEUE=%s: %v", q, err)
+		}
+	}
+}

@@ -76,79 +76,22 @@ Flags:
 // and the keys so a person can point any SDK at it. args are the flags only
 // (no command name); "-h" prints commandHelp.
 func Main(ctx context.Context, args []string, stdout io.Writer) error {
-	flags := flag.NewFlagSet("emulator", flag.ContinueOnError)
-	flags.SetOutput(stdout)
-	flags.Usage = func() {
-		fmt.Fprint(stdout, commandHelp)
-		flags.PrintDefaults()
+	cf, err := parseCommand(args, stdout)
+	if err != nil || cf == nil { // nil: the help was asked for, and printed
+		return err
 	}
-	listen := flags.String("listen", "127.0.0.1:8080", "address to listen on")
-	seedPath := flags.String("seed", "", "seed file (JSON, see events/seed/demo.json); empty = no images")
-	statePath := flags.String("state", "", "state file: loaded if it exists, else created from --seed; saved after every change")
-	region := flags.String("region", "", "default region (default: the seed's, else cn-hangzhou)")
-	ak := flags.String("access-key-id", DefaultKey, "AccessKeyId accepted")
-	sk := flags.String("access-key-secret", DefaultKey, "AccessKeySecret of that key")
-	token := flags.String("security-token", "", "SecurityToken every request must carry (STS); empty = none")
-	creatingCalls := flags.Int("creating-calls", 0, "a Creating image becomes Available after this many calls touching it")
-	creatingFor := flags.Duration("creating-for", 0, "a Creating image becomes Available after this long (if --creating-calls is 0)")
-	logCalls := flags.Bool("log", false, "print one line per request")
-	faults, specs := map[string]*Faults{}, map[string]string{}
-	flags.Func("faults", "faults to inject, [ACTION:]key=value,... (see above); repeatable", func(spec string) error {
-		var f Faults
-		action, err := ParseFaults(spec, &f)
-		if err != nil {
-			return err
-		}
-		if _, dup := faults[action]; dup {
-			return fmt.Errorf("faults for %q given twice: put them in one --faults", cmp.Or(action, "every action"))
-		}
-		faults[action], specs[action] = &f, spec
-		return nil
-	})
-	if err := flags.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return fmt.Errorf("emulator: %w", err)
-	}
-	if flags.NArg() > 0 {
-		return fmt.Errorf("emulator: unexpected arguments %q", flags.Args())
-	}
-	if *ak == "" || *sk == "" {
-		return errors.New("emulator: --access-key-id and --access-key-secret must not be empty")
-	}
-	opts := Options{Keys: map[string]string{*ak: *sk}, SecurityToken: *token, Region: *region,
-		CreatingCalls: *creatingCalls, CreatingFor: *creatingFor, StateFile: *statePath}
-	if *logCalls {
-		opts.Log = stdout
-	}
-	// New loads an existing state file itself; the seed is only its start.
-	stateExists := false
-	if *statePath != "" {
-		_, err := os.Stat(*statePath)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("emulator: --state: %w", err)
-		}
-		stateExists = err == nil
-	}
-	source := *seedPath
-	if stateExists {
-		source = *statePath + " (saved state)"
-	} else if *seedPath != "" {
-		seed, err := LoadSeed(*seedPath)
-		if err != nil {
-			return err
-		}
-		opts.Seed = seed
+	opts, source, err := cf.options(stdout)
+	if err != nil {
+		return err
 	}
 	s, err := New(opts)
 	if err != nil {
 		return err
 	}
-	for action, f := range faults {
+	for action, f := range cf.faults {
 		s.SetFaults(action, *f)
 	}
-	l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", *listen)
+	l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cf.listen)
 	if err != nil {
 		return fmt.Errorf("emulator: listen: %w", err)
 	}
@@ -157,27 +100,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 	s.httpSrv, s.url = srv, "http://"+l.Addr().String()
 	images := len(s.images)
 	s.mu.Unlock()
-
-	fmt.Fprintf(stdout, "ECS emulator (API 2014-05-26, signatures V3 ACS3-HMAC-SHA256 and V1 HMAC-SHA1) serving %d images\n", images)
-	fmt.Fprintf(stdout, "  endpoint           %s   (classic SDK: client.Domain = %q, scheme HTTP; Tea SDK: Endpoint %q, Protocol HTTP)\n",
-		s.URL(), l.Addr().String(), l.Addr().String())
-	fmt.Fprintf(stdout, "  region             %s\n", s.region)
-	fmt.Fprintf(stdout, "  access key id      %s\n", *ak)
-	fmt.Fprintf(stdout, "  access key secret  %s\n", *sk)
-	if *token != "" {
-		fmt.Fprintf(stdout, "  security token     %s\n", *token)
-	}
-	if source != "" {
-		fmt.Fprintf(stdout, "  images from        %s\n", source)
-	}
-	if *statePath != "" {
-		fmt.Fprintf(stdout, "  state saved to     %s\n", *statePath)
-	}
-	for _, action := range slices.Sorted(maps.Keys(faults)) {
-		fmt.Fprintf(stdout, "  faults             %s\n", specs[action])
-	}
-	fmt.Fprintf(stdout, "  calls              GET %s%scalls\n", s.URL(), adminPrefix)
-	fmt.Fprintf(stdout, "  ECS_ENDPOINT=%s\n", s.URL())
+	cf.banner(stdout, s, l.Addr().String(), images, source)
 
 	done := make(chan error, 1)
 	go func() { done <- s.serve(srv, l) }()
@@ -192,4 +115,113 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 		_ = srv.Close()
 	}
 	return errors.Join(<-done, s.persist())
+}
+
+// commandFlags is the emulator command's command line.
+type commandFlags struct {
+	listen, seedPath, statePath, region string
+	ak, sk, token                       string
+	creatingCalls                       int
+	creatingFor                         time.Duration
+	logCalls                            bool
+	faults                              map[string]*Faults // by action, "" for all
+	specs                               map[string]string  // the --faults text, by action
+}
+
+// parseCommand reads the command line; it returns nil and no error after -h.
+func parseCommand(args []string, stdout io.Writer) (*commandFlags, error) {
+	cf := &commandFlags{faults: map[string]*Faults{}, specs: map[string]string{}}
+	flags := flag.NewFlagSet("emulator", flag.ContinueOnError)
+	flags.SetOutput(stdout)
+	flags.Usage = func() {
+		fmt.Fprint(stdout, commandHelp)
+		flags.PrintDefaults()
+	}
+	flags.StringVar(&cf.listen, "listen", "127.0.0.1:8080", "address to listen on")
+	flags.StringVar(&cf.seedPath, "seed", "", "seed file (JSON, see events/seed/demo.json); empty = no images")
+	flags.StringVar(&cf.statePath, "state", "", "state file: loaded if it exists, else created from --seed; saved after every change")
+	flags.StringVar(&cf.region, "region", "", "default region (default: the seed's, else cn-hangzhou)")
+	flags.StringVar(&cf.ak, "access-key-id", DefaultKey, "AccessKeyId accepted")
+	flags.StringVar(&cf.sk, "access-key-secret", DefaultKey, "AccessKeySecret of that key")
+	flags.StringVar(&cf.token, "security-token", "", "SecurityToken every request must carry (STS); empty = none")
+	flags.IntVar(&cf.creatingCalls, "creating-calls", 0, "a Creating image becomes Available after this many calls touching it")
+	flags.DurationVar(&cf.creatingFor, "creating-for", 0, "a Creating image becomes Available after this long (if --creating-calls is 0)")
+	flags.BoolVar(&cf.logCalls, "log", false, "print one line per request")
+	flags.Func("faults", "faults to inject, [ACTION:]key=value,... (see above); repeatable", cf.addFaults)
+	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("emulator: %w", err)
+	}
+	if flags.NArg() > 0 {
+		return nil, fmt.Errorf("emulator: unexpected arguments %q", flags.Args())
+	}
+	if cf.ak == "" || cf.sk == "" {
+		return nil, errors.New("emulator: --access-key-id and --access-key-secret must not be empty")
+	}
+	return cf, nil
+}
+
+// addFaults takes one --faults flag.
+func (cf *commandFlags) addFaults(spec string) error {
+	var f Faults
+	action, err := ParseFaults(spec, &f)
+	if err != nil {
+		return err
+	}
+	if _, dup := cf.faults[action]; dup {
+		return fmt.Errorf("faults for %q given twice: put them in one --faults", cmp.Or(action, "every action"))
+	}
+	cf.faults[action], cf.specs[action] = &f, spec
+	return nil
+}
+
+// options are the emulator's options, and source says where its images come
+// from: New loads an existing state file itself, and the seed is only its start.
+func (cf *commandFlags) options(stdout io.Writer) (opts Options, source string, err error) {
+	opts = Options{Keys: map[string]string{cf.ak: cf.sk}, SecurityToken: cf.token, Region: cf.region,
+		CreatingCalls: cf.creatingCalls, CreatingFor: cf.creatingFor, StateFile: cf.statePath}
+	if cf.logCalls {
+		opts.Log = stdout
+	}
+	if cf.statePath != "" {
+		_, err := os.Stat(cf.statePath)
+		switch {
+		case err == nil:
+			return opts, cf.statePath + " (saved state)", nil
+		case !errors.Is(err, fs.ErrNotExist):
+			return opts, "", fmt.Errorf("emulator: --state: %w", err)
+		}
+	}
+	if cf.seedPath != "" {
+		if opts.Seed, err = LoadSeed(cf.seedPath); err != nil {
+			return opts, "", err
+		}
+	}
+	return opts, cf.seedPath, nil
+}
+
+// banner prints what a person needs to point an SDK at the emulator.
+func (cf *commandFlags) banner(stdout io.Writer, s *Server, addr string, images int, source string) {
+	fmt.Fprintf(stdout, "ECS emulator (API 2014-05-26, signatures V3 ACS3-HMAC-SHA256 and V1 HMAC-SHA1) serving %d images\n", images)
+	fmt.Fprintf(stdout, "  endpoint           %s   (classic SDK: client.Domain = %q, scheme HTTP; Tea SDK: Endpoint %q, Protocol HTTP)\n",
+		s.URL(), addr, addr)
+	fmt.Fprintf(stdout, "  region             %s\n", s.region)
+	fmt.Fprintf(stdout, "  access key id      %s\n", cf.ak)
+	fmt.Fprintf(stdout, "  access key secret  %s\n", cf.sk)
+	if cf.token != "" {
+		fmt.Fprintf(stdout, "  security token     %s\n", cf.token)
+	}
+	if source != "" {
+		fmt.Fprintf(stdout, "  images from        %s\n", source)
+	}
+	if cf.statePath != "" {
+		fmt.Fprintf(stdout, "  state saved to     %s\n", cf.statePath)
+	}
+	for _, action := range slices.Sorted(maps.Keys(cf.faults)) {
+		fmt.Fprintf(stdout, "  faults             %s\n", cf.specs[action])
+	}
+	fmt.Fprintf(stdout, "  calls              GET %s%scalls\n", s.URL(), adminPrefix)
+	fmt.Fprintf(stdout, "  ECS_ENDPOINT=%s\n", s.URL())
 }

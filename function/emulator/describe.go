@@ -158,20 +158,9 @@ func (s *Server) modifyImageSharePermission(f url.Values) (map[string]any, *apiE
 	if err := required(f, "RegionId", "ImageId"); err != nil {
 		return nil, err
 	}
-	// At most 10 accounts per call; the service ignores N above 10.
-	add, remove := repeated(f, "AddAccount", 10), repeated(f, "RemoveAccount", 10)
-	for _, acct := range append(slices.Clone(add), remove...) {
-		if _, err := strconv.ParseUint(acct, 10, 64); err != nil {
-			return nil, errorf(http.StatusNotFound, "InvalidAccount.NotFound", "The specified account %q does not exist.", acct)
-		}
-	}
-	var public *bool
-	if f.Get("IsPublic") != "" {
-		p, perr := boolParam(f, "IsPublic")
-		if perr != nil {
-			return nil, perr
-		}
-		public = &p
+	add, remove, public, perr := shareParams(f)
+	if perr != nil {
+		return nil, perr
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -180,27 +169,8 @@ func (s *Server) modifyImageSharePermission(f url.Values) (map[string]any, *apiE
 	if err != nil || img.OwnerAlias != "self" {
 		return nil, imageNotFound()
 	}
-	sharing := len(add) > 0 || (public != nil && *public)
-	if sharing && img.Status == ecsapi.StatusCreating {
-		return nil, errorf(http.StatusForbidden, "InvalidStatus.ImageIsCreating", "%s", messageOf("InvalidStatus.ImageIsCreating"))
-	}
-	if sharing && img.Status == ecsapi.StatusDeprecated {
-		// A Deprecated image cannot be shared (ModifyImageAttribute doc).
-		return nil, errorf(http.StatusForbidden, "ImageStatus.NotAvailable", "The specified image status is not available.")
-	}
-	for _, acct := range add {
-		if acct == s.account {
-			return nil, errorf(http.StatusNotFound, "InvalidAccount.Forbbiden", "The image cannot be shared with its owner.")
-		}
-	}
-	after := len(img.sharedWith)
-	for _, acct := range add {
-		if _, ok := img.sharedWith[acct]; !ok {
-			after++
-		}
-	}
-	if after > maxSharesPerImage {
-		return nil, errorf(http.StatusForbidden, "QuotaExceed.ShareImageUser", "The number of accounts the image is shared with exceeds the quota.")
+	if err := s.checkShare(img, add, len(add) > 0 || (public != nil && *public)); err != nil {
+		return nil, err
 	}
 	now := s.now().UTC().Truncate(time.Second)
 	for _, acct := range add {
@@ -216,6 +186,51 @@ func (s *Server) modifyImageSharePermission(f url.Values) (map[string]any, *apiE
 	}
 	s.dirty = true
 	return map[string]any{}, nil
+}
+
+// shareParams reads the accounts to add and remove (at most 10 of each per
+// call: the service ignores N above 10) and IsPublic, nil when not given.
+func shareParams(f url.Values) (add, remove []string, public *bool, err *apiError) {
+	add, remove = repeated(f, "AddAccount", 10), repeated(f, "RemoveAccount", 10)
+	for _, acct := range append(slices.Clone(add), remove...) {
+		if _, err := strconv.ParseUint(acct, 10, 64); err != nil {
+			return nil, nil, nil, errorf(http.StatusNotFound, "InvalidAccount.NotFound", "The specified account %q does not exist.", acct)
+		}
+	}
+	if f.Get("IsPublic") != "" {
+		p, perr := boolParam(f, "IsPublic")
+		if perr != nil {
+			return nil, nil, nil, perr
+		}
+		public = &p
+	}
+	return add, remove, public, nil
+}
+
+// checkShare makes the state checks of a share change: sharing (with
+// accounts, or publicly) needs a created, Available image, never with its
+// owner, and within the quota of accounts.
+func (s *Server) checkShare(img *image, add []string, sharing bool) *apiError {
+	if sharing && img.Status == ecsapi.StatusCreating {
+		return errorf(http.StatusForbidden, "InvalidStatus.ImageIsCreating", "%s", messageOf("InvalidStatus.ImageIsCreating"))
+	}
+	if sharing && img.Status == ecsapi.StatusDeprecated {
+		// A Deprecated image cannot be shared (ModifyImageAttribute doc).
+		return errorf(http.StatusForbidden, "ImageStatus.NotAvailable", "The specified image status is not available.")
+	}
+	if slices.Contains(add, s.account) {
+		return errorf(http.StatusNotFound, "InvalidAccount.Forbbiden", "The image cannot be shared with its owner.")
+	}
+	after := len(img.sharedWith)
+	for _, acct := range add {
+		if _, ok := img.sharedWith[acct]; !ok {
+			after++
+		}
+	}
+	if after > maxSharesPerImage {
+		return errorf(http.StatusForbidden, "QuotaExceed.ShareImageUser", "The number of accounts the image is shared with exceeds the quota.")
+	}
+	return nil
 }
 
 type wireInstance struct {
@@ -239,35 +254,11 @@ func (s *Server) describeInstances(f url.Values) (map[string]any, *apiError) {
 	tokenPaging := f.Get("NextToken") != "" || f.Get("MaxResults") != ""
 	offset := 0
 	if tokenPaging {
-		size = 10
-		if v := f.Get("MaxResults"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 100 {
-				return nil, invalidParam("MaxResults", v)
-			}
-			size = n
-		}
-		if v := f.Get("NextToken"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 {
-				return nil, invalidParam("NextToken", v)
-			}
-			offset = n
+		if size, offset, perr = tokenPage(f); perr != nil {
+			return nil, perr
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var found []wireInstance
-	for _, in := range s.instances {
-		if in.RegionID != f.Get("RegionId") ||
-			(f.Get("ImageId") != "" && in.ImageID != f.Get("ImageId")) ||
-			(f.Get("Status") != "" && in.Status != f.Get("Status")) {
-			continue
-		}
-		found = append(found, wireInstance{InstanceID: in.InstanceID, InstanceName: in.InstanceID,
-			ImageID: in.ImageID, RegionID: in.RegionID, Status: in.Status})
-	}
-	slices.SortFunc(found, func(a, b wireInstance) int { return strings.Compare(a.InstanceID, b.InstanceID) })
+	found := s.instancesMatching(f.Get("RegionId"), f.Get("ImageId"), f.Get("Status"))
 	body := map[string]any{"TotalCount": len(found), "PageSize": size}
 	var lo, hi int
 	if tokenPaging {
@@ -282,4 +273,41 @@ func (s *Server) describeInstances(f url.Values) (map[string]any, *apiError) {
 	}
 	body["Instances"] = map[string]any{"Instance": append([]wireInstance{}, found[lo:hi]...)}
 	return body, nil
+}
+
+// tokenPage reads MaxResults (default 10) and NextToken, an offset.
+func tokenPage(f url.Values) (size, offset int, err *apiError) {
+	size = 10
+	if v := f.Get("MaxResults"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return 0, 0, invalidParam("MaxResults", v)
+		}
+		size = n
+	}
+	if v := f.Get("NextToken"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return 0, 0, invalidParam("NextToken", v)
+		}
+		offset = n
+	}
+	return size, offset, nil
+}
+
+// instancesMatching lists the region's instances with the image and status
+// asked for ("" matches any), by id.
+func (s *Server) instancesMatching(region, imageID, status string) []wireInstance {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var found []wireInstance
+	for _, in := range s.instances {
+		if in.RegionID != region || (imageID != "" && in.ImageID != imageID) || (status != "" && in.Status != status) {
+			continue
+		}
+		found = append(found, wireInstance{InstanceID: in.InstanceID, InstanceName: in.InstanceID,
+			ImageID: in.ImageID, RegionID: in.RegionID, Status: in.Status})
+	}
+	slices.SortFunc(found, func(a, b wireInstance) int { return strings.Compare(a.InstanceID, b.InstanceID) })
+	return found
 }

@@ -240,31 +240,12 @@ func ParseFaults(spec string, f *Faults) (action string, err error) {
 		if !ok || v == "" {
 			return "", fmt.Errorf("fault %q: want key=value", pair)
 		}
-		var perr error
-		switch k {
-		case "rate-limit":
-			f.RateLimit, perr = strconv.ParseFloat(v, 64)
-		case "fail-next":
-			f.FailNext = append(f.FailNext, strings.Split(v, "+")...)
-		case "unavailable":
-			f.Unavailable, perr = share(v)
-		case "internal":
-			f.Internal, perr = share(v)
-		case "bad-gateway":
-			f.BadGateway, perr = share(v)
-		case "reset":
-			f.Reset, perr = share(v)
-		case "slow":
-			f.Slow, perr = share(v)
-		case "slow-delay":
-			f.SlowDelay, perr = time.ParseDuration(v)
-		case "seed":
-			f.RandSeed, perr = strconv.ParseInt(v, 10, 64)
-		default:
+		set, known := faultKeys[k]
+		if !known {
 			return "", fmt.Errorf("fault %q: unknown key %q", pair, k)
 		}
-		if perr != nil {
-			return "", fmt.Errorf("fault %q: %w", pair, perr)
+		if err := set(f, v); err != nil {
+			return "", fmt.Errorf("fault %q: %w", pair, err)
 		}
 	}
 	if f.RateLimit < 0 || f.SlowDelay < 0 {
@@ -277,6 +258,22 @@ func ParseFaults(spec string, f *Faults) (action string, err error) {
 		f.SlowDelay = defaultSlowDelay
 	}
 	return action, nil
+}
+
+// faultKeys set each key of a --faults spec onto Faults.
+var faultKeys = map[string]func(f *Faults, v string) error{
+	"rate-limit": func(f *Faults, v string) (err error) { f.RateLimit, err = strconv.ParseFloat(v, 64); return err },
+	"fail-next": func(f *Faults, v string) error {
+		f.FailNext = append(f.FailNext, strings.Split(v, "+")...)
+		return nil
+	},
+	"unavailable": func(f *Faults, v string) (err error) { f.Unavailable, err = share(v); return err },
+	"internal":    func(f *Faults, v string) (err error) { f.Internal, err = share(v); return err },
+	"bad-gateway": func(f *Faults, v string) (err error) { f.BadGateway, err = share(v); return err },
+	"reset":       func(f *Faults, v string) (err error) { f.Reset, err = share(v); return err },
+	"slow":        func(f *Faults, v string) (err error) { f.Slow, err = share(v); return err },
+	"slow-delay":  func(f *Faults, v string) (err error) { f.SlowDelay, err = time.ParseDuration(v); return err },
+	"seed":        func(f *Faults, v string) (err error) { f.RandSeed, err = strconv.ParseInt(v, 10, 64); return err },
 }
 
 func share(v string) (float64, error) {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -47,45 +48,9 @@ func (s *Server) modifyImageAttribute(f url.Values) (map[string]any, *apiError) 
 	if err := required(f, "RegionId", "ImageId"); err != nil {
 		return nil, err
 	}
-	c := ecsapi.Changes{
-		Name:        f.Get("ImageName"),
-		Description: f.Get("Description"),
-		Family:      f.Get("ImageFamily"),
-		BootMode:    f.Get("BootMode"),
-		LicenseType: f.Get("LicenseType"),
-		Status:      f.Get("Status"),
-		NvmeSupport: f.Get("Features.NvmeSupport"),
-		ImdsSupport: f.Get("Features.ImdsSupport"),
-	}
-	if c.Name != "" && !validName(c.Name) {
-		return nil, errorf(http.StatusBadRequest, "InvalidImageName.Malformed",
-			"Image names must be between 2 and 128 characters long, using either English or Chinese characters. The name must start with a letter or a Chinese character, and can include numbers, colons, underscores and hyphens.")
-	}
-	if c.Description != "" && !validDescription(c.Description) {
-		return nil, errorf(http.StatusBadRequest, "InvalidDescription.Malformed",
-			"The specified description is wrongly formed. The description must be 2 to 256 characters in length and cannot start with http:// or https://.")
-	}
-	if c.Family != "" && !validName(c.Family) {
-		return nil, errorf(http.StatusBadRequest, "InvalidImageFamily.Malformed", `The specified parameter "ImageFamily" is malformed.`)
-	}
-	switch c.BootMode {
-	case "", "BIOS", "UEFI", "UEFI-Preferred":
-	default:
-		return nil, errorf(http.StatusBadRequest, "InvalidBootMode.NotSupport", "The specified parameter BootMode is not supported.")
-	}
-	if c.LicenseType != "" && c.LicenseType != "BYOL" {
-		return nil, errorf(http.StatusBadRequest, "InvalidLicenseType.NotSupported", "The specified parameter LicenseType is not supported.")
-	}
-	if c.ImdsSupport != "" && c.ImdsSupport != "v1" && c.ImdsSupport != "v2" {
-		return nil, errorf(http.StatusBadRequest, "InvalidParameter.FeaturesImdsSupport", "The specified parameter Features.ImdsSupport is not supported.")
-	}
-	// The doc lists no code for a bad NvmeSupport; the service's family of
-	// codes makes InvalidParameter.FeaturesNvmeSupport the nearest.
-	if c.NvmeSupport != "" && c.NvmeSupport != "supported" && c.NvmeSupport != "unsupported" {
-		return nil, errorf(http.StatusBadRequest, "InvalidParameter.FeaturesNvmeSupport", "The specified parameter Features.NvmeSupport is not supported.")
-	}
-	if c.Status != "" && c.Status != ecsapi.StatusAvailable && c.Status != ecsapi.StatusDeprecated {
-		return nil, invalidParam("Status", c.Status)
+	c := changesOf(f)
+	if err := checkChanges(c); err != nil {
+		return nil, err
 	}
 	dryRun, perr := boolParam(f, "DryRun")
 	if perr != nil {
@@ -115,41 +80,135 @@ func (s *Server) modifyImageAttribute(f url.Values) (map[string]any, *apiError) 
 	return map[string]any{}, nil
 }
 
+// changesOf reads the attributes a request sets.
+func changesOf(f url.Values) ecsapi.Changes {
+	return ecsapi.Changes{
+		Name:        f.Get("ImageName"),
+		Description: f.Get("Description"),
+		Family:      f.Get("ImageFamily"),
+		BootMode:    f.Get("BootMode"),
+		LicenseType: f.Get("LicenseType"),
+		Status:      f.Get("Status"),
+		NvmeSupport: f.Get("Features.NvmeSupport"),
+		ImdsSupport: f.Get("Features.ImdsSupport"),
+	}
+}
+
+// paramRule is one parameter check of ModifyImageAttribute: bad says whether
+// the value given (never "") is refused, and err is the refusal.
+type paramRule struct {
+	value func(ecsapi.Changes) string
+	bad   func(string) bool
+	err   func(string) *apiError
+}
+
+// paramRules are the parameter checks, in the order the service makes them.
+var paramRules = []paramRule{
+	{func(c ecsapi.Changes) string { return c.Name }, not(validName), fixed(http.StatusBadRequest, "InvalidImageName.Malformed",
+		"Image names must be between 2 and 128 characters long, using either English or Chinese characters. The name must start with a letter or a Chinese character, and can include numbers, colons, underscores and hyphens.")},
+	{func(c ecsapi.Changes) string { return c.Description }, not(validDescription), fixed(http.StatusBadRequest, "InvalidDescription.Malformed",
+		"The specified description is wrongly formed. The description must be 2 to 256 characters in length and cannot start with http:// or https://.")},
+	{func(c ecsapi.Changes) string { return c.Family }, not(validName), fixed(http.StatusBadRequest, "InvalidImageFamily.Malformed",
+		`The specified parameter "ImageFamily" is malformed.`)},
+	{func(c ecsapi.Changes) string { return c.BootMode }, notIn("BIOS", "UEFI", "UEFI-Preferred"), fixed(http.StatusBadRequest, "InvalidBootMode.NotSupport",
+		"The specified parameter BootMode is not supported.")},
+	{func(c ecsapi.Changes) string { return c.LicenseType }, notIn("BYOL"), fixed(http.StatusBadRequest, "InvalidLicenseType.NotSupported",
+		"The specified parameter LicenseType is not supported.")},
+	{func(c ecsapi.Changes) string { return c.ImdsSupport }, notIn("v1", "v2"), fixed(http.StatusBadRequest, "InvalidParameter.FeaturesImdsSupport",
+		"The specified parameter Features.ImdsSupport is not supported.")},
+	// The doc lists no code for a bad NvmeSupport; the service's family of
+	// codes makes InvalidParameter.FeaturesNvmeSupport the nearest.
+	{func(c ecsapi.Changes) string { return c.NvmeSupport }, notIn("supported", "unsupported"), fixed(http.StatusBadRequest, "InvalidParameter.FeaturesNvmeSupport",
+		"The specified parameter Features.NvmeSupport is not supported.")},
+	{func(c ecsapi.Changes) string { return c.Status }, notIn(ecsapi.StatusAvailable, ecsapi.StatusDeprecated),
+		func(v string) *apiError { return invalidParam("Status", v) }},
+}
+
+// checkChanges makes the parameter checks: the first refusal is the answer.
+func checkChanges(c ecsapi.Changes) *apiError {
+	for _, r := range paramRules {
+		if v := r.value(c); v != "" && r.bad(v) {
+			return r.err(v)
+		}
+	}
+	return nil
+}
+
+func not(ok func(string) bool) func(string) bool { return func(v string) bool { return !ok(v) } }
+
+func notIn(allowed ...string) func(string) bool {
+	return func(v string) bool { return !slices.Contains(allowed, v) }
+}
+
+func fixed(status int, code, message string) func(string) *apiError {
+	return func(string) *apiError { return errorf(status, code, "%s", message) }
+}
+
 // checkModify makes the state checks of ModifyImageAttribute, in the order a
 // caller would want to learn about them: creating, uniqueness and quotas, status, use.
 func (s *Server) checkModify(img *image, c ecsapi.Changes) *apiError {
 	if c.IsZero() {
 		return nil
 	}
+	for _, check := range []func(*image, ecsapi.Changes) *apiError{
+		checkNotCreating, s.checkNameUnique, s.checkFamilyQuota, checkStatusChange, s.checkInUse, checkImdsDowngrade,
+	} {
+		if err := check(img, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkNotCreating(img *image, _ ecsapi.Changes) *apiError {
 	if img.Status == ecsapi.StatusCreating {
 		return errorf(http.StatusForbidden, "InvalidStatus.ImageIsCreating", "%s", messageOf("InvalidStatus.ImageIsCreating"))
 	}
-	if c.Name != "" && c.Name != img.Name {
-		for _, o := range s.images {
-			if o != img && o.OwnerAlias == "self" && o.RegionID == img.RegionID && o.Name == c.Name {
-				return errorf(http.StatusBadRequest, "InvalidImageName.Duplicated", "The specified Image name has already bean used.")
-			}
+	return nil
+}
+
+// checkNameUnique refuses a name another own image of the region has.
+func (s *Server) checkNameUnique(img *image, c ecsapi.Changes) *apiError {
+	if c.Name == "" || c.Name == img.Name {
+		return nil
+	}
+	for _, o := range s.images {
+		if o != img && o.OwnerAlias == "self" && o.RegionID == img.RegionID && o.Name == c.Name {
+			return errorf(http.StatusBadRequest, "InvalidImageName.Duplicated", "The specified Image name has already bean used.")
 		}
 	}
-	if c.Family != "" && c.Family != img.Family {
-		inFamily, families := 0, map[string]bool{}
-		for _, o := range s.images {
-			if o.OwnerAlias != "self" || o.RegionID != img.RegionID || o.Family == "" {
-				continue
-			}
-			families[o.Family] = true
-			if o.Family == c.Family {
-				inFamily++
-			}
+	return nil
+}
+
+// checkFamilyQuota refuses a move into a full family, or into a new family
+// in a region that has all the families it may have.
+func (s *Server) checkFamilyQuota(img *image, c ecsapi.Changes) *apiError {
+	if c.Family == "" || c.Family == img.Family {
+		return nil
+	}
+	inFamily, families := 0, map[string]bool{}
+	for _, o := range s.images {
+		if o.OwnerAlias != "self" || o.RegionID != img.RegionID || o.Family == "" {
+			continue
 		}
-		if inFamily >= maxImagesPerFamily {
-			return errorf(http.StatusBadRequest, "ImageQuotaFull.ImageFamily",
-				"The specified image family has exceeded max number of images for one image family.")
-		}
-		if !families[c.Family] && len(families) >= maxFamiliesPerRegion {
-			return errorf(http.StatusBadRequest, "ImageFamilyQuotaFull", "The specified region has exceeded max number of image family.")
+		families[o.Family] = true
+		if o.Family == c.Family {
+			inFamily++
 		}
 	}
+	if inFamily >= maxImagesPerFamily {
+		return errorf(http.StatusBadRequest, "ImageQuotaFull.ImageFamily",
+			"The specified image family has exceeded max number of images for one image family.")
+	}
+	if !families[c.Family] && len(families) >= maxFamiliesPerRegion {
+		return errorf(http.StatusBadRequest, "ImageFamilyQuotaFull", "The specified region has exceeded max number of image family.")
+	}
+	return nil
+}
+
+// checkStatusChange refuses a transition from the wrong status, and the
+// deprecation of a shared or public image.
+func checkStatusChange(img *image, c ecsapi.Changes) *apiError {
 	switch c.Status {
 	case ecsapi.StatusDeprecated:
 		if img.Status != ecsapi.StatusAvailable {
@@ -163,10 +222,19 @@ func (s *Server) checkModify(img *image, c ecsapi.Changes) *apiError {
 			return errorf(http.StatusForbidden, "ImageStatus.NotDeprecated", "The specified image status is not deprecated.")
 		}
 	}
+	return nil
+}
+
+// checkInUse refuses a boot mode change while instances use the image.
+func (s *Server) checkInUse(img *image, c ecsapi.Changes) *apiError {
 	if c.BootMode != "" && c.BootMode != img.BootMode && s.instancesUsing(img.ImageID) > 0 {
 		return errorf(http.StatusForbidden, "OperationDeined.ImageUsingByInstance",
 			"The boot mode of the image cannot be modified because it has associated instances.")
 	}
+	return nil
+}
+
+func checkImdsDowngrade(img *image, c ecsapi.Changes) *apiError {
 	if c.ImdsSupport == "v1" && img.ImdsSupport == "v2" {
 		return errorf(http.StatusForbidden, "InvalidOperation.FeaturesImdsSupportNotMatch",
 			"The specified parameter Features.ImdsSupport can not be set to v1 from v2.")

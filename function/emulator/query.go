@@ -48,50 +48,18 @@ func parseImageQuery(f url.Values) (imageQuery, *apiError) {
 	if q.region == "" {
 		return q, missing("RegionId")
 	}
-	if v := f.Get("ImageId"); v != "" {
-		q.ids = map[string]bool{}
-		for id := range strings.SplitSeq(v, ",") {
-			if id = strings.TrimSpace(id); id != "" {
-				q.ids[id] = true
-			}
-		}
-		if len(q.ids) > maxImageIDs {
-			return q, invalidParam("ImageId", "more than 100 ids")
-		}
+	var aerr *apiError
+	if q.ids, aerr = parseImageIDs(f.Get("ImageId")); aerr != nil {
+		return q, aerr
 	}
 	if v := f.Get("Status"); v != "" {
-		q.statuses = nil
-		for st := range strings.SplitSeq(v, ",") {
-			st = strings.TrimSpace(st)
-			if !slices.Contains(imageStatuses, st) {
-				return q, invalidParam("Status", st)
-			}
-			q.statuses = append(q.statuses, st)
+		if q.statuses, aerr = parseStatuses(v); aerr != nil {
+			return q, aerr
 		}
 	}
-	switch q.alias {
-	case "", "self", "others", "system", "marketplace":
-	default:
-		return q, errorf(http.StatusBadRequest, "InvalidImageOwnerAlias.ValueNotSupported",
-			"The specified ImageOwnerAlias %q is not supported.", q.alias)
+	if aerr = q.parseEnums(f); aerr != nil {
+		return q, aerr
 	}
-	// The doc answers these three with 404, odd as that is for a bad value.
-	for _, p := range []struct {
-		name, code string
-		valid      []string
-		dst        *string
-	}{
-		{"Usage", "InvalidUsage", []string{"instance", "none"}, &q.usage},
-		{"OSType", "InvalidOSType", []string{"linux", "windows"}, &q.osType},
-		{"Architecture", "InvalidArchitecture", []string{"i386", "x86_64", "arm64"}, &q.architecture},
-	} {
-		v := f.Get(p.name)
-		if v != "" && !slices.Contains(p.valid, v) {
-			return q, errorf(http.StatusNotFound, p.code, "The specified %s %q is not valid: use %s.", p.name, v, strings.Join(p.valid, " or "))
-		}
-		*p.dst = v
-	}
-	var aerr *apiError
 	if q.tags, aerr = parseTags(f); aerr != nil {
 		return q, aerr
 	}
@@ -108,6 +76,65 @@ func parseImageQuery(f url.Values) (imageQuery, *apiError) {
 	}
 	q.number, q.size, aerr = paging(f)
 	return q, aerr
+}
+
+// parseImageIDs reads ImageId, comma-separated, at most maxImageIDs; nil
+// when it is not given.
+func parseImageIDs(v string) (map[string]bool, *apiError) {
+	if v == "" {
+		return nil, nil
+	}
+	ids := map[string]bool{}
+	for id := range strings.SplitSeq(v, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			ids[id] = true
+		}
+	}
+	if len(ids) > maxImageIDs {
+		return ids, invalidParam("ImageId", "more than 100 ids")
+	}
+	return ids, nil
+}
+
+// parseStatuses reads Status, comma-separated.
+func parseStatuses(v string) ([]string, *apiError) {
+	var statuses []string
+	for st := range strings.SplitSeq(v, ",") {
+		st = strings.TrimSpace(st)
+		if !slices.Contains(imageStatuses, st) {
+			return nil, invalidParam("Status", st)
+		}
+		statuses = append(statuses, st)
+	}
+	return statuses, nil
+}
+
+// parseEnums checks ImageOwnerAlias, Usage, OSType and Architecture against
+// the values the doc allows.
+func (q *imageQuery) parseEnums(f url.Values) *apiError {
+	switch q.alias {
+	case "", "self", "others", "system", "marketplace":
+	default:
+		return errorf(http.StatusBadRequest, "InvalidImageOwnerAlias.ValueNotSupported",
+			"The specified ImageOwnerAlias %q is not supported.", q.alias)
+	}
+	// The doc answers these three with 404, odd as that is for a bad value.
+	for _, p := range []struct {
+		name, code string
+		valid      []string
+		dst        *string
+	}{
+		{"Usage", "InvalidUsage", []string{"instance", "none"}, &q.usage},
+		{"OSType", "InvalidOSType", []string{"linux", "windows"}, &q.osType},
+		{"Architecture", "InvalidArchitecture", []string{"i386", "x86_64", "arm64"}, &q.architecture},
+	} {
+		v := f.Get(p.name)
+		if v != "" && !slices.Contains(p.valid, v) {
+			return errorf(http.StatusNotFound, p.code, "The specified %s %q is not valid: use %s.", p.name, v, strings.Join(p.valid, " or "))
+		}
+		*p.dst = v
+	}
+	return nil
 }
 
 // parseTags reads Tag.N.Key / Tag.N.Value, N from 1 to 20.
@@ -180,16 +207,29 @@ func indexes(f url.Values, prefix string) []int {
 
 // matches tells whether img answers the query; inUse is whether instances use it.
 func (q imageQuery) matches(img *image, inUse bool) bool {
+	return q.matchesOwner(img) && q.matchesAttributes(img, inUse) && q.matchesTags(img)
+}
+
+// matchesOwner checks the region, the owner and the ids.
+func (q imageQuery) matchesOwner(img *image) bool {
+	switch {
+	case img.RegionID != q.region,
+		q.alias == "" && img.OwnerAlias == "marketplace",
+		q.alias != "" && img.OwnerAlias != q.alias,
+		q.ids != nil && !q.ids[img.ImageID]:
+		return false
+	}
+	return true
+}
+
+// matchesAttributes checks the filters on the image's own attributes.
+func (q imageQuery) matchesAttributes(img *image, inUse bool) bool {
 	usage := "none"
 	if inUse {
 		usage = "instance"
 	}
 	switch {
-	case img.RegionID != q.region,
-		q.alias == "" && img.OwnerAlias == "marketplace",
-		q.alias != "" && img.OwnerAlias != q.alias,
-		q.ids != nil && !q.ids[img.ImageID],
-		q.family != "" && img.Family != q.family,
+	case q.family != "" && img.Family != q.family,
 		// "Fuzzy match is supported" (DescribeImages doc): a substring,
 		// here without regard to case.
 		q.name != "" && !strings.Contains(strings.ToLower(img.Name), q.name),
@@ -201,6 +241,11 @@ func (q imageQuery) matches(img *image, inUse bool) bool {
 		!q.to.IsZero() && img.CreationTime.After(q.to):
 		return false
 	}
+	return true
+}
+
+// matchesTags checks the tag filters: the key, and the value when one is given.
+func (q imageQuery) matchesTags(img *image) bool {
 	for _, t := range q.tags {
 		if v, ok := img.Tags[t.key]; !ok || (t.value != "" && v != t.value) {
 			return false

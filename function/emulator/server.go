@@ -107,6 +107,9 @@ type image struct {
 
 // New builds a Server that is not listening; use it as an http.Handler or with Serve.
 func New(opts Options) (*Server, error) {
+	if opts.CreatingCalls < 0 || opts.CreatingFor < 0 {
+		return nil, errors.New("emulator: CreatingCalls and CreatingFor must not be negative")
+	}
 	s := &Server{
 		keys:     opts.Keys,
 		token:    opts.SecurityToken,
@@ -118,6 +121,7 @@ func New(opts Options) (*Server, error) {
 		faults:   map[string]*faultState{},
 		log:      opts.Log,
 		state:    stateFile{path: opts.StateFile},
+		nonces:   nonceMemory{seen: map[string]time.Time{}},
 	}
 	if s.keys == nil {
 		s.keys = map[string]string{DefaultKey: DefaultKey}
@@ -125,46 +129,18 @@ func New(opts Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	if opts.CreatingCalls < 0 || opts.CreatingFor < 0 {
-		return nil, errors.New("emulator: CreatingCalls and CreatingFor must not be negative")
-	}
 	s.creating.calls, s.creating.dur = opts.CreatingCalls, opts.CreatingFor
-	s.nonces = nonceMemory{seen: map[string]time.Time{}}
+	seed := opts.Seed
 	if opts.StateFile != "" {
 		saved, err := loadState(opts.StateFile)
 		if err != nil {
 			return nil, err
 		}
 		if saved != nil {
-			opts.Seed = saved
+			seed = saved
 		}
 	}
-	if seed := opts.Seed; seed != nil {
-		if s.region == "" {
-			s.region = seed.Region
-		}
-		s.account = seed.AccountID
-	}
-	if s.region == "" {
-		s.region = "cn-hangzhou"
-	}
-	if s.account == "" {
-		s.account = "1234567890123456"
-	}
-	if seed := opts.Seed; seed != nil {
-		for _, img := range seed.Images {
-			s.putImage(img)
-		}
-		for _, in := range seed.Instances {
-			if in.RegionID == "" {
-				in.RegionID = s.region
-			}
-			if in.Status == "" {
-				in.Status = "Running"
-			}
-			s.instances = append(s.instances, in)
-		}
-	}
+	s.plant(seed)
 	if opts.StateFile != "" {
 		// Written at once, so a path that cannot be written fails at start.
 		s.dirty = true
@@ -173,6 +149,28 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	return s, nil
+}
+
+// plant takes the seed's region (unless Options named one), account, images
+// and instances; a nil seed plants nothing but the defaults.
+func (s *Server) plant(seed *Seed) {
+	if seed != nil {
+		s.region = cmp.Or(s.region, seed.Region)
+		s.account = seed.AccountID
+	}
+	s.region = cmp.Or(s.region, "cn-hangzhou")
+	s.account = cmp.Or(s.account, "1234567890123456")
+	if seed == nil {
+		return
+	}
+	for _, img := range seed.Images {
+		s.putImage(img)
+	}
+	for _, in := range seed.Instances {
+		in.RegionID = cmp.Or(in.RegionID, s.region)
+		in.Status = cmp.Or(in.Status, "Running")
+		s.instances = append(s.instances, in)
+	}
 }
 
 // Start builds a Server and serves it on 127.0.0.1 at a free port.

@@ -3,10 +3,7 @@
 // against the ModifyImageAttribute rules before any API call is made.
 package intent
 
-import (
-	"encoding/json"
-	"time"
-)
+import "time"
 
 // Actions.
 const (
@@ -96,26 +93,16 @@ func (in Intent) KeepOrDefault() int {
 	return *in.Keep
 }
 
-// Families returns the families a rotate or rollback works on: imageFamilies
-// (names or patterns, see path.Match) or else imageFamily alone. It is nil for
-// a rollback named by imageId alone, whose family is the image's own (known
-// only once the image is read).
+// Families returns the families a rotate or rollback names: imageFamily,
+// then imageFamilies (names or patterns, see path.Match). A valid intent has
+// one or the other; an invalid one may have both, and a report still shows
+// them all. It is nil for a rollback named by imageId alone, whose family is
+// the image's own (known only once the image is read).
 func (in Intent) Families() []string {
-	if len(in.ImageFamilies) > 0 {
+	if in.ImageFamily == "" {
 		return in.ImageFamilies
 	}
-	if in.ImageFamily != "" {
-		return []string{in.ImageFamily}
-	}
-	return nil
-}
-
-// MarshalWithRetry returns the intent as JSON with its retry object set to r,
-// ready to be re-enqueued as a deferred message; the intent itself is not
-// changed.
-func (in Intent) MarshalWithRetry(r Retry) ([]byte, error) {
-	in.Retry = &r
-	return json.Marshal(in)
+	return append([]string{in.ImageFamily}, in.ImageFamilies...)
 }
 
 // Empty reports whether the attributes set nothing: an empty string means

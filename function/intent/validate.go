@@ -54,136 +54,197 @@ func Parse(body []byte) (Intent, error) {
 // gets its other fields checked; only the per-action rules are skipped.
 func (in Intent) Validate() error {
 	var errs Errors
-	act := in.Action
-	known := slices.Contains(actions, act)
-	onImage := slices.Contains([]string{ActionModify, ActionDeprecate, ActionActivate, ActionPromote}, act)
-	onFamily := act == ActionRotate || act == ActionRollback
-
-	switch {
-	case act == "":
-		errs.missing("action")
-	case !known:
-		errs.add(CodeInvalidAction, "action", "%s", enumMessage(act, actions))
+	for _, rule := range rules {
+		rule(in, &errs)
 	}
+	return errs.err()
+}
 
+// rules check one field each (attributes: all of it), in field order, so
+// that the violations come out in that order.
+var rules = []func(Intent, *Errors){
+	checkAction,
+	checkID,
+	checkRegionID,
+	checkImageID,
+	checkImageFamily,
+	checkImageFamilies,
+	checkAttributes,
+	checkKeep,
+	checkMinAge,
+	checkRetry,
+}
+
+// knownAction reports whether the action is one of actions.
+func (in Intent) knownAction() bool { return slices.Contains(actions, in.Action) }
+
+// onImage reports whether the action works on one image, named by imageId.
+func (in Intent) onImage() bool {
+	return slices.Contains([]string{ActionModify, ActionDeprecate, ActionActivate, ActionPromote}, in.Action)
+}
+
+func checkAction(in Intent, errs *Errors) {
+	switch {
+	case in.Action == "":
+		errs.missing("action")
+	case !in.knownAction():
+		errs.add(CodeInvalidAction, "action", "%s", enumMessage(in.Action, actions))
+	}
+}
+
+func checkID(in Intent, errs *Errors) {
 	if n := utf8.RuneCountInString(in.ID); n > 128 {
 		errs.add(CodeInvalidID, "id", "must be at most 128 characters, got %d", n)
 	} else if i := strings.IndexFunc(in.ID, func(r rune) bool { return !unicode.IsPrint(r) }); i >= 0 {
 		r, _ := utf8.DecodeRuneInString(in.ID[i:])
 		errs.add(CodeInvalidID, "id", "must be printable; found %q at byte %d", r, i)
 	}
+}
 
+func checkRegionID(in Intent, errs *Errors) {
 	if in.RegionID != "" && !regionIDPattern.MatchString(in.RegionID) {
 		errs.add(CodeInvalidRegionID, "regionId", "%q is not a region id such as cn-hangzhou", echo(in.RegionID))
 	}
+}
 
+func checkImageID(in Intent, errs *Errors) {
 	switch {
-	case in.ImageID == "" && onImage:
+	case in.ImageID == "" && in.onImage():
 		errs.missing("imageId")
-	case in.ImageID != "" && act == ActionRotate:
-		errs.add(CodeInvalidParameter, "imageId", "does not apply to %s, which works on imageFamily", act)
+	case in.ImageID != "" && in.Action == ActionRotate:
+		errs.add(CodeInvalidParameter, "imageId", "does not apply to %s, which works on imageFamily", in.Action)
 	case in.ImageID != "" && (len(in.ImageID) > 128 || !imageIDPattern.MatchString(in.ImageID)):
 		errs.add(CodeInvalidImageID, "imageId", "%q is not an image id: \"m-\" followed by letters and digits", echo(in.ImageID))
 	}
+}
 
+func checkImageFamily(in Intent, errs *Errors) {
 	switch {
-	// rollback names its family, its image (whose family the engine reads), or both.
-	case onFamily && in.ImageFamily == "" && !(act == ActionRotate && len(in.ImageFamilies) > 0) &&
-		!(act == ActionRollback && in.ImageID != ""):
+	case in.ImageFamily == "" && in.needsFamily():
 		errs.missing("imageFamily")
-	case in.ImageFamily != "" && onImage:
+	case in.ImageFamily != "" && in.onImage():
 		errs.add(CodeInvalidParameter, "imageFamily", "applies only to rotate and rollback; to set the image's family use attributes.imageFamily")
 	case in.ImageFamily != "":
 		errs.addErr(ValidateName("imageFamily", in.ImageFamily))
 	}
-
-	if len(in.ImageFamilies) > 0 {
-		switch {
-		case known && act != ActionRotate:
-			errs.add(CodeInvalidParameter, "imageFamilies", "applies only to rotate; %s takes imageFamily", act)
-		case in.ImageFamily != "":
-			errs.add(CodeInvalidParameter, "imageFamilies", "give imageFamily or imageFamilies, not both")
-		}
-		for i, p := range in.ImageFamilies {
-			f := fmt.Sprintf("imageFamilies[%d]", i)
-			if j := slices.Index(in.ImageFamilies[:i], p); j >= 0 {
-				errs.add(CodeInvalidParameter, f, "%q repeats imageFamilies[%d]", echo(p), j)
-				continue
-			}
-			errs.addErr(validateFamilyPattern(f, p))
-		}
-	}
-
-	in.validateAttributes(known, &errs)
-
-	if in.Keep != nil {
-		k := *in.Keep
-		switch {
-		case known && act != ActionPromote && act != ActionRotate:
-			errs.add(CodeInvalidKeep, "keep", "applies only to promote and rotate")
-		case act == ActionPromote && (k < 1 || k > MaxKeep):
-			// promote has just made its image Available and keeps it.
-			errs.add(CodeInvalidKeep, "keep", "must be 1 to %d for promote, which keeps the promoted image; got %d", MaxKeep, k)
-		case k < 0 || k > MaxKeep:
-			errs.add(CodeInvalidKeep, "keep", "must be 0 to %d, got %d", MaxKeep, k)
-		}
-	}
-
-	if in.MinAge != 0 {
-		switch {
-		case known && act != ActionRotate:
-			errs.add(CodeInvalidMinAge, "minAge", "applies only to rotate")
-		case in.MinAge < 0:
-			errs.add(CodeInvalidMinAge, "minAge", "must not be negative, got %s", in.MinAge)
-		}
-	}
-
-	if r := in.Retry; r != nil {
-		switch {
-		case r.Attempt == 0:
-			errs.missing("retry.attempt")
-		case r.Attempt < 0:
-			errs.add(CodeInvalidRetry, "retry.attempt", "must be 1 or more, got %d", r.Attempt)
-		}
-		switch u := r.FirstSeen.UTC(); {
-		case r.FirstSeen.IsZero():
-			errs.missing("retry.firstSeen")
-		case u.Year() < 2000 || u.Year() > 9999:
-			// Outside these years the time cannot be a message's first
-			// delivery, and past 9999 it cannot be written back as RFC 3339.
-			errs.add(CodeInvalidRetry, "retry.firstSeen", "must be a time between the years 2000 and 9999, got %s", u.Format(time.RFC3339))
-		}
-	}
-	return errs.err()
 }
 
-// validateAttributes checks attributes against the action and each value
+// needsFamily reports whether the action has nothing to work on without
+// imageFamily: a rotate takes imageFamilies instead, and a rollback names its
+// family, its image (whose family the engine reads), or both.
+func (in Intent) needsFamily() bool {
+	switch in.Action {
+	case ActionRotate:
+		return len(in.ImageFamilies) == 0
+	case ActionRollback:
+		return in.ImageID == ""
+	}
+	return false
+}
+
+func checkImageFamilies(in Intent, errs *Errors) {
+	if len(in.ImageFamilies) == 0 {
+		return
+	}
+	switch {
+	case in.knownAction() && in.Action != ActionRotate:
+		errs.add(CodeInvalidParameter, "imageFamilies", "applies only to rotate; %s takes imageFamily", in.Action)
+	case in.ImageFamily != "":
+		errs.add(CodeInvalidParameter, "imageFamilies", "give imageFamily or imageFamilies, not both")
+	}
+	for i, p := range in.ImageFamilies {
+		f := fmt.Sprintf("imageFamilies[%d]", i)
+		if j := slices.Index(in.ImageFamilies[:i], p); j >= 0 {
+			errs.add(CodeInvalidParameter, f, "%q repeats imageFamilies[%d]", echo(p), j)
+			continue
+		}
+		errs.addErr(validateFamilyPattern(f, p))
+	}
+}
+
+func checkKeep(in Intent, errs *Errors) {
+	if in.Keep == nil {
+		return
+	}
+	switch k := *in.Keep; {
+	case in.knownAction() && in.Action != ActionPromote && in.Action != ActionRotate:
+		errs.add(CodeInvalidKeep, "keep", "applies only to promote and rotate")
+	case in.Action == ActionPromote && (k < 1 || k > MaxKeep):
+		// promote has just made its image Available and keeps it.
+		errs.add(CodeInvalidKeep, "keep", "must be 1 to %d for promote, which keeps the promoted image; got %d", MaxKeep, k)
+	case k < 0 || k > MaxKeep:
+		errs.add(CodeInvalidKeep, "keep", "must be 0 to %d, got %d", MaxKeep, k)
+	}
+}
+
+func checkMinAge(in Intent, errs *Errors) {
+	switch {
+	case in.MinAge == 0:
+	case in.knownAction() && in.Action != ActionRotate:
+		errs.add(CodeInvalidMinAge, "minAge", "applies only to rotate")
+	case in.MinAge < 0:
+		errs.add(CodeInvalidMinAge, "minAge", "must not be negative, got %s", in.MinAge)
+	}
+}
+
+func checkRetry(in Intent, errs *Errors) {
+	r := in.Retry
+	if r == nil {
+		return
+	}
+	switch {
+	case r.Attempt == 0:
+		errs.missing("retry.attempt")
+	case r.Attempt < 0:
+		errs.add(CodeInvalidRetry, "retry.attempt", "must be 1 or more, got %d", r.Attempt)
+	}
+	switch u := r.FirstSeen.UTC(); {
+	case r.FirstSeen.IsZero():
+		errs.missing("retry.firstSeen")
+	case u.Year() < 2000 || u.Year() > 9999:
+		// Outside these years the time cannot be a message's first
+		// delivery, and past 9999 it cannot be written back as RFC 3339.
+		errs.add(CodeInvalidRetry, "retry.firstSeen", "must be a time between the years 2000 and 9999, got %s", u.Format(time.RFC3339))
+	}
+}
+
+// checkAttributes checks that attributes fit the action, then each value
 // against the API's rules.
-func (in Intent) validateAttributes(known bool, errs *Errors) {
+func checkAttributes(in Intent, errs *Errors) {
+	if attributesFit(in, errs) && in.Attributes != nil {
+		checkAttributeValues(in.Action, *in.Attributes, errs)
+	}
+}
+
+// attributesFit reports whether the action takes the attributes given (or
+// none), and records why not.
+func attributesFit(in Intent, errs *Errors) bool {
 	a := in.Attributes
 	switch in.Action {
 	case ActionModify:
-		if a == nil {
+		switch {
+		case a == nil:
 			errs.missing("attributes")
-			return
-		}
-		if a.Empty() {
+			return false
+		case a.Empty():
 			errs.add(CodeInvalidParameter, "attributes", "must set at least one of imageName, description, imageFamily, bootMode, licenseType, status, features")
 		}
 	case ActionDeprecate, ActionActivate:
 		if a != nil {
 			errs.add(CodeInvalidParameter, "attributes", "do not apply to %s, which sets the status itself; use modify or promote", in.Action)
 		}
-		return
+		return false
 	case ActionRotate, ActionRollback:
 		if a != nil {
 			errs.add(CodeInvalidParameter, "attributes", "do not apply to %s, which only changes the status of a family's images", in.Action)
 		}
-		return
+		return false
 	}
-	if a == nil {
-		return
-	}
+	return true
+}
+
+// checkAttributeValues checks each attribute given against the API's rules.
+func checkAttributeValues(action string, a Attributes, errs *Errors) {
 	if a.ImageName != "" {
 		errs.addErr(ValidateName("attributes.imageName", a.ImageName))
 	}
@@ -198,7 +259,7 @@ func (in Intent) validateAttributes(known bool, errs *Errors) {
 	}
 	checkEnum(errs, CodeInvalidBootMode, "attributes.bootMode", a.BootMode, bootModes)
 	checkEnum(errs, CodeInvalidLicenseType, "attributes.licenseType", a.LicenseType, licenseTypes)
-	if in.Action == ActionPromote && a.Status == "Deprecated" {
+	if action == ActionPromote && a.Status == "Deprecated" {
 		errs.add(CodeInvalidStatus, "attributes.status", "promote makes the image Available; Deprecated contradicts it (use deprecate)")
 	} else {
 		checkEnum(errs, CodeInvalidStatus, "attributes.status", a.Status, statuses)
@@ -265,6 +326,15 @@ func ValidateName(field, s string) *Error {
 // and "?" are allowed anywhere and the minimum length does not apply (a
 // pattern such as "*" is shorter than the names it matches).
 func nameProblem(s string, glob bool) string {
+	for _, problem := range []func(string, bool) string{nameLengthProblem, reservedNameProblem, nameCharProblem} {
+		if msg := problem(s, glob); msg != "" {
+			return msg
+		}
+	}
+	return ""
+}
+
+func nameLengthProblem(s string, glob bool) string {
 	n := utf8.RuneCountInString(s)
 	switch {
 	case n > 128:
@@ -274,6 +344,11 @@ func nameProblem(s string, glob bool) string {
 	case n == 0:
 		return "must not be empty"
 	}
+	return ""
+}
+
+// reservedNameProblem refuses the prefixes and the schemes the API reserves.
+func reservedNameProblem(s string, glob bool) string {
 	literal := strings.ToLower(s)
 	if glob {
 		// Only the part before the first wildcard is certainly a prefix.
@@ -289,6 +364,11 @@ func nameProblem(s string, glob bool) string {
 			return fmt.Sprintf("must not contain %q", p)
 		}
 	}
+	return ""
+}
+
+// nameCharProblem checks the first character and the others.
+func nameCharProblem(s string, glob bool) string {
 	isWild := func(r rune) bool { return glob && (r == '*' || r == '?') }
 	for i, r := range s {
 		switch {

@@ -73,14 +73,14 @@ func TestNoClient(t *testing.T) {
 	}
 }
 
-// TestZeroConfigLiteral: a Handler built as a literal with a zero Config
-// (as tests and tools do) must still work its batch instead of hanging: an
-// errgroup limit of 0 admits no goroutine at all.
+// TestZeroConfigLiteral: a Handler built as a literal with a zero
+// Concurrency (as tests and tools do) must still work its batch instead of
+// hanging: an errgroup limit of 0 admits no goroutine at all.
 func TestZeroConfigLiteral(t *testing.T) {
 	t.Parallel()
 	emu := startEmulator(t, emulator.Options{Seed: demoSeed(t)})
 	h := newHandler(t, emu, setup{})
-	h.Config.Concurrency = 0
+	h.Concurrency = 0
 	done := make(chan *report.Report, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

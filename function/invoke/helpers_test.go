@@ -1,6 +1,7 @@
 package invoke_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/invoke"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/lifecycle"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/queue"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/retry"
@@ -77,7 +79,7 @@ type setup struct {
 	// 0 = bounded only by the deadline.
 	callAttempts int
 	concurrency  int
-	rateLimit    float64 // client-side calls/s per API; 0 = effectively unlimited
+	rateLimit    float64 // client-side calls/s per API; 0 = unlimited
 	now          func() time.Time
 }
 
@@ -86,11 +88,6 @@ type setup struct {
 func newHandler(t testing.TB, emu *emulator.Server, s setup) *invoke.Handler {
 	t.Helper()
 	cfg := config.Defaults()
-	cfg.ECSEndpoint = emu.URL()
-	cfg.RateLimit = 100000
-	if s.rateLimit > 0 {
-		cfg.RateLimit = s.rateLimit
-	}
 	if s.concurrency > 0 {
 		cfg.Concurrency = s.concurrency
 	}
@@ -102,7 +99,10 @@ func newHandler(t testing.TB, emu *emulator.Server, s setup) *invoke.Handler {
 	shares.Calls.Max = 500 * time.Millisecond
 	endpoint := emu.URL()
 	h := &invoke.Handler{
-		Config: cfg,
+		Region:          cfg.Region,
+		Guards:          defaultGuards(cfg),
+		Concurrency:     cfg.Concurrency,
+		MaxPayloadBytes: cfg.MaxPayloadBytes,
 		NewAPI: func(*ecsapi.Credentials) (ecsapi.API, error) {
 			return ecsapi.New(ecsapi.Config{Region: cfg.Region, Endpoint: endpoint,
 				Credentials: &ecsapi.Credentials{AccessKeyID: emulator.DefaultKey, AccessKeySecret: emulator.DefaultKey}})
@@ -113,11 +113,14 @@ func newHandler(t testing.TB, emu *emulator.Server, s setup) *invoke.Handler {
 		Now:             s.now,
 		CreatingBackoff: func(int) time.Duration { return 20 * time.Millisecond },
 	}
+	if s.rateLimit > 0 {
+		h.Limiter = retry.NewLimiter(s.rateLimit, int(s.rateLimit))
+	}
 	if s.mns != nil && (s.retry || s.dlq) {
 		qc := queue.Config{
 			Endpoint:      s.mns.Endpoint(),
-			MaxAttempts:   s.maxAttempts,
-			MaxMessageAge: s.maxAge,
+			MaxAttempts:   cmp.Or(s.maxAttempts, cfg.MaxAttempts),
+			MaxMessageAge: cmp.Or(s.maxAge, cfg.MaxMessageAge),
 			Credentials:   &credential.Credentials{AccessKeyID: "mns", AccessKeySecret: "mns"},
 			// A queue that is down answers at once; a short timeout only
 			// bounds a send that hangs.
@@ -136,6 +139,19 @@ func newHandler(t testing.TB, emu *emulator.Server, s setup) *invoke.Handler {
 		h.Queue = q
 	}
 	return h
+}
+
+// defaultGuards are cfg's guards as function/wire.go builds them (its test
+// checks that mapping; this package cannot import package main).
+func defaultGuards(cfg config.Config) lifecycle.Guards {
+	return lifecycle.Guards{
+		FamilyFloor:            cfg.FamilyFloor,
+		UnshareBeforeDeprecate: cfg.UnshareBeforeDeprecate,
+		ExcludeTag:             cfg.ExcludeTag,
+		AllowedRegions:         cfg.AllowedRegions,
+		AllowedFamilies:        cfg.AllowedFamilies,
+		ProtectInUseBootMode:   true,
+	}
 }
 
 // handle runs one invocation with a deadline, as FC gives one.

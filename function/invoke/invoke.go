@@ -16,7 +16,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/ecs-image-lifecycle/image-lifecycle/function/config"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/credential"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/intent"
@@ -49,9 +48,29 @@ type Settler interface {
 }
 
 // Handler handles invocations. It is safe for concurrent use, and meant to be
-// built once per process: its rate limiter must see every call the process makes.
+// built once per process (function/wire.go builds the production one): its
+// rate limiter must see every call the process makes.
+//
+// Its settings are taken as they are: config.FromEnv is the one place that
+// defaults and checks them.
 type Handler struct {
-	Config config.Config
+	// Region is the region of intents that name none, when the front door
+	// knows none either (the function's region: FC_REGION).
+	Region string
+	// Guards are the lifecycle's safety rules (FAMILY_FLOOR, EXCLUDE_TAG, ...).
+	Guards lifecycle.Guards
+	// Concurrency is how many messages are worked on at once
+	// (BATCH_CONCURRENCY); less than 1 counts as 1.
+	Concurrency int
+	// MaxPayloadBytes is the largest payload Handle parses
+	// (MAX_PAYLOAD_BYTES); a larger one is refused unread, so a Handler
+	// without it refuses everything rather than parse without a bound. A
+	// front door that reads the payload itself (serve) reads at most one
+	// byte more.
+	MaxPayloadBytes int
+	// Limiter is the client-side rate limit every ECS call of the process
+	// waits for (ECS_RATE_LIMIT); nil means none.
+	Limiter *retry.Limiter
 	// NewAPI builds the ECS client for one invocation.
 	NewAPI func(creds *credential.Credentials) (ecsapi.API, error)
 	// Queue is nil when neither RETRY_QUEUE nor DEAD_LETTER_QUEUE is configured.
@@ -83,41 +102,7 @@ type Handler struct {
 	// still Creating (the CLI prints it as progress). It must not block.
 	OnCreatingWait func(lifecycle.CreatingWait)
 
-	limiterOnce sync.Once
-	limiter     *retry.Limiter
-	quotaOnce   sync.Once
-}
-
-// New builds the production handler: the SDK-backed ECS client at the
-// configured endpoint, MNS when a queue is configured, and the default retry policy.
-func New(cfg config.Config, log *slog.Logger) (*Handler, error) {
-	// The ECS client is built per invocation: check its endpoint now, so a
-	// bad one (the CLI's --endpoint too) stops the start, not every message.
-	if _, err := config.ParseECSEndpoint(cfg.ECSEndpoint); err != nil {
-		return nil, fmt.Errorf("ECS_ENDPOINT (or --endpoint): %w", err)
-	}
-	h := &Handler{
-		Config: cfg,
-		NewAPI: func(creds *credential.Credentials) (ecsapi.API, error) {
-			return ecsapi.New(ecsapi.Config{Region: cfg.Region, Endpoint: cfg.ECSEndpoint, Credentials: creds})
-		},
-		Policy: retry.DefaultPolicy(),
-		Log:    log,
-	}
-	if cfg.RetryQueue != "" || cfg.DeadLetterQueue != "" {
-		q, err := queue.New(queue.Config{
-			Endpoint:        cfg.MNSEndpoint,
-			RetryQueue:      cfg.RetryQueue,
-			DeadLetterQueue: cfg.DeadLetterQueue,
-			MaxMessageAge:   cfg.MaxMessageAge,
-			MaxAttempts:     cfg.MaxAttempts,
-		})
-		if err != nil {
-			return nil, err
-		}
-		h.Queue = q
-	}
-	return h, nil
+	quotaOnce sync.Once
 }
 
 // FailedError is returned, with the report, when some message could not be
@@ -139,7 +124,7 @@ func (h *Handler) Handle(ctx context.Context, env Env, payload []byte) (*report.
 	rep := report.New(env.RequestID)
 	ctx, log := h.begin(ctx, env)
 	sec := redact.FromContext(ctx)
-	if len(payload) > h.MaxPayloadBytes() {
+	if len(payload) > h.MaxPayloadBytes {
 		return rep, h.refuseOversized(ctx, log, rep, int64(len(payload)), payload)
 	}
 	msgs := trigger.Decode(payload)
@@ -157,7 +142,7 @@ func (h *Handler) Handle(ctx context.Context, env Env, payload []byte) (*report.
 		}
 		return rep, h.failure(rep)
 	}
-	region := h.Config.Region
+	region := h.Region
 	if env.Region != "" {
 		region = env.Region
 	}
@@ -183,7 +168,7 @@ func (h *Handler) Handle(ctx context.Context, env Env, payload []byte) (*report.
 
 	results := make([]report.Message, len(msgs))
 	g := new(errgroup.Group)
-	g.SetLimit(max(h.Config.Concurrency, 1)) // a zero limit would run nothing at all
+	g.SetLimit(max(h.Concurrency, 1)) // a zero limit would run nothing at all
 	ids := make([]string, len(msgs))
 	for i, msg := range msgs {
 		ids[i] = msg.ID
@@ -208,8 +193,8 @@ func (h *Handler) Handle(ctx context.Context, env Env, payload []byte) (*report.
 // both bounded by the invocation's budget b.
 func (h *Handler) engine(api ecsapi.API, region string, b retry.Budget) *lifecycle.Engine {
 	engine := lifecycle.NewEngine(retry.New(api, retry.Config{
-		Policy: h.Policy, Limiter: h.rateLimiter(), Quota: h.retryQuota(), Budget: b,
-	}), h.guards(), region)
+		Policy: h.Policy, Limiter: h.Limiter, Quota: h.retryQuota(), Budget: b,
+	}), h.Guards, region)
 	engine.Budget = b
 	if h.Now != nil {
 		engine.Now = h.Now
@@ -340,11 +325,7 @@ func (h *Handler) process(inv *invocation, msg trigger.Message, p parsedMessage)
 }
 
 func describe(m *report.Message, in intent.Intent) {
-	m.Action, m.RegionID, m.ImageID = in.Action, in.RegionID, in.ImageID
-	if in.ImageFamily != "" {
-		m.Families = []string{in.ImageFamily}
-	}
-	m.Families = append(m.Families, in.ImageFamilies...)
+	m.Action, m.RegionID, m.ImageID, m.Families = in.Action, in.RegionID, in.ImageID, in.Families()
 }
 
 func intentCode(err error) string {
@@ -401,29 +382,6 @@ func (h *Handler) logChangeFailure(log *slog.Logger, m report.Message, err error
 	log.Warn("image change failed", "messageId", m.ID, "intentId", m.IntentID, "action", m.Action, "imageId", m.ImageID,
 		"code", code, "ecsRequestId", requestID, "attempts", retry.Attempts(err),
 		"class", class.String(), "error", err.Error())
-}
-
-func (h *Handler) guards() lifecycle.Guards {
-	g := lifecycle.DefaultGuards()
-	g.FamilyFloor = h.Config.FamilyFloor
-	g.UnshareBeforeDeprecate = h.Config.UnshareBeforeDeprecate
-	g.ExcludeTag = h.Config.ExcludeTag
-	g.AllowedRegions = h.Config.AllowedRegions
-	g.AllowedFamilies = h.Config.AllowedFamilies
-	return g
-}
-
-// rateLimiter is built on first use so that a Handler made as a literal (tests,
-// the demo) gets one too; it lives as long as the Handler.
-func (h *Handler) rateLimiter() *retry.Limiter {
-	h.limiterOnce.Do(func() {
-		rate := h.Config.RateLimit
-		if rate <= 0 {
-			rate = config.Defaults().RateLimit
-		}
-		h.limiter = retry.NewLimiter(rate, int(rate))
-	})
-	return h.limiter
 }
 
 // retryQuota is built on first use, like the rate limiter, and lives as long

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/ecs-image-lifecycle/image-lifecycle/function/config"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/credential"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/queue"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/redact"
@@ -17,16 +16,6 @@ import (
 
 // CodePayloadTooLarge is the code of a payload refused for its size.
 const CodePayloadTooLarge = "InvalidParameter.PayloadTooLarge"
-
-// MaxPayloadBytes is the largest payload Handle parses: Config's
-// MAX_PAYLOAD_BYTES, or its default for a Handler built without one. A front
-// door that reads the payload itself (serve) reads at most one byte more.
-func (h *Handler) MaxPayloadBytes() int {
-	if h.Config.MaxPayloadBytes > 0 {
-		return h.Config.MaxPayloadBytes
-	}
-	return config.DefaultMaxPayloadBytes
-}
 
 // RefuseUnread settles an invocation whose payload a front door refused to
 // read because it is larger than MaxPayloadBytes: size is its length (-1 if
@@ -58,7 +47,7 @@ func (h *Handler) refuseOversized(ctx context.Context, log *slog.Logger, rep *re
 	if size < 0 {
 		received = "its length unknown"
 	}
-	text := fmt.Sprintf("the payload was refused unread: %s, more than MAX_PAYLOAD_BYTES (%d)", received, h.MaxPayloadBytes())
+	text := fmt.Sprintf("the payload was refused unread: %s, more than MAX_PAYLOAD_BYTES (%d)", received, h.MaxPayloadBytes)
 	dl, _ := ctx.Deadline()
 	inv := &invocation{ctx: ctx, budget: h.shares().Split(h.Clock, dl), log: log}
 	m := h.settlePermanent(inv, msg, report.Message{ID: msg.ID, Source: msg.Source, Attempt: msg.Attempt}, nil, CodePayloadTooLarge, text)

@@ -64,14 +64,16 @@ func newSTSWorld(t testing.TB, withDeadLetters bool) *stsWorld {
 	t.Helper()
 	emu := startEmulator(t, emulator.Options{Seed: demoSeed(t), Keys: map[string]string{stsKeyID: stsSecret}, SecurityToken: stsToken})
 	cfg := config.Defaults()
-	cfg.ECSEndpoint, cfg.RateLimit = emu.URL(), 100000
 	policy := retry.DefaultPolicy()
 	policy.Base, policy.Cap, policy.SlowBase = time.Millisecond, 10*time.Millisecond, 5*time.Millisecond
 	shares := retry.DefaultShares()
 	shares.Calls.Max = 500 * time.Millisecond
 	w := &stsWorld{emu: emu, logs: &lockedBuffer{}}
 	w.h = &invoke.Handler{
-		Config: cfg,
+		Region:          cfg.Region,
+		Guards:          defaultGuards(cfg),
+		Concurrency:     cfg.Concurrency,
+		MaxPayloadBytes: cfg.MaxPayloadBytes,
 		// The credentials come from the invocation, as under FC.
 		NewAPI: func(c *ecsapi.Credentials) (ecsapi.API, error) {
 			return ecsapi.New(ecsapi.Config{Region: cfg.Region, Endpoint: emu.URL(), Credentials: c})
@@ -84,7 +86,8 @@ func newSTSWorld(t testing.TB, withDeadLetters bool) *stsWorld {
 		w.mns = startMNS(t)
 		// MNS takes only the invocation's STS credentials, as under FC.
 		w.mns.SetKeys(map[string]string{stsKeyID: stsSecret}, map[string]string{stsKeyID: stsToken})
-		q, err := queue.New(queue.Config{Endpoint: w.mns.Endpoint(), DeadLetterQueue: deadQueue, TimeoutSeconds: 2})
+		q, err := queue.New(queue.Config{Endpoint: w.mns.Endpoint(), DeadLetterQueue: deadQueue, TimeoutSeconds: 2,
+			MaxAttempts: cfg.MaxAttempts, MaxMessageAge: cfg.MaxMessageAge})
 		if err != nil {
 			t.Fatal(err)
 		}

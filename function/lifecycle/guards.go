@@ -9,10 +9,12 @@ import (
 )
 
 // Guards are the safety rules the engine applies on top of what the API itself
-// enforces. They come from configuration, never from a message.
+// enforces. They come from configuration, never from a message: the values
+// are config.FromEnv's, already checked and defaulted there, and
+// function/wire.go turns them into Guards. The zero value guards nothing.
 type Guards struct {
 	// FamilyFloor is the number of Available images a family never goes below
-	// (FAMILY_FLOOR, default 1).
+	// (FAMILY_FLOOR).
 	FamilyFloor int
 	// UnshareBeforeDeprecate removes an image's shares before deprecating it
 	// (UNSHARE_BEFORE_DEPRECATE); by default a shared image is skipped with a reason.
@@ -27,15 +29,6 @@ type Guards struct {
 	AllowedFamilies []string
 	// ProtectInUseBootMode rejects a BootMode change while instances use the image.
 	ProtectInUseBootMode bool
-}
-
-// DefaultGuards returns the guards as they are when nothing is configured.
-func DefaultGuards() Guards {
-	return Guards{
-		FamilyFloor:          1,
-		ExcludeTag:           "lifecycle:keep=true",
-		ProtectInUseBootMode: true,
-	}
 }
 
 // Codes of the engine's Refusals and NotYets. Where the API has a code for

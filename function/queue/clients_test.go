@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/credential"
 )
@@ -12,7 +13,7 @@ import (
 // send's credentials costs: the same credentials as the last send (an FC
 // instance between rotations), and a new set every time (the worst case).
 func BenchmarkClientForCredentials(b *testing.B) {
-	q, err := New(Config{Endpoint: "http://127.0.0.1:1", RetryQueue: "retry",
+	q, err := New(Config{Endpoint: "http://127.0.0.1:1", RetryQueue: "retry", MaxAttempts: 20, MaxMessageAge: time.Hour,
 		Credentials: &credential.Credentials{AccessKeyID: "ak", AccessKeySecret: "sk"}})
 	if err != nil {
 		b.Fatal(err)
@@ -40,7 +41,7 @@ func BenchmarkClientForCredentials(b *testing.B) {
 
 func TestClientsKeepTheLatestFew(t *testing.T) {
 	t.Parallel()
-	q, err := New(Config{Endpoint: "http://127.0.0.1:1", RetryQueue: "retry",
+	q, err := New(Config{Endpoint: "http://127.0.0.1:1", RetryQueue: "retry", MaxAttempts: 20, MaxMessageAge: time.Hour,
 		Credentials: &credential.Credentials{AccessKeyID: "ak", AccessKeySecret: "fallback-secret"}})
 	if err != nil {
 		t.Fatal(err)

@@ -15,7 +15,6 @@ package queue
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"sync"
 	"time"
 
@@ -25,14 +24,13 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/queue/mnsclient"
 )
 
-// Defaults applied by New to zero Config fields.
-const (
-	DefaultMaxMessageAge  = 7 * 24 * time.Hour
-	DefaultMaxAttempts    = 20
-	DefaultTimeoutSeconds = 5
-)
+// DefaultTimeoutSeconds is the SDK's timeout when Config leaves it zero.
+const DefaultTimeoutSeconds = 5
 
-// Config says where deferred and dead-lettered messages go.
+// Config says where deferred and dead-lettered messages go. The values that
+// come from the environment are taken as config.FromEnv checked them (queue
+// names, two different queues, positive limits): that is the one place
+// their rules and defaults are written.
 type Config struct {
 	// Endpoint is the MNS account endpoint (MNS_ENDPOINT), e.g.
 	// http://<accountId>.mns.cn-hangzhou-internal.aliyuncs.com, with no path,
@@ -43,10 +41,10 @@ type Config struct {
 	// DeadLetterQueue receives dead letters (DEAD_LETTER_QUEUE); "" = none.
 	DeadLetterQueue string
 	// MaxMessageAge bounds how long a message is retried, counted from when
-	// it was first seen (MAX_MESSAGE_AGE); zero means DefaultMaxMessageAge.
+	// it was first seen (MAX_MESSAGE_AGE); it must be positive.
 	MaxMessageAge time.Duration
-	// MaxAttempts bounds how often a message is tried; zero means
-	// DefaultMaxAttempts.
+	// MaxAttempts bounds how often a message is tried (MAX_ATTEMPTS); it must
+	// be positive.
 	MaxAttempts int
 	// Credentials sign the sends whose context carries no invocation
 	// credentials (credential.NewContext); nil means the default chain
@@ -68,33 +66,9 @@ type Queue struct {
 	clients  *clients
 }
 
-// queueName follows the MNS naming rule: letters, digits and hyphens,
-// starting with a letter or digit, at most 120 characters.
-var queueName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,119}$`)
-
-// New validates cfg and builds the MNS client. Every input the SDK would panic
-// on is rejected first with an error that says what to fix.
+// New builds the MNS client. Every input the SDK would panic on is rejected
+// first with an error that says what to fix.
 func New(cfg Config) (*Queue, error) {
-	for _, q := range []struct{ env, name string }{{"RETRY_QUEUE", cfg.RetryQueue}, {"DEAD_LETTER_QUEUE", cfg.DeadLetterQueue}} {
-		if q.name != "" && !queueName.MatchString(q.name) {
-			return nil, fmt.Errorf("queue: %s %q is not a valid MNS queue name (letters, digits and hyphens, starting with a letter or digit, at most 120)", q.env, q.name)
-		}
-	}
-	if cfg.RetryQueue != "" && cfg.RetryQueue == cfg.DeadLetterQueue {
-		return nil, fmt.Errorf("queue: DEAD_LETTER_QUEUE must differ from RETRY_QUEUE (%q): dead letters would be retried", cfg.RetryQueue)
-	}
-	switch {
-	case cfg.MaxMessageAge < 0:
-		return nil, fmt.Errorf("queue: MAX_MESSAGE_AGE %v is negative", cfg.MaxMessageAge)
-	case cfg.MaxMessageAge == 0:
-		cfg.MaxMessageAge = DefaultMaxMessageAge
-	}
-	switch {
-	case cfg.MaxAttempts < 0:
-		return nil, fmt.Errorf("queue: attempt limit %d is negative", cfg.MaxAttempts)
-	case cfg.MaxAttempts == 0:
-		cfg.MaxAttempts = DefaultMaxAttempts
-	}
 	switch {
 	case cfg.TimeoutSeconds < 0:
 		return nil, fmt.Errorf("queue: MNS timeout %ds is negative", cfg.TimeoutSeconds)
@@ -114,6 +88,11 @@ func New(cfg Config) (*Queue, error) {
 		q.fallback = func() (credential.Credentials, error) { return fixed, nil }
 	} else {
 		q.fallback = credential.NewChain().Get
+	}
+	if cfg.MaxAttempts < 1 || cfg.MaxMessageAge <= 0 {
+		// An assertion, not a rule (config.FromEnv has those): a Config
+		// built without the limits would defer nothing at all.
+		return nil, fmt.Errorf("queue: MaxAttempts (%d) and MaxMessageAge (%v) must be positive, as config.FromEnv reads them", cfg.MaxAttempts, cfg.MaxMessageAge)
 	}
 	return q, nil
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/config"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/credential"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/intent"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/queue"
@@ -40,10 +41,13 @@ func startFake(t *testing.T, opts mnsfake.Options, queues ...string) *mnsfake.Se
 // newQueue builds a Queue against the endpoint with the fake's default key.
 func newQueue(t *testing.T, endpoint string, edit func(*queue.Config)) *queue.Queue {
 	t.Helper()
+	defaults := config.Defaults()
 	cfg := queue.Config{
 		Endpoint:        endpoint,
 		RetryQueue:      "retry",
 		DeadLetterQueue: "dlq",
+		MaxMessageAge:   defaults.MaxMessageAge,
+		MaxAttempts:     defaults.MaxAttempts,
 		Credentials:     &credential.Credentials{AccessKeyID: "mns", AccessKeySecret: "mns"},
 		TimeoutSeconds:  2,
 	}
@@ -95,8 +99,8 @@ func TestDeferEnqueuesIntentWithRetry(t *testing.T) {
 		name      string
 		attempt   int
 		firstSeen time.Time
-		maxAge    time.Duration
-		wantDelay int64 // seconds
+		maxAge    time.Duration // 0: MAX_MESSAGE_AGE's default
+		wantDelay int64         // seconds
 	}{
 		{"first attempt waits the base delay", 1, now, 0, 30},
 		{"third attempt waits four times the base", 3, now.Add(-time.Hour), 0, 120},
@@ -110,7 +114,10 @@ func TestDeferEnqueuesIntentWithRetry(t *testing.T) {
 			retryQueue := fmt.Sprintf("retry-%d", i)
 			s.CreateQueue(retryQueue)
 			q := newQueue(t, s.Endpoint(), func(c *queue.Config) {
-				c.RetryQueue, c.MaxMessageAge, c.MaxAttempts = retryQueue, tc.maxAge, 50
+				c.RetryQueue, c.MaxAttempts = retryQueue, 50
+				if tc.maxAge != 0 {
+					c.MaxMessageAge = tc.maxAge
+				}
 			})
 
 			id, delay, err := q.Defer(context.Background(), queue.Deferral{
@@ -513,11 +520,11 @@ func TestNewRejectsBadConfiguration(t *testing.T) {
 		{"user info", queue.Config{Endpoint: "http://u:hunter2@1234567890.mns.cn-hangzhou.aliyuncs.com"}, "user information"},
 		{"empty key id", queue.Config{Endpoint: good, Credentials: &credential.Credentials{AccessKeySecret: "sk"}}, "AccessKeyId"},
 		{"empty secret", queue.Config{Endpoint: good, Credentials: &credential.Credentials{AccessKeyID: "ak"}}, "AccessKeySecret"},
-		{"bad retry queue name", queue.Config{Endpoint: good, Credentials: creds, RetryQueue: "retry_queue"}, "RETRY_QUEUE"},
-		{"bad dead-letter queue name", queue.Config{Endpoint: good, Credentials: creds, DeadLetterQueue: "-dlq"}, "DEAD_LETTER_QUEUE"},
-		{"same queue twice", queue.Config{Endpoint: good, Credentials: creds, RetryQueue: "q", DeadLetterQueue: "q"}, "must differ"},
-		{"negative age", queue.Config{Endpoint: good, Credentials: creds, MaxMessageAge: -time.Hour}, "MAX_MESSAGE_AGE"},
-		{"negative attempts", queue.Config{Endpoint: good, Credentials: creds, MaxAttempts: -1}, "attempt limit"},
+		// Queue names and two different queues are config.FromEnv's rules
+		// (config_test.go); the limits it reads are asserted here.
+		{"negative age", queue.Config{Endpoint: good, Credentials: creds, MaxMessageAge: -time.Hour, MaxAttempts: 1}, "MaxMessageAge"},
+		{"negative attempts", queue.Config{Endpoint: good, Credentials: creds, MaxAttempts: -1, MaxMessageAge: time.Hour}, "MaxAttempts"},
+		{"no limits", queue.Config{Endpoint: good, Credentials: creds}, "must be positive"},
 		{"negative timeout", queue.Config{Endpoint: good, Credentials: creds, TimeoutSeconds: -1}, "timeout"},
 	}
 	for _, tc := range tests {
@@ -553,7 +560,9 @@ func TestNewAcceptsGoodConfiguration(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			if _, err := queue.New(tc.cfg); err != nil {
+			cfg, defaults := tc.cfg, config.Defaults()
+			cfg.MaxAttempts, cfg.MaxMessageAge = defaults.MaxAttempts, defaults.MaxMessageAge
+			if _, err := queue.New(cfg); err != nil {
 				t.Fatalf("New: %v", err)
 			}
 		})

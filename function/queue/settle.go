@@ -92,59 +92,77 @@ func (q *Queue) Defer(ctx context.Context, d Deferral) (messageID string, delay 
 	if now.IsZero() {
 		now = time.Now()
 	}
-	attempt := max(d.Attempt, 1)
-
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(d.Body, &fields); err != nil || fields == nil {
 		return "", 0, fmt.Errorf("queue: defer message %q: %w", d.MessageID, ErrNotObject)
 	}
-	retry := intent.Retry{Attempt: attempt, FirstSeen: d.FirstSeen, LastError: truncate(d.LastError, maxLastError), MessageID: d.MessageID}
-	if raw, ok := fields["retry"]; ok {
-		// A previous deferral knows the original id and first sighting;
-		// a malformed retry object is simply replaced.
-		var prev intent.Retry
-		if json.Unmarshal(raw, &prev) == nil {
-			if prev.MessageID != "" {
-				retry.MessageID = prev.MessageID
-			}
-			if retry.FirstSeen.IsZero() {
-				retry.FirstSeen = prev.FirstSeen
-			}
-		}
+	retry := nextRetry(d, fields["retry"], now)
+	if delay, err = q.delay(retry, now); err != nil {
+		return "", 0, fmt.Errorf("queue: defer message %q: %w", retry.MessageID, err)
 	}
-	if retry.FirstSeen.IsZero() {
-		retry.FirstSeen = now
-	}
-	retry.FirstSeen = retry.FirstSeen.UTC()
-
-	if attempt >= q.cfg.MaxAttempts {
-		return "", 0, fmt.Errorf("queue: defer message %q: attempt %d reached the limit of %d: %w", retry.MessageID, attempt, q.cfg.MaxAttempts, ErrExhausted)
-	}
-	remaining := retry.FirstSeen.Add(q.cfg.MaxMessageAge).Sub(now)
-	if remaining <= 0 {
-		return "", 0, fmt.Errorf("queue: defer message %q: first seen %s, older than MAX_MESSAGE_AGE %v: %w",
-			retry.MessageID, retry.FirstSeen.Format(time.RFC3339), q.cfg.MaxMessageAge, ErrExhausted)
-	}
-	// MNS delays are whole seconds; rounding down keeps the retry within the age.
-	delay = min(Backoff(attempt), remaining).Truncate(time.Second)
-
-	encodedRetry, err := json.Marshal(retry)
+	body, err := withRetry(fields, retry)
 	if err != nil {
-		return "", 0, fmt.Errorf("queue: defer message %q: encode retry: %w", retry.MessageID, err)
-	}
-	fields["retry"] = encodedRetry
-	body, err := encodeJSON(fields)
-	if err != nil {
-		return "", 0, fmt.Errorf("queue: defer message %q: encode body: %w", retry.MessageID, err)
-	}
-	if len(body) > MaxBodyBytes {
-		return "", 0, fmt.Errorf("queue: defer message %q: %d bytes: %w (%d)", retry.MessageID, len(body), ErrTooLarge, MaxBodyBytes)
+		return "", 0, fmt.Errorf("queue: defer message %q: %w", retry.MessageID, err)
 	}
 	id, err := q.send(ctx, "defer", q.cfg.RetryQueue, string(body), int64(delay/time.Second))
 	if err != nil {
 		return "", 0, err
 	}
 	return id, delay, nil
+}
+
+// nextRetry is the retry object the deferred message carries: this attempt
+// and error, with the original id and first sighting that a previous
+// deferral recorded in prev (a malformed one is simply replaced).
+func nextRetry(d Deferral, prev json.RawMessage, now time.Time) intent.Retry {
+	retry := intent.Retry{Attempt: max(d.Attempt, 1), FirstSeen: d.FirstSeen, LastError: truncate(d.LastError, maxLastError), MessageID: d.MessageID}
+	var p intent.Retry
+	if prev != nil && json.Unmarshal(prev, &p) == nil {
+		if p.MessageID != "" {
+			retry.MessageID = p.MessageID
+		}
+		if retry.FirstSeen.IsZero() {
+			retry.FirstSeen = p.FirstSeen
+		}
+	}
+	if retry.FirstSeen.IsZero() {
+		retry.FirstSeen = now
+	}
+	retry.FirstSeen = retry.FirstSeen.UTC()
+	return retry
+}
+
+// delay is how long the deferred message waits: Backoff's delay, never past
+// the remaining MaxMessageAge; ErrExhausted when the attempts or the age are
+// used up.
+func (q *Queue) delay(retry intent.Retry, now time.Time) (time.Duration, error) {
+	if retry.Attempt >= q.cfg.MaxAttempts {
+		return 0, fmt.Errorf("attempt %d reached the limit of %d: %w", retry.Attempt, q.cfg.MaxAttempts, ErrExhausted)
+	}
+	remaining := retry.FirstSeen.Add(q.cfg.MaxMessageAge).Sub(now)
+	if remaining <= 0 {
+		return 0, fmt.Errorf("first seen %s, older than MAX_MESSAGE_AGE %v: %w",
+			retry.FirstSeen.Format(time.RFC3339), q.cfg.MaxMessageAge, ErrExhausted)
+	}
+	// MNS delays are whole seconds; rounding down keeps the retry within the age.
+	return min(Backoff(retry.Attempt), remaining).Truncate(time.Second), nil
+}
+
+// withRetry is the body with its retry object set, at most MaxBodyBytes.
+func withRetry(fields map[string]json.RawMessage, retry intent.Retry) ([]byte, error) {
+	encodedRetry, err := json.Marshal(retry)
+	if err != nil {
+		return nil, fmt.Errorf("encode retry: %w", err)
+	}
+	fields["retry"] = encodedRetry
+	body, err := encodeJSON(fields)
+	if err != nil {
+		return nil, fmt.Errorf("encode body: %w", err)
+	}
+	if len(body) > MaxBodyBytes {
+		return nil, fmt.Errorf("%d bytes: %w (%d)", len(body), ErrTooLarge, MaxBodyBytes)
+	}
+	return body, nil
 }
 
 // Letter is a message that will not succeed, with why.
@@ -203,6 +221,25 @@ func (q *Queue) DeadLetter(ctx context.Context, l Letter) (messageID string, err
 // that would push the letter past MaxBodyBytes is cut, since a letter that
 // cannot be sent would make the platform redeliver the message for ever.
 func encodeLetter(l Letter) ([]byte, error) {
+	meta := letterMeta(l)
+	var original []byte
+	switch {
+	case utf8.Valid(l.Body) && json.Valid(l.Body):
+		meta.OriginalBodyEncoding, original = "json", l.Body
+	case utf8.Valid(l.Body):
+		meta.OriginalBodyEncoding = "string"
+	default:
+		meta.OriginalBodyEncoding = "base64"
+	}
+	letter, err := assembleLetter(original, l.Body, meta)
+	if err != nil || len(letter) <= MaxBodyBytes {
+		return letter, err
+	}
+	return cutLetter(l.Body, meta, len(letter))
+}
+
+// letterMeta is the letter's fields other than its body.
+func letterMeta(l Letter) deadLetter {
 	now := l.Now
 	if now.IsZero() {
 		now = time.Now()
@@ -218,39 +255,31 @@ func encodeLetter(l Letter) ([]byte, error) {
 		first := l.FirstSeen.UTC()
 		meta.FirstSeen = &first
 	}
+	return meta
+}
 
-	var original []byte
-	switch {
-	case utf8.Valid(l.Body) && json.Valid(l.Body):
-		meta.OriginalBodyEncoding, original = "json", l.Body
-	case utf8.Valid(l.Body):
-		meta.OriginalBodyEncoding = "string"
-	default:
-		meta.OriginalBodyEncoding = "base64"
-	}
-	letter, err := assembleLetter(original, l.Body, meta)
-	if err != nil || len(letter) <= MaxBodyBytes {
-		return letter, err
-	}
-
-	// Too large: carry as much of the body as fits, as a string.
-	meta.OriginalBodyTruncated, meta.OriginalBodySize = true, len(l.Body)
+// cutLetter carries as much of a body that is too large (its letter was size
+// bytes) as fits, as a string.
+func cutLetter(body []byte, meta deadLetter, size int) ([]byte, error) {
+	meta.OriginalBodyTruncated, meta.OriginalBodySize = true, len(body)
 	if meta.OriginalBodyEncoding == "json" {
 		meta.OriginalBodyEncoding = "string"
 	}
-	cut := l.Body
-	for len(letter) > MaxBodyBytes && len(cut) > 0 {
-		over := len(letter) - MaxBodyBytes
-		cut = cut[:max(0, len(cut)-over)]
+	var letter []byte
+	cut := body
+	for size > MaxBodyBytes && len(cut) > 0 {
+		cut = cut[:max(0, len(cut)-(size-MaxBodyBytes))]
 		for len(cut) > 0 && meta.OriginalBodyEncoding == "string" && !utf8.Valid(cut) {
 			cut = cut[:len(cut)-1] // never split a UTF-8 sequence
 		}
+		var err error
 		if letter, err = assembleLetter(nil, cut, meta); err != nil {
 			return nil, err
 		}
+		size = len(letter)
 	}
-	if len(letter) > MaxBodyBytes {
-		return nil, fmt.Errorf("%w: the dead letter alone is %d bytes", ErrTooLarge, len(letter))
+	if size > MaxBodyBytes {
+		return nil, fmt.Errorf("%w: the dead letter alone is %d bytes", ErrTooLarge, size)
 	}
 	return letter, nil
 }

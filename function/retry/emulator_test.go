@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/config"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/retry"
@@ -79,7 +80,7 @@ func TestEmulatorImageIsCreatingThenSuccess(t *testing.T) {
 		"InvalidStatus.ImageIsCreating", "InvalidStatus.ImageIsCreating", "InvalidStatus.ImageIsCreating"}})
 	clk := &instantClock{}
 	c := fast(clk)
-	c.Limiter = retry.NewLimiter(retry.DefaultRatePerSecond, 16)
+	c.Limiter = retry.NewLimiter(config.Defaults().RateLimit, 16)
 	api := retry.New(sdkClient(t, s, nil), c)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

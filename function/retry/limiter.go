@@ -9,12 +9,9 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// DefaultRatePerSecond is the documented ECS quota of 1000 calls per 60 s per
-// API, rounded down (ECS_RATE_LIMIT overrides it).
-const DefaultRatePerSecond = 16
-
 // Limiter is a client-side rate limit with one token bucket per API action,
-// since ECS counts its quota per API. A nil *Limiter does not limit.
+// since ECS counts its quota per API. A nil *Limiter does not limit. Its rate
+// is ECS_RATE_LIMIT, defaulted and checked by config alone.
 type Limiter struct {
 	limit rate.Limit
 	burst int

@@ -366,8 +366,8 @@ func TestDecode(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			if got := Detect([]byte(tc.payload)); got != tc.shape {
-				t.Errorf("Detect = %q, want %q", got, tc.shape)
+			if got := detect([]byte(tc.payload)); got != tc.shape {
+				t.Errorf("detect = %q, want %q", got, tc.shape)
 			}
 			got := Decode([]byte(tc.payload))
 			if len(got) != len(tc.want) {
@@ -509,8 +509,8 @@ func FuzzDecode(f *testing.F) {
 		if emptyArray != (len(msgs) == 0) {
 			t.Fatalf("empty array: %v, but %d messages", emptyArray, len(msgs))
 		}
-		if emptyArray != (Detect(payload) == ShapeEmpty) {
-			t.Fatalf("empty array: %v, but Detect = %q", emptyArray, Detect(payload))
+		if emptyArray != (detect(payload) == ShapeEmpty) {
+			t.Fatalf("empty array: %v, but detect = %q", emptyArray, detect(payload))
 		}
 		for i, m := range msgs {
 			if m.ID == "" || !sources[m.Source] || m.Attempt < 1 {

@@ -35,7 +35,7 @@ type golden struct {
 }
 
 func toGolden(payload []byte) golden {
-	g := golden{Shape: Detect(payload), Messages: []goldenMessage{}}
+	g := golden{Shape: detect(payload), Messages: []goldenMessage{}}
 	for _, m := range Decode(payload) {
 		gm := goldenMessage{ID: m.ID, Source: m.Source, Attempt: m.Attempt, Body: m.Body}
 		if m.Err != nil {

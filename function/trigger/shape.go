@@ -180,9 +180,9 @@ func shapeOf(e element, inArray bool) Shape {
 	return ShapeUnknown
 }
 
-// Detect names the shape of a payload. It is meant for logs and tests; Decode
-// makes the same decision.
-func Detect(payload []byte) Shape {
+// detect names the shape of a payload, for the tests (the golden files name
+// it); Decode makes the same decision.
+func detect(payload []byte) Shape {
 	elems, inArray, err := strictjson.Split(payload)
 	switch {
 	case err != nil:

@@ -1,10 +1,16 @@
-package invoke_test
+package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,9 +18,59 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/credential"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/invoke"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/lifecycle"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
 	"github.com/ecs-image-lifecycle/image-lifecycle/tests/mnsfake"
 )
+
+// The tests of the production wiring (wire.go): what newHandler builds from
+// a configuration, over the wire to the emulator and the MNS fake.
+
+// TestGuardsFollowTheConfiguration: every guard setting reaches the
+// lifecycle's guards, and the boot-mode guard is always on.
+func TestGuardsFollowTheConfiguration(t *testing.T) {
+	cfg, err := config.FromEnv(func(name string) string {
+		return map[string]string{"FAMILY_FLOOR": "3", "EXCLUDE_TAG": "hold=yes", "UNSHARE_BEFORE_DEPRECATE": "true",
+			"ALLOWED_REGIONS": "cn-beijing", "ALLOWED_FAMILIES": "web-*,api"}[name]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := lifecycle.Guards{FamilyFloor: 3, ExcludeTag: "hold=yes", UnshareBeforeDeprecate: true,
+		AllowedRegions: []string{"cn-beijing"}, AllowedFamilies: []string{"web-*", "api"}, ProtectInUseBootMode: true}
+	if got := guards(cfg); !reflect.DeepEqual(got, want) {
+		t.Errorf("guards = %+v, want %+v", got, want)
+	}
+	d := config.Defaults()
+	if got := guards(d); got.FamilyFloor != d.FamilyFloor || got.ExcludeTag != d.ExcludeTag || !got.ProtectInUseBootMode {
+		t.Errorf("default guards = %+v", got)
+	}
+}
+
+// TestHandlerTakesTheConfiguration: the handler's own settings are the
+// configuration's, with no default of its own in between.
+func TestHandlerTakesTheConfiguration(t *testing.T) {
+	cfg := config.Defaults()
+	cfg.Region, cfg.Concurrency, cfg.MaxPayloadBytes, cfg.FamilyFloor = "cn-beijing", 3, 4096, 2
+	h, err := newHandler(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Region != "cn-beijing" || h.Concurrency != 3 || h.MaxPayloadBytes != 4096 || h.Guards.FamilyFloor != 2 ||
+		h.Limiter == nil || h.Queue != nil || h.NewAPI == nil {
+		t.Errorf("handler = %+v", h)
+	}
+}
+
+// A command-line flag is checked by config's rules, like the variable it
+// stands for: --endpoint cannot point the CLI's credentials at plain HTTP.
+func TestCLIEndpointFlagIsCheckedLikeTheVariable(t *testing.T) {
+	cliEnv(t)
+	code, _, errOut := runCmd(t, "", "plan", "--endpoint", "http://10.0.0.1:8080", filepath.Join("..", "events", "01-modify.json"))
+	if code != exitUsage || !strings.Contains(errOut, "plain http is allowed only for a loopback host") || !strings.Contains(errOut, "--endpoint stands for ECS_ENDPOINT") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
 
 // Two generations of a role's STS credentials, as FC hands them out.
 var (
@@ -22,16 +78,31 @@ var (
 	keyB = credential.Credentials{AccessKeyID: "STS.B", AccessKeySecret: "secret-b", SecurityToken: "sts-token"}
 )
 
+// Queue names used against the MNS fake.
+const (
+	retryQueue = "image-retry"
+	deadQueue  = "image-dlq"
+	webOldest  = "m-bp1a2b3c4d5e6f7g8h9i" // web, Available, 2026-10-30
+)
+
 // credentialWorld is the emulator taking both keys (the emulator has one
 // token for all) and the MNS fake taking only key A, plus a handler built by
-// invoke.New, the production wiring, whose default chain finds only keys
+// newHandler, the production wiring, whose default chain finds only keys
 // that neither service takes.
 func credentialWorld(t *testing.T) (*emulator.Server, *mnsfake.Server, *invoke.Handler) {
 	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", "default-chain-key")
 	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "default-chain-secret")
 	t.Setenv("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
-	emu := startEmulator(t, emulator.Options{Seed: demoSeed(t), SecurityToken: keyA.SecurityToken,
+	seed, err := emulator.LoadSeed(filepath.Join("..", "events", "seed", "demo.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	emu, err := emulator.Start(emulator.Options{Seed: seed, SecurityToken: keyA.SecurityToken,
 		Keys: map[string]string{keyA.AccessKeyID: keyA.AccessKeySecret, keyB.AccessKeyID: keyB.AccessKeySecret}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = emu.Close() })
 	mns, err := mnsfake.Start(mnsfake.Options{
 		Keys:   map[string]string{keyA.AccessKeyID: keyA.AccessKeySecret},
 		Tokens: map[string]string{keyA.AccessKeyID: keyA.SecurityToken},
@@ -45,7 +116,7 @@ func credentialWorld(t *testing.T) (*emulator.Server, *mnsfake.Server, *invoke.H
 	cfg := config.Defaults()
 	cfg.ECSEndpoint, cfg.MNSEndpoint = emu.URL(), mns.Endpoint()
 	cfg.RetryQueue, cfg.DeadLetterQueue = retryQueue, deadQueue
-	h, err := invoke.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h, err := newHandler(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,4 +199,73 @@ func TestMissingOrRefusedCredentialsFailTheMessage(t *testing.T) {
 	if statusOf(t, emu, webOldest) != "Available" {
 		t.Error("the image changed")
 	}
+}
+
+// mnsMessage is one message as the MNS trigger hands it over (RawData form).
+type mnsMessage struct {
+	ID   string
+	Body string
+}
+
+// mnsBatch is the RawData payload of an MNS queue trigger carrying msgs.
+func mnsBatch(t testing.TB, msgs ...mnsMessage) []byte {
+	t.Helper()
+	type raw struct {
+		RequestID   string `json:"requestId"`
+		MessageID   string `json:"messageId"`
+		MessageBody string `json:"messageBody"`
+	}
+	out := make([]raw, len(msgs))
+	for i, m := range msgs {
+		out[i] = raw{RequestID: fmt.Sprintf("req-%d", i), MessageID: m.ID, MessageBody: m.Body}
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// checkAccounting asserts the report's invariants: received equals the sum
+// of the counts and the number of messages, every id in want appears exactly
+// once, and failed > 0 exactly when Handle returned a *FailedError.
+func checkAccounting(t testing.TB, rep *report.Report, err error, want []string) {
+	t.Helper()
+	sum := 0
+	for _, n := range rep.Counts {
+		sum += n
+	}
+	if rep.Received != sum || rep.Received != len(rep.Messages) || rep.Received != len(want) {
+		t.Errorf("received %d, sum of counts %d, messages %d, sent %d: all must be equal",
+			rep.Received, sum, len(rep.Messages), len(want))
+	}
+	seen := map[string]int{}
+	for _, m := range rep.Messages {
+		seen[m.ID]++
+	}
+	for _, id := range want {
+		if seen[id] != 1 {
+			t.Errorf("message %q appears %d times in the report, want exactly once", id, seen[id])
+		}
+	}
+	var fe *invoke.FailedError
+	isFailed := errors.As(err, &fe)
+	switch {
+	case rep.Failed() > 0 && !isFailed:
+		t.Errorf("%d failed messages but Handle returned %v, want *FailedError", rep.Failed(), err)
+	case rep.Failed() == 0 && err != nil:
+		t.Errorf("no failed message but Handle returned %v", err)
+	case isFailed && (fe.Failed != rep.Failed() || len(fe.IDs) != rep.Failed()):
+		t.Errorf("FailedError %+v does not match %d failed messages", fe, rep.Failed())
+	}
+}
+
+// statusOf is an image's current status in the emulator.
+func statusOf(t testing.TB, emu *emulator.Server, id string) string {
+	t.Helper()
+	img, ok := emu.Image(id)
+	if !ok {
+		t.Fatalf("emulator has no image %s", id)
+	}
+	return img.Status
 }
