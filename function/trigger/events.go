@@ -19,11 +19,6 @@ import (
 // than one form (an object, an array, a string holding either) is kept raw,
 // as jsontext.Value, and read where it is understood (body.go).
 
-// mnsEventType is the CloudEvent type EventBridge gives a message read from
-// an MNS queue; it is the one value the decoder looks at, because it is what
-// tells an MNS event from a custom event that carries its intent in `data`.
-const mnsEventType = "mns:Queue:SendMessage"
-
 // cloudEvent is an EventBridge CloudEvent. It is an MNS queue message when
 // Type is mnsEventType (Data is then an mnsMessage), or a custom event that
 // carries its intent in Data: a JSON object, an array of them, or a string
@@ -36,11 +31,16 @@ type cloudEvent struct {
 	Data        jsontext.Value `json:"data"`
 }
 
+// mnsEventType is the CloudEvent type EventBridge gives a message read from
+// an MNS queue; it is the one value the decoder looks at, because it is what
+// tells an MNS event from a custom event that carries its intent in `data`.
+const mnsEventType = "mns:Queue:SendMessage"
+
 // mnsMessage is the data of an MNS CloudEvent, and one element of a batch
-// delivered with the RawData schema. MessageBody is a string holding the
-// intent JSON, or base64 of it when the trigger's IsBase64Decode is off.
+// delivered with the RawData schema (whose requestId this package does not
+// read). MessageBody is a string holding the intent JSON, or base64 of it
+// when the trigger's IsBase64Decode is off.
 type mnsMessage struct {
-	RequestID   *string        `json:"requestId"`
 	MessageID   *string        `json:"messageId"`
 	MessageBody jsontext.Value `json:"messageBody"`
 }
