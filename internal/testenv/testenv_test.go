@@ -3,7 +3,9 @@ package testenv
 import (
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -72,5 +74,27 @@ func TestDemoSeedIsACopy(t *testing.T) {
 	a.Images[0].Name = "changed"
 	if b.Images[0].Name == "changed" {
 		t.Error("two DemoSeed calls share their images")
+	}
+}
+
+// TestNotInTheFunction: test support (this package, the fakes under tests/)
+// never becomes a dependency of the function's binary.
+func TestNotInTheFunction(t *testing.T) {
+	t.Parallel()
+	cmd := exec.Command("go", "list", "-deps", "./function")
+	cmd.Dir = Root(t)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -deps ./function: %v", err)
+	}
+	const module = "github.com/ecs-image-lifecycle/image-lifecycle/"
+	deps := strings.Fields(string(out))
+	if !slices.Contains(deps, module+"function/trigger") {
+		t.Fatalf("go list -deps ./function is not read right: no function/trigger in %d packages", len(deps))
+	}
+	for _, dep := range deps {
+		if strings.HasPrefix(dep, module+"internal/testenv") || strings.HasPrefix(dep, module+"tests/") {
+			t.Errorf("the function depends on %s", dep)
+		}
 	}
 }
