@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 )
 
 var updateReadme = flag.Bool("update-readme", false, "rewrite README.md's plan blocks from the demo's output")
@@ -42,11 +43,7 @@ func (c *countingProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // and returns its output and the calls the proxy saw.
 func runDemoOn(t *testing.T) (string, map[string]int) {
 	t.Helper()
-	seedPath := filepath.Join("..", "events", "seed", "demo.json")
-	seed, err := emulator.LoadSeed(seedPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	seed := testenv.DemoSeed(t)
 	emu, err := emulator.New(emulator.Options{Seed: seed, CreatingCalls: demoCreatingCalls})
 	if err != nil {
 		t.Fatal(err)

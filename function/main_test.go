@@ -20,25 +20,12 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
 	ecs.GetEndpointMap() // the SDK fills this global lazily and without a lock
 	os.Exit(m.Run())
-}
-
-func startEmulator(t *testing.T) *emulator.Server {
-	t.Helper()
-	seed, err := emulator.LoadSeed(filepath.Join("..", "events", "seed", "demo.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	emu, err := emulator.Start(emulator.Options{Seed: seed})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = emu.Close() })
-	return emu
 }
 
 // cliEnv points the SDK's default credential chain at the emulator's keys and
@@ -83,7 +70,7 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 
 func TestPlanChangesNothingAndPrintsTheDifference(t *testing.T) {
 	cliEnv(t)
-	emu := startEmulator(t)
+	emu := testenv.StartDemoEmulator(t)
 	code, out, errOut := runCmd(t, "", "plan", "--endpoint", emu.URL(), filepath.Join("..", "events", "01-modify.json"))
 	if code != exitOK {
 		t.Fatalf("exit %d; stderr: %s", code, errOut)
@@ -103,7 +90,7 @@ func TestPlanChangesNothingAndPrintsTheDifference(t *testing.T) {
 
 func TestApplyFromStdinAsJSON(t *testing.T) {
 	cliEnv(t)
-	emu := startEmulator(t)
+	emu := testenv.StartDemoEmulator(t)
 	in := `{"action":"deprecate","imageId":"m-bp1web6h7i8j9k0l1m2n"}`
 	code, out, errOut := runCmd(t, in, "apply", "--endpoint", emu.URL(), "--output", "json", "-")
 	if code != exitOK {
@@ -123,7 +110,7 @@ func TestApplyFromStdinAsJSON(t *testing.T) {
 
 func TestApplyExitsOneWhenAMessageIsRejected(t *testing.T) {
 	cliEnv(t)
-	emu := startEmulator(t)
+	emu := testenv.StartDemoEmulator(t)
 	code, out, _ := runCmd(t, "", "apply", "--endpoint", emu.URL(), filepath.Join("..", "events", "07-rejected.json"))
 	if code != exitMessages {
 		t.Fatalf("exit %d, want %d:\n%s", code, exitMessages, out)
@@ -150,7 +137,7 @@ func TestDemoRunsEverySample(t *testing.T) {
 }
 
 func TestCustomRuntimeInvoke(t *testing.T) {
-	emu := startEmulator(t)
+	emu := testenv.StartDemoEmulator(t)
 	h := demoHandler(emu.URL(), "cn-hangzhou", &bytes.Buffer{})
 	srv := httptest.NewServer(customRuntime(h, newLogger(&bytes.Buffer{}, "error")))
 	defer srv.Close()
@@ -276,7 +263,7 @@ func TestUsageErrorsSayWhatWasWrong(t *testing.T) {
 // Flags may come after the file, as with most CLIs.
 func TestFlagsAfterTheFile(t *testing.T) {
 	cliEnv(t)
-	emu := startEmulator(t)
+	emu := testenv.StartDemoEmulator(t)
 	code, out, errOut := runCmd(t, "", "plan", filepath.Join("..", "events", "01-modify.json"), "--endpoint", emu.URL(), "--output", "json")
 	if code != exitOK {
 		t.Fatalf("exit %d; stderr %s", code, errOut)
@@ -291,7 +278,7 @@ func TestFlagsAfterTheFile(t *testing.T) {
 // --verbose (or LOG_LEVEL) brings the JSON log lines back.
 func TestLogLinesOnlyWhenAskedFor(t *testing.T) {
 	cliEnv(t)
-	emu := startEmulator(t)
+	emu := testenv.StartDemoEmulator(t)
 	rejected := filepath.Join("..", "events", "07-rejected.json")
 	code, out, errOut := runCmd(t, "", "apply", "--endpoint", emu.URL(), rejected)
 	if code != exitMessages || !strings.Contains(out, "outcome=rejected") {
@@ -318,7 +305,7 @@ func TestPromoteWaitShowsProgressAndMaxWaitBoundsIt(t *testing.T) {
 	const build = "m-bp1web0a1b2c3d4e5f6g" // Creating at 40% in the seed
 	promote := `{"action":"promote","imageId":"` + build + `","attributes":{"imageFamily":"web"}}`
 
-	emu := startEmulator(t) // the build stays Creating
+	emu := testenv.StartDemoEmulator(t) // the build stays Creating
 	code, out, errOut := runCmd(t, promote, "apply", "--endpoint", emu.URL(), "--max-wait", "1s", "-")
 	if code != exitMessages || !strings.Contains(out, "InvalidStatus.ImageIsCreating") {
 		t.Fatalf("exit %d, output %q; want the message failed, still Creating", code, out)
@@ -333,20 +320,13 @@ func TestPromoteWaitShowsProgressAndMaxWaitBoundsIt(t *testing.T) {
 	}
 
 	// At 95% the next check is 2 s away; the emulator then finishes the build.
-	seed, err := emulator.LoadSeed(filepath.Join("..", "events", "seed", "demo.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	seed := testenv.DemoSeed(t)
 	for i := range seed.Images {
 		if seed.Images[i].ImageID == build {
 			seed.Images[i].Progress = 95
 		}
 	}
-	emu2, err := emulator.Start(emulator.Options{Seed: seed, CreatingCalls: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer emu2.Close()
+	emu2 := testenv.StartEmulator(t, emulator.Options{Seed: seed, CreatingCalls: 2})
 	code, out, errOut = runCmd(t, promote, "apply", "--endpoint", emu2.URL(), "-")
 	if code != exitOK || !strings.Contains(out, "outcome=applied") {
 		t.Fatalf("exit %d, output %q, stderr %q", code, out, errOut)

@@ -10,13 +10,14 @@ import (
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/invoke"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 )
 
 // The custom runtime reads at most MAX_PAYLOAD_BYTES+1 bytes of a body and
 // refuses a larger one with the same code as the go1 door, unparsed and
 // without a call to ECS; the same server then serves a valid intent.
 func TestCustomRuntimeRefusesAPayloadOverTheLimit(t *testing.T) {
-	emu := startEmulator(t)
+	emu := testenv.StartDemoEmulator(t)
 	h := demoHandler(emu.URL(), "cn-hangzhou", &bytes.Buffer{})
 	h.MaxPayloadBytes = 4096
 	srv := httptest.NewServer(customRuntime(h, newLogger(&bytes.Buffer{}, "error")))

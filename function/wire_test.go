@@ -20,6 +20,7 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/invoke"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/lifecycle"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 	"github.com/ecs-image-lifecycle/image-lifecycle/tests/mnsfake"
 )
 
@@ -93,26 +94,12 @@ func credentialWorld(t *testing.T) (*emulator.Server, *mnsfake.Server, *invoke.H
 	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", "default-chain-key")
 	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "default-chain-secret")
 	t.Setenv("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
-	seed, err := emulator.LoadSeed(filepath.Join("..", "events", "seed", "demo.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	emu, err := emulator.Start(emulator.Options{Seed: seed, SecurityToken: keyA.SecurityToken,
+	emu := testenv.StartEmulator(t, emulator.Options{Seed: testenv.DemoSeed(t), SecurityToken: keyA.SecurityToken,
 		Keys: map[string]string{keyA.AccessKeyID: keyA.AccessKeySecret, keyB.AccessKeyID: keyB.AccessKeySecret}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = emu.Close() })
-	mns, err := mnsfake.Start(mnsfake.Options{
+	mns := testenv.StartMNS(t, mnsfake.Options{
 		Keys:   map[string]string{keyA.AccessKeyID: keyA.AccessKeySecret},
 		Tokens: map[string]string{keyA.AccessKeyID: keyA.SecurityToken},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = mns.Close() })
-	mns.CreateQueue(retryQueue)
-	mns.CreateQueue(deadQueue)
+	}, retryQueue, deadQueue)
 	cfg := config.Defaults()
 	cfg.ECSEndpoint, cfg.MNSEndpoint = emu.URL(), mns.Endpoint()
 	cfg.RetryQueue, cfg.DeadLetterQueue = retryQueue, deadQueue

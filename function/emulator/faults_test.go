@@ -11,28 +11,9 @@ import (
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv/fakeclock"
 )
-
-// fakeClock is a settable clock near the real time, so the SDK's timestamps
-// stay inside the skew window.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Now()} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 func describeOne(c *ecs.Client) error {
 	_, err := c.DescribeImages(ecs.CreateDescribeImagesRequest())
@@ -108,7 +89,7 @@ func TestSlowThenAnswers(t *testing.T) {
 
 func TestRateLimit(t *testing.T) {
 	t.Parallel()
-	clock := newFakeClock()
+	clock := fakeclock.New(time.Now())
 	s := start(t, Options{Now: clock.Now})
 	s.SetFaults("DescribeImages", Faults{RateLimit: 2})
 	c := defaultClient(t, s)
@@ -232,7 +213,7 @@ func TestCreatingAfterCalls(t *testing.T) {
 
 func TestCreatingForAndSetStatus(t *testing.T) {
 	t.Parallel()
-	clock := newFakeClock()
+	clock := fakeclock.New(time.Now())
 	creating := img("m-bp1new", "web-5", "web", "Creating", day0)
 	creating.Progress = 40
 	s := start(t, Options{CreatingFor: time.Minute, Now: clock.Now, Seed: seedOf(creating)})

@@ -8,13 +8,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 )
 
 // FuzzRequest sends the emulator any request an RPC client could: GET or
@@ -29,10 +29,7 @@ import (
 //
 //	go test ./function/emulator -run '^$' -fuzz FuzzRequest -fuzztime 60s
 func FuzzRequest(f *testing.F) {
-	seed, err := emulator.LoadSeed(filepath.Join("..", "..", "events", "seed", "demo.json"))
-	if err != nil {
-		f.Fatal(err)
-	}
+	seed := testenv.DemoSeed(f)
 	for _, img := range seed.Images {
 		id := url.QueryEscape(img.ImageID)
 		for _, params := range []string{

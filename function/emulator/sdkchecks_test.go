@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 )
 
 // describeSeed has one image for each filter of DescribeImages.
@@ -41,7 +42,7 @@ func TestSDKsDescribeImages(t *testing.T) {
 	t.Parallel()
 	yes := true
 	forEachSDK(t, func(t *testing.T, d sdk) {
-		s := start(t, emulator.Options{Seed: describeSeed()})
+		s := testenv.StartEmulator(t, emulator.Options{Seed: describeSeed()})
 		c := d.dial(t, s.URL(), defaultCreds)
 		list := func(q imagesQuery) imagesPage {
 			t.Helper()
@@ -166,7 +167,7 @@ func TestSDKsModifyImageAttributeErrors(t *testing.T) {
 			if tc.seed != nil {
 				seed = tc.seed
 			}
-			s := start(t, emulator.Options{Seed: seed()})
+			s := testenv.StartEmulator(t, emulator.Options{Seed: seed()})
 			before := fmt.Sprint(s.Images())
 			m := tc.m
 			if m.ImageID == "" && tc.code != "MissingParameter" {
@@ -184,7 +185,7 @@ func TestSDKsModifyImageAttributeErrors(t *testing.T) {
 func TestSDKsModifyImageAttributeApplies(t *testing.T) {
 	t.Parallel()
 	forEachSDK(t, func(t *testing.T, d sdk) {
-		s := start(t, emulator.Options{Seed: emulator.ModifySeed()})
+		s := testenv.StartEmulator(t, emulator.Options{Seed: emulator.ModifySeed()})
 		c := d.dial(t, s.URL(), defaultCreds)
 		if err := c.ModifyImageAttribute(modification{ImageID: "m-bp1bbbb", Name: "web-b2", Description: "a b*c~d!'()&e=f/+:ü",
 			Family: "web2", BootMode: "UEFI", LicenseType: "BYOL", Nvme: "supported", Imds: "v2"}); err != nil {
@@ -213,7 +214,7 @@ func TestSDKsImageFromFamily(t *testing.T) {
 	t.Parallel()
 	d0 := emulator.Day0
 	forEachSDK(t, func(t *testing.T, d sdk) {
-		s := start(t, emulator.Options{Seed: emulator.SeedOf(
+		s := testenv.StartEmulator(t, emulator.Options{Seed: emulator.SeedOf(
 			emulator.Img("m-bp1old", "web-1", "web", "Available", d0),
 			emulator.Img("m-bp1mid", "web-2", "web", "Available", d0.Add(time.Hour)),
 			emulator.Img("m-bp1dep", "web-3", "web", "Deprecated", d0.Add(2*time.Hour)),
@@ -235,7 +236,7 @@ func TestSDKsSharePermissions(t *testing.T) {
 	forEachSDK(t, func(t *testing.T, d sdk) {
 		api := emulator.Img("m-bp1api", "api-1", "api", "Available", emulator.Day0)
 		api.SharedWith = []string{"1111000011110000"}
-		s := start(t, emulator.Options{Seed: emulator.SeedOf(api, emulator.Img("m-bp1dep", "api-0", "api", "Deprecated", emulator.Day0))})
+		s := testenv.StartEmulator(t, emulator.Options{Seed: emulator.SeedOf(api, emulator.Img("m-bp1dep", "api-0", "api", "Deprecated", emulator.Day0))})
 		c := d.dial(t, s.URL(), defaultCreds)
 		shares := func(page, size int) sharesPage {
 			t.Helper()
@@ -291,7 +292,7 @@ func TestSDKsDescribeInstances(t *testing.T) {
 			seed.Instances = append(seed.Instances, emulator.SeedInstance{InstanceID: fmt.Sprintf("i-bp1%03d", i), ImageID: "m-bp1used"})
 		}
 		seed.Instances = append(seed.Instances, emulator.SeedInstance{InstanceID: "i-other", ImageID: "m-bp1other"})
-		s := start(t, emulator.Options{Seed: seed})
+		s := testenv.StartEmulator(t, emulator.Options{Seed: seed})
 		c := d.dial(t, s.URL(), defaultCreds)
 		p, err := c.DescribeInstances(instancesQuery{ImageID: "m-bp1used", Page: 3, Size: 10})
 		if err != nil || p.TotalCount != 25 || len(p.Instances.Instance) != 5 || p.Instances.Instance[0].InstanceId != "i-bp1020" ||
@@ -320,7 +321,7 @@ func TestSDKsDescribeInstances(t *testing.T) {
 func TestSDKsUnknownAction(t *testing.T) {
 	t.Parallel()
 	forEachSDK(t, func(t *testing.T, d sdk) {
-		s := start(t, emulator.Options{})
+		s := testenv.StartEmulator(t, emulator.Options{})
 		wantError(t, d.dial(t, s.URL(), defaultCreds).DeleteImage("m-bp1x"), "InvalidAction", 404)
 	})
 }
@@ -328,7 +329,7 @@ func TestSDKsUnknownAction(t *testing.T) {
 func TestSDKsAuthentication(t *testing.T) {
 	t.Parallel()
 	forEachSDK(t, func(t *testing.T, d sdk) {
-		s := start(t, emulator.Options{Keys: map[string]string{"ak": "right"}})
+		s := testenv.StartEmulator(t, emulator.Options{Keys: map[string]string{"ak": "right"}})
 		_, err := d.dial(t, s.URL(), creds{"ak", "wrong", ""}).DescribeImages(imagesQuery{})
 		wantError(t, err, "SignatureDoesNotMatch", 400)
 		_, err = d.dial(t, s.URL(), creds{"nobody", "right", ""}).DescribeImages(imagesQuery{})
@@ -341,7 +342,7 @@ func TestSDKsAuthentication(t *testing.T) {
 			t.Fatalf("call view: %+v", got)
 		}
 
-		sts := start(t, emulator.Options{SecurityToken: "CAIS+tok/en=="})
+		sts := testenv.StartEmulator(t, emulator.Options{SecurityToken: "CAIS+tok/en=="})
 		if _, err := d.dial(t, sts.URL(), creds{emulator.DefaultKey, emulator.DefaultKey, "CAIS+tok/en=="}).DescribeImages(imagesQuery{}); err != nil {
 			t.Fatalf("right token: %v", err)
 		}
@@ -351,7 +352,7 @@ func TestSDKsAuthentication(t *testing.T) {
 		wantError(t, err, "InvalidSecurityToken.Malformed", 400)
 
 		for _, shift := range []time.Duration{-20 * time.Minute, 20 * time.Minute} {
-			skewed := start(t, emulator.Options{Now: func() time.Time { return time.Now().Add(shift) }})
+			skewed := testenv.StartEmulator(t, emulator.Options{Now: func() time.Time { return time.Now().Add(shift) }})
 			_, err := d.dial(t, skewed.URL(), defaultCreds).DescribeImages(imagesQuery{})
 			wantError(t, err, "IllegalTimestamp", 400)
 		}
@@ -423,7 +424,7 @@ func TestSDKsReplayIsRefused(t *testing.T) {
 // signature each call used, and the endpoint serves the same view.
 func TestCallViewNamesTheSignature(t *testing.T) {
 	t.Parallel()
-	s := start(t, emulator.Options{Seed: emulator.ModifySeed()})
+	s := testenv.StartEmulator(t, emulator.Options{Seed: emulator.ModifySeed()})
 	for i, d := range sdks {
 		_ = d.dial(t, s.URL(), defaultCreds).ModifyImageAttribute(modification{ImageID: "m-bp1bbbb", Description: fmt.Sprintf("call %d", i)})
 	}

@@ -384,16 +384,6 @@ func wantError(t *testing.T, err error, code string, status int) {
 	}
 }
 
-func start(t *testing.T, opts emulator.Options) *emulator.Server {
-	t.Helper()
-	s, err := emulator.Start(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
-
 func ids(images []imageView) string {
 	var out []string
 	for _, im := range images {

@@ -8,6 +8,8 @@ import (
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
+	"github.com/ecs-image-lifecycle/image-lifecycle/tests/mnsfake"
 )
 
 // kind is what a message of the property test is built to run into.
@@ -69,8 +71,8 @@ func TestAccountingProperty(t *testing.T) {
 		t.Run(fmt.Sprintf("retry=%v,dlq=%v,retryDown=%v,dlqDown=%v", q.retry, q.dlq, q.retryDown, q.dlqDown), func(t *testing.T) {
 			t.Parallel()
 			r := rand.New(rand.NewPCG(2026, uint64(ci)))
-			emu := startEmulator(t, emulator.Options{Seed: demoSeed(t)})
-			mns := startMNS(t)
+			emu := testenv.StartEmulator(t, emulator.Options{Seed: testenv.DemoSeed(t)})
+			mns := testenv.StartMNS(t, mnsfake.Options{}, retryQueue, deadQueue)
 			mns.SetDown(retryQueue, q.retryDown)
 			mns.SetDown(deadQueue, q.dlqDown)
 			h := newHandler(t, emu, setup{mns: mns, retry: q.retry, dlq: q.dlq, callAttempts: 3, concurrency: 4})

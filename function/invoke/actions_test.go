@@ -6,6 +6,7 @@ import (
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 )
 
 // TestEveryActionEveryOutcome takes each action to applied, unchanged and
@@ -69,7 +70,7 @@ func TestEveryActionEveryOutcome(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			emu := startEmulator(t, emulator.Options{Seed: demoSeed(t)})
+			emu := testenv.StartEmulator(t, emulator.Options{Seed: testenv.DemoSeed(t)})
 			h := newHandler(t, emu, setup{})
 			rep, err := handle(t, h, 10*time.Second, mnsBatch(t, mnsMessage{ID: "m1", Body: tc.body}))
 			checkAccounting(t, rep, err, []string{"m1"})

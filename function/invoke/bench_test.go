@@ -7,6 +7,7 @@ import (
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 )
 
 // BenchmarkHandle measures whole invocations through the real ECS SDK against
@@ -38,7 +39,7 @@ func BenchmarkHandle(b *testing.B) {
 	}
 	for _, bc := range cases {
 		b.Run(bc.name, func(b *testing.B) {
-			emu := startEmulator(b, emulator.Options{Seed: &emulator.Seed{Images: bc.seed}})
+			emu := testenv.StartEmulator(b, emulator.Options{Seed: &emulator.Seed{Images: bc.seed}})
 			h := newHandler(b, emu, setup{})
 			payload := mnsBatch(b, bc.batch...)
 			calls := 0

@@ -11,6 +11,8 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/lifecycle"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/retry"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
+	"github.com/ecs-image-lifecycle/image-lifecycle/tests/mnsfake"
 )
 
 // promoteBuilding promotes the demo seed's web build, which is Creating at 40%.
@@ -24,7 +26,7 @@ const promoteBuilding = `{"action":"promote","id":"build-412","imageId":"` + web
 func TestSlowReadWhileWaitingDefersWithTheCreatingCode(t *testing.T) {
 	t.Parallel()
 	emu := stuckEmulator(t)
-	mns := startMNS(t)
+	mns := testenv.StartMNS(t, mnsfake.Options{}, retryQueue, deadQueue)
 	h := newHandler(t, emu, setup{mns: mns, retry: true, dlq: true})
 	h.Shares = retry.DefaultShares()
 	h.CreatingBackoff = func(int) time.Duration { return 50 * time.Millisecond }
@@ -85,7 +87,7 @@ func (c *stepClock) Sleep(ctx context.Context, d time.Duration) error {
 func TestCreatingWaitRunsOnTheInjectedClock(t *testing.T) {
 	t.Parallel()
 	emu := stuckEmulator(t)
-	mns := startMNS(t)
+	mns := testenv.StartMNS(t, mnsfake.Options{}, retryQueue, deadQueue)
 	h := newHandler(t, emu, setup{mns: mns, retry: true, dlq: true})
 	h.Shares, h.CreatingBackoff = retry.DefaultShares(), nil // the real schedule: 18 s at 40%
 	clk := &stepClock{now: time.Now()}
@@ -119,9 +121,9 @@ func TestCreatingWaitRunsOnTheInjectedClock(t *testing.T) {
 // once, and the ECS calls stay at one per message plus the retries it paid for.
 func TestRetryBudgetDefersInsteadOfRetrying(t *testing.T) {
 	t.Parallel()
-	emu := startEmulator(t, emulator.Options{Seed: demoSeed(t)})
+	emu := testenv.StartEmulator(t, emulator.Options{Seed: testenv.DemoSeed(t)})
 	emu.SetFaults("ModifyImageAttribute", emulator.Faults{Unavailable: 1}) // every write answers 503
-	mns := startMNS(t)
+	mns := testenv.StartMNS(t, mnsfake.Options{}, retryQueue, deadQueue)
 	h := newHandler(t, emu, setup{mns: mns, retry: true, dlq: true})
 	h.Quota = retry.NewQuota(3 * retry.RetryCost) // three retries for the whole process
 	var batch []mnsMessage

@@ -8,6 +8,8 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
+	"github.com/ecs-image-lifecycle/image-lifecycle/tests/mnsfake"
 )
 
 // chaosSeed is 8 families of 5 images each (image 0 oldest); image 3 of
@@ -64,7 +66,7 @@ func TestChaos(t *testing.T) {
 	}
 
 	// The reference: the same batch with no faults, in one invocation.
-	ref := startEmulator(t, emulator.Options{Seed: chaosSeed()})
+	ref := testenv.StartEmulator(t, emulator.Options{Seed: chaosSeed()})
 	rep, err := handle(t, newHandler(t, ref, setup{}), 30*time.Second, mnsBatch(t, batch...))
 	checkAccounting(t, rep, err, ids(batch))
 	if rep.Counts[report.Applied]+rep.Counts[report.Unchanged]+rep.Counts[report.Planned] != len(batch) {
@@ -91,12 +93,12 @@ func TestChaos(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			emu := startEmulator(t, emulator.Options{Seed: chaosSeed()})
+			emu := testenv.StartEmulator(t, emulator.Options{Seed: chaosSeed()})
 			emu.SetFaults("", emulator.Faults{
 				Unavailable: 0.20, Internal: 0.10, BadGateway: 0.05, Reset: 0.05,
 				RateLimit: 200, RandSeed: 20261127,
 			})
-			mns := startMNS(t)
+			mns := testenv.StartMNS(t, mnsfake.Options{}, retryQueue, deadQueue)
 			// Two attempts per call: enough faults outlast them to make
 			// messages defer or fail, round after round.
 			h := newHandler(t, emu, setup{mns: mns, retry: withRetryQueue, dlq: true, maxAttempts: 100, callAttempts: 2})

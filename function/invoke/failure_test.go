@@ -11,6 +11,8 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/invoke"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
+	"github.com/ecs-image-lifecycle/image-lifecycle/tests/mnsfake"
 )
 
 // panickyAPI is the real client, except that writing to one image panics:
@@ -32,7 +34,7 @@ func (p panickyAPI) ModifyImageAttribute(ctx context.Context, in ecsapi.ModifyIn
 // the batch settles.
 func TestWorkerPanic(t *testing.T) {
 	t.Parallel()
-	emu := startEmulator(t, emulator.Options{Seed: demoSeed(t)})
+	emu := testenv.StartEmulator(t, emulator.Options{Seed: testenv.DemoSeed(t)})
 	h := newHandler(t, emu, setup{})
 	build := h.NewAPI
 	h.NewAPI = func(c *ecsapi.Credentials) (ecsapi.API, error) {
@@ -56,8 +58,8 @@ func TestWorkerPanic(t *testing.T) {
 // problem), every message fails so that the platform keeps them all.
 func TestNoClient(t *testing.T) {
 	t.Parallel()
-	emu := startEmulator(t, emulator.Options{Seed: demoSeed(t)})
-	mns := startMNS(t)
+	emu := testenv.StartEmulator(t, emulator.Options{Seed: testenv.DemoSeed(t)})
+	mns := testenv.StartMNS(t, mnsfake.Options{}, retryQueue, deadQueue)
 	h := newHandler(t, emu, setup{mns: mns, retry: true, dlq: true})
 	h.NewAPI = func(*ecsapi.Credentials) (ecsapi.API, error) { return nil, errors.New("no credentials") }
 	rep, err := handle(t, h, 10*time.Second, mnsBatch(t,
@@ -78,7 +80,7 @@ func TestNoClient(t *testing.T) {
 // hanging: an errgroup limit of 0 admits no goroutine at all.
 func TestZeroConfigLiteral(t *testing.T) {
 	t.Parallel()
-	emu := startEmulator(t, emulator.Options{Seed: demoSeed(t)})
+	emu := testenv.StartEmulator(t, emulator.Options{Seed: testenv.DemoSeed(t)})
 	h := newHandler(t, emu, setup{})
 	h.Concurrency = 0
 	done := make(chan *report.Report, 1)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"sort"
 	"testing"
 	"time"
@@ -30,43 +29,6 @@ const (
 	retryQueue = "image-retry"
 	deadQueue  = "image-dlq"
 )
-
-// repoRoot is where events/ lives, seen from this package's directory.
-var repoRoot = filepath.Join("..", "..")
-
-// demoSeed loads events/seed/demo.json afresh, so that every test owns its copy.
-func demoSeed(t testing.TB) *emulator.Seed {
-	t.Helper()
-	seed, err := emulator.LoadSeed(filepath.Join(repoRoot, "events", "seed", "demo.json"))
-	if err != nil {
-		t.Fatalf("load demo seed: %v", err)
-	}
-	return seed
-}
-
-// startEmulator serves seed on 127.0.0.1 until the test ends.
-func startEmulator(t testing.TB, opts emulator.Options) *emulator.Server {
-	t.Helper()
-	emu, err := emulator.Start(opts)
-	if err != nil {
-		t.Fatalf("start emulator: %v", err)
-	}
-	t.Cleanup(func() { _ = emu.Close() })
-	return emu
-}
-
-// startMNS serves an MNS fake with the retry queue and the dead-letter queue.
-func startMNS(t testing.TB) *mnsfake.Server {
-	t.Helper()
-	mns, err := mnsfake.Start(mnsfake.Options{})
-	if err != nil {
-		t.Fatalf("start MNS fake: %v", err)
-	}
-	t.Cleanup(func() { _ = mns.Close() })
-	mns.CreateQueue(retryQueue)
-	mns.CreateQueue(deadQueue)
-	return mns
-}
 
 // setup says how a test handler is built.
 type setup struct {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 )
 
 // lockedBuffer lets the handler's goroutines log while the test reads.
@@ -47,7 +48,7 @@ func (l *lockedBuffer) lines(t *testing.T) []map[string]any {
 // binary's logs for credentials.)
 func TestFailedChangeLogsOneStructuredLine(t *testing.T) {
 	t.Parallel()
-	emu := startEmulator(t, emulator.Options{Seed: demoSeed(t)})
+	emu := testenv.StartEmulator(t, emulator.Options{Seed: testenv.DemoSeed(t)})
 	h := newHandler(t, emu, setup{})
 	var logs lockedBuffer
 	h.Log = slog.New(slog.NewJSONHandler(&logs, nil))

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 )
 
 // TestOrderWithinFamily: messages about one image or family run in arrival
@@ -34,7 +35,7 @@ func TestOrderWithinFamily(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			for round := range 5 {
-				emu := startEmulator(t, emulator.Options{Seed: demoSeed(t)})
+				emu := testenv.StartEmulator(t, emulator.Options{Seed: testenv.DemoSeed(t)})
 				// Slow writes widen any window in which the second could overtake the first.
 				emu.SetFaults("ModifyImageAttribute", emulator.Faults{FailNext: []string{emulator.FaultSlow}, SlowDelay: 100 * time.Millisecond})
 				h := newHandler(t, emu, setup{concurrency: 8})
@@ -91,7 +92,7 @@ func TestConcurrencyAcrossFamilies(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := seed
-			emu := startEmulator(t, emulator.Options{Seed: &s})
+			emu := testenv.StartEmulator(t, emulator.Options{Seed: &s})
 			emu.SetFaults("ModifyImageAttribute", emulator.Faults{Slow: 1, SlowDelay: delay})
 			h := newHandler(t, emu, setup{concurrency: tc.concurrency})
 			ids := make([]string, len(tc.batch))
@@ -151,7 +152,7 @@ func TestBatchReadEfficiency(t *testing.T) {
 		t.Run(fmt.Sprintf("concurrency %d", tc.concurrency), func(t *testing.T) {
 			t.Parallel()
 			seed := emulator.Seed{Images: familySeed("eff", "m-eff", images)}
-			emu := startEmulator(t, emulator.Options{Seed: &seed})
+			emu := testenv.StartEmulator(t, emulator.Options{Seed: &seed})
 			h := newHandler(t, emu, setup{concurrency: tc.concurrency})
 			var batch []mnsMessage
 			var ids []string
@@ -203,7 +204,7 @@ func TestOrderImageAndFamilySpelling(t *testing.T) {
 // message that does not wait for the first overtakes it.
 func checkSecondWins(t *testing.T, first, second string) {
 	t.Helper()
-	emu := startEmulator(t, emulator.Options{Seed: demoSeed(t)})
+	emu := testenv.StartEmulator(t, emulator.Options{Seed: testenv.DemoSeed(t)})
 	emu.SetFaults("ModifyImageAttribute", emulator.Faults{FailNext: []string{emulator.FaultSlow}, SlowDelay: 300 * time.Millisecond})
 	h := newHandler(t, emu, setup{concurrency: 8})
 	rep, err := handle(t, h, 10*time.Second, mnsBatch(t,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 )
 
 // Image ids of events/seed/demo.json.
@@ -95,12 +96,12 @@ func TestSamples(t *testing.T) {
 		listed[tc.file] = true
 	}
 	for _, pattern := range []string{"*.json", "triggers/*.json"} {
-		files, err := filepath.Glob(filepath.Join(repoRoot, "events", pattern))
+		files, err := filepath.Glob(testenv.Path(t, "events", pattern))
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, f := range files {
-			rel, _ := filepath.Rel(filepath.Join(repoRoot, "events"), f)
+			rel, _ := filepath.Rel(testenv.Path(t, "events"), f)
 			if !listed[filepath.ToSlash(rel)] {
 				t.Errorf("sample %s has no expectation in TestSamples", rel)
 			}
@@ -110,11 +111,11 @@ func TestSamples(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
 			t.Parallel()
-			payload, err := os.ReadFile(filepath.Join(repoRoot, "events", filepath.FromSlash(tc.file)))
+			payload, err := os.ReadFile(testenv.Path(t, "events", filepath.FromSlash(tc.file)))
 			if err != nil {
 				t.Fatal(err)
 			}
-			emu := startEmulator(t, emulator.Options{Seed: demoSeed(t), CreatingCalls: 3})
+			emu := testenv.StartEmulator(t, emulator.Options{Seed: testenv.DemoSeed(t), CreatingCalls: 3})
 			h := newHandler(t, emu, setup{})
 			rep, err := handle(t, h, 20*time.Second, payload)
 			if err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/redact"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/retry"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 	"github.com/ecs-image-lifecycle/image-lifecycle/tests/mnsfake"
 )
 
@@ -62,7 +63,7 @@ type stsWorld struct {
 
 func newSTSWorld(t testing.TB, withDeadLetters bool) *stsWorld {
 	t.Helper()
-	emu := startEmulator(t, emulator.Options{Seed: demoSeed(t), Keys: map[string]string{stsKeyID: stsSecret}, SecurityToken: stsToken})
+	emu := testenv.StartEmulator(t, emulator.Options{Seed: testenv.DemoSeed(t), Keys: map[string]string{stsKeyID: stsSecret}, SecurityToken: stsToken})
 	cfg := config.Defaults()
 	policy := retry.DefaultPolicy()
 	policy.Base, policy.Cap, policy.SlowBase = time.Millisecond, 10*time.Millisecond, 5*time.Millisecond
@@ -83,7 +84,7 @@ func newSTSWorld(t testing.TB, withDeadLetters bool) *stsWorld {
 		Log:    slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	if withDeadLetters {
-		w.mns = startMNS(t)
+		w.mns = testenv.StartMNS(t, mnsfake.Options{}, retryQueue, deadQueue)
 		// MNS takes only the invocation's STS credentials, as under FC.
 		w.mns.SetKeys(map[string]string{stsKeyID: stsSecret}, map[string]string{stsKeyID: stsToken})
 		q, err := queue.New(queue.Config{Endpoint: w.mns.Endpoint(), DeadLetterQueue: deadQueue, TimeoutSeconds: 2,

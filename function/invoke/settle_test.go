@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,34 +12,16 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/invoke"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/queue"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv/fakeclock"
 	"github.com/ecs-image-lifecycle/image-lifecycle/tests/mnsfake"
 )
-
-// clock is a settable time source for Handler.Now, read concurrently by the handler.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // stuckEmulator serves the demo seed with the web build stuck in Creating, so
 // that any write to it answers InvalidStatus.ImageIsCreating for ever.
 func stuckEmulator(t *testing.T) *emulator.Server {
 	t.Helper()
-	return startEmulator(t, emulator.Options{Seed: demoSeed(t)})
+	return testenv.StartEmulator(t, emulator.Options{Seed: testenv.DemoSeed(t)})
 }
 
 // stuckModify is an intent that stays transient: it modifies the image still Creating.
@@ -92,8 +73,8 @@ func decodeDeadLetter(t *testing.T, m mnsfake.Message) deadLetterBody {
 func TestDeferralRoundTrip(t *testing.T) {
 	t.Parallel()
 	emu := stuckEmulator(t)
-	mns := startMNS(t)
-	clk := newClock()
+	mns := testenv.StartMNS(t, mnsfake.Options{}, retryQueue, deadQueue)
+	clk := fakeclock.New(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
 	h := newHandler(t, emu, setup{mns: mns, retry: true, dlq: true, maxAttempts: 3, now: clk.Now})
 	firstSeen := clk.Now()
 
@@ -170,8 +151,8 @@ func TestDeferralRoundTrip(t *testing.T) {
 func TestDeadLetterCarriesOriginalID(t *testing.T) {
 	t.Parallel()
 	emu := stuckEmulator(t)
-	mns := startMNS(t)
-	clk := newClock()
+	mns := testenv.StartMNS(t, mnsfake.Options{}, retryQueue, deadQueue)
+	clk := fakeclock.New(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
 	h := newHandler(t, emu, setup{mns: mns, retry: true, dlq: true, maxAttempts: 2, callAttempts: 2, now: clk.Now})
 	rep, err := handle(t, h, 5*time.Second, mnsBatch(t, mnsMessage{ID: "orig-2", Body: stuckModify}))
 	checkAccounting(t, rep, err, []string{"orig-2"})
@@ -220,7 +201,7 @@ func TestDeferralExhaustion(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			emu := stuckEmulator(t)
-			mns := startMNS(t)
+			mns := testenv.StartMNS(t, mnsfake.Options{}, retryQueue, deadQueue)
 			now := tc.now
 			h := newHandler(t, emu, setup{mns: mns, retry: true, dlq: tc.dlq, maxAttempts: tc.maxAttempts, maxAge: tc.maxAge,
 				callAttempts: 2, now: func() time.Time { return now }})
@@ -291,8 +272,8 @@ func TestDeadLetter(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			emu := startEmulator(t, emulator.Options{Seed: demoSeed(t)})
-			mns := startMNS(t)
+			emu := testenv.StartEmulator(t, emulator.Options{Seed: testenv.DemoSeed(t)})
+			mns := testenv.StartMNS(t, mnsfake.Options{}, retryQueue, deadQueue)
 			h := newHandler(t, emu, setup{mns: mns, retry: true, dlq: withDLQ})
 			var batch []mnsMessage
 			var ids []string
@@ -381,7 +362,7 @@ func TestQueueOutage(t *testing.T) {
 		t.Run(tc.down+" down", func(t *testing.T) {
 			t.Parallel()
 			emu := stuckEmulator(t)
-			mns := startMNS(t)
+			mns := testenv.StartMNS(t, mnsfake.Options{}, retryQueue, deadQueue)
 			mns.SetDown(tc.down, true)
 			h := newHandler(t, emu, setup{mns: mns, retry: true, dlq: true, callAttempts: 3})
 			rep, err := handle(t, h, 10*time.Second, mnsBatch(t, batch...))

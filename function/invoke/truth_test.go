@@ -11,6 +11,7 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 )
 
 // settledLines returns the "message settled" log lines by message id.
@@ -48,7 +49,7 @@ func TestIntentIDKeptForEveryTriggerShape(t *testing.T) {
 	for name, payload := range shapes {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			emu := startEmulator(t, emulator.Options{Seed: demoSeed(t)})
+			emu := testenv.StartEmulator(t, emulator.Options{Seed: testenv.DemoSeed(t)})
 			h := newHandler(t, emu, setup{})
 			var logs lockedBuffer
 			h.Log = slog.New(slog.NewJSONHandler(&logs, nil))
@@ -97,7 +98,7 @@ func (c *concurrentRun) DescribeImages(ctx context.Context, in ecsapi.DescribeIm
 // outcome is unchanged since nothing was written, and no request id is shown.
 func TestHeldChangeIsReportedAsHeld(t *testing.T) {
 	t.Parallel()
-	emu := startEmulator(t, emulator.Options{Seed: &emulator.Seed{Images: familySeed("web", "m-w", 3)}})
+	emu := testenv.StartEmulator(t, emulator.Options{Seed: &emulator.Seed{Images: familySeed("web", "m-w", 3)}})
 	h := newHandler(t, emu, setup{})
 	inner := h.NewAPI
 	h.NewAPI = func(c *ecsapi.Credentials) (ecsapi.API, error) {
@@ -149,7 +150,7 @@ func TestHeldChangeIsReportedAsHeld(t *testing.T) {
 // image first) is success, but not a write: the outcome is unchanged.
 func TestAlreadyDoneIsUnchanged(t *testing.T) {
 	t.Parallel()
-	emu := startEmulator(t, emulator.Options{Seed: demoSeed(t)})
+	emu := testenv.StartEmulator(t, emulator.Options{Seed: testenv.DemoSeed(t)})
 	h := newHandler(t, emu, setup{})
 	emu.SetFaults("ModifyImageAttribute", emulator.Faults{FailNext: []string{"ImageStatus.NotAvailable"}})
 	rep, err := handle(t, h, 10*time.Second, []byte(`{"action":"deprecate","imageId":"m-bp1web6h7i8j9k0l1m2n"}`))

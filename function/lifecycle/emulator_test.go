@@ -10,6 +10,7 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/intent"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 )
 
 // These tests drive the engine over the wire: the real SDK client signs and
@@ -18,11 +19,7 @@ import (
 func startEmulator(t *testing.T, opts emulator.Options, imgs ...emulator.SeedImage) (*emulator.Server, *Engine) {
 	t.Helper()
 	opts.Seed = &emulator.Seed{Region: testRegion, Images: imgs}
-	s, err := emulator.Start(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
+	s := testenv.StartEmulator(t, opts)
 	api, err := ecsapi.New(ecsapi.Config{Region: testRegion, Endpoint: s.URL(),
 		Credentials: &ecsapi.Credentials{AccessKeyID: emulator.DefaultKey, AccessKeySecret: emulator.DefaultKey}})
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/credential"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/intent"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/queue"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 	"github.com/ecs-image-lifecycle/image-lifecycle/tests/mnsfake"
 )
 
@@ -24,19 +25,6 @@ import (
 var now = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 
 const intentBody = `{"action":"rotate","imageFamily":"web <prod> & co","keep":3,"dryRun":false}`
-
-func startFake(t *testing.T, opts mnsfake.Options, queues ...string) *mnsfake.Server {
-	t.Helper()
-	s, err := mnsfake.Start(opts)
-	if err != nil {
-		t.Fatalf("mnsfake.Start: %v", err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	for _, q := range queues {
-		s.CreateQueue(q)
-	}
-	return s
-}
 
 // newQueue builds a Queue against the endpoint with the fake's default key.
 func newQueue(t *testing.T, endpoint string, edit func(*queue.Config)) *queue.Queue {
@@ -94,7 +82,7 @@ func TestBackoff(t *testing.T) {
 
 func TestDeferEnqueuesIntentWithRetry(t *testing.T) {
 	t.Parallel()
-	s := startFake(t, mnsfake.Options{})
+	s := testenv.StartMNS(t, mnsfake.Options{})
 	tests := []struct {
 		name      string
 		attempt   int
@@ -162,7 +150,7 @@ func TestDeferEnqueuesIntentWithRetry(t *testing.T) {
 
 func TestDeferKeepsTheOriginalIdentity(t *testing.T) {
 	t.Parallel()
-	s := startFake(t, mnsfake.Options{}, "retry")
+	s := testenv.StartMNS(t, mnsfake.Options{}, "retry")
 	q := newQueue(t, s.Endpoint(), nil)
 	firstSeen := now.Add(-2 * time.Hour)
 	body := fmt.Sprintf(`{"action":"deprecate","imageId":"m-1","retry":{"attempt":3,"firstSeen":%q,"lastError":"Throttling","messageId":"original"}}`,
@@ -186,7 +174,7 @@ func TestDeferKeepsTheOriginalIdentity(t *testing.T) {
 
 func TestDeferExhausted(t *testing.T) {
 	t.Parallel()
-	s := startFake(t, mnsfake.Options{}, "retry")
+	s := testenv.StartMNS(t, mnsfake.Options{}, "retry")
 	q := newQueue(t, s.Endpoint(), func(c *queue.Config) { c.MaxAttempts, c.MaxMessageAge = 5, 24*time.Hour })
 	tests := []struct {
 		name      string
@@ -218,7 +206,7 @@ func TestDeferExhausted(t *testing.T) {
 
 func TestDeferRejectsWhatCannotBeDeferred(t *testing.T) {
 	t.Parallel()
-	s := startFake(t, mnsfake.Options{}, "retry")
+	s := testenv.StartMNS(t, mnsfake.Options{}, "retry")
 	withRetry := newQueue(t, s.Endpoint(), nil)
 	noRetry := newQueue(t, s.Endpoint(), func(c *queue.Config) { c.RetryQueue = "" })
 	huge := `{"description":"` + strings.Repeat("x", queue.MaxBodyBytes) + `"}`
@@ -250,7 +238,7 @@ func TestDeferRejectsWhatCannotBeDeferred(t *testing.T) {
 
 func TestDeadLetter(t *testing.T) {
 	t.Parallel()
-	s := startFake(t, mnsfake.Options{})
+	s := testenv.StartMNS(t, mnsfake.Options{})
 	notUTF8 := []byte{0xff, 0xfe, 'x'}
 	tests := []struct {
 		name         string
@@ -311,7 +299,7 @@ func TestDeadLetter(t *testing.T) {
 
 func TestDeadLetterCutsWhatDoesNotFit(t *testing.T) {
 	t.Parallel()
-	s := startFake(t, mnsfake.Options{}, "dlq")
+	s := testenv.StartMNS(t, mnsfake.Options{}, "dlq")
 	q := newQueue(t, s.Endpoint(), nil)
 	body := `{"description":"` + strings.Repeat("é", 32760) + `"}` // 65554 bytes
 	if _, err := q.DeadLetter(context.Background(), queue.Letter{MessageID: "big", Body: []byte(body), Code: "InvalidIntent", Now: now}); err != nil {
@@ -357,13 +345,13 @@ func settle(ctx context.Context, q *queue.Queue, op string) error {
 
 func TestQueueOutages(t *testing.T) {
 	t.Parallel()
-	down := startFake(t, mnsfake.Options{}, "retry", "dlq")
+	down := testenv.StartMNS(t, mnsfake.Options{}, "retry", "dlq")
 	down.SetDown("retry", true)
 	down.SetDown("dlq", true)
-	closed := startFake(t, mnsfake.Options{})
+	closed := testenv.StartMNS(t, mnsfake.Options{})
 	closedEndpoint := closed.Endpoint()
 	_ = closed.Close()
-	empty := startFake(t, mnsfake.Options{}) // no queues at all
+	empty := testenv.StartMNS(t, mnsfake.Options{}) // no queues at all
 
 	tests := []struct {
 		name     string
@@ -462,7 +450,7 @@ func TestSTSCredentials(t *testing.T) {
 		secret = "s3cret-never-shown"
 		token  = "t0ken-never-shown"
 	)
-	s := startFake(t, mnsfake.Options{
+	s := testenv.StartMNS(t, mnsfake.Options{
 		Keys:   map[string]string{keyID: secret},
 		Tokens: map[string]string{keyID: token},
 	}, "retry")
@@ -573,7 +561,7 @@ func TestNewAcceptsGoodConfiguration(t *testing.T) {
 // messages of one invocation do; run it with -race.
 func TestConcurrentDefers(t *testing.T) {
 	t.Parallel()
-	s := startFake(t, mnsfake.Options{}, "retry")
+	s := testenv.StartMNS(t, mnsfake.Options{}, "retry")
 	q := newQueue(t, s.Endpoint(), nil)
 	const n = 8
 	var wg sync.WaitGroup
@@ -610,7 +598,7 @@ func TestConcurrentDefers(t *testing.T) {
 // dead-letter queue byte for byte, whitespace included.
 func TestLetterBodyIsExact(t *testing.T) {
 	t.Parallel()
-	s := startFake(t, mnsfake.Options{}, "dlq")
+	s := testenv.StartMNS(t, mnsfake.Options{}, "dlq")
 	q := newQueue(t, s.Endpoint(), nil)
 	body := []byte("{\"a\" : [1, 2 ],\t\"b\":\"\\u00e9\"}")
 	if _, err := q.DeadLetter(context.Background(), queue.Letter{MessageID: "m", Body: body, Code: "InvalidIntent", Now: now}); err != nil {
@@ -629,7 +617,7 @@ func TestSendsAreSignedWithTheInvocationsCredentials(t *testing.T) {
 	t.Parallel()
 	a := credential.Credentials{AccessKeyID: "STS.A", AccessKeySecret: "secret-a", SecurityToken: "token-a"}
 	b := credential.Credentials{AccessKeyID: "STS.B", AccessKeySecret: "secret-b", SecurityToken: "token-b"}
-	s := startFake(t, mnsfake.Options{Keys: map[string]string{a.AccessKeyID: a.AccessKeySecret},
+	s := testenv.StartMNS(t, mnsfake.Options{Keys: map[string]string{a.AccessKeyID: a.AccessKeySecret},
 		Tokens: map[string]string{a.AccessKeyID: a.SecurityToken}}, "retry", "dlq")
 	q := newQueue(t, s.Endpoint(), func(c *queue.Config) {
 		c.Credentials = &credential.Credentials{AccessKeyID: "default-chain", AccessKeySecret: "refused"}
@@ -671,7 +659,7 @@ func TestSendsAreSignedWithTheInvocationsCredentials(t *testing.T) {
 // The send fails with the credential code and never leaves the machine.
 func TestInvocationWithoutCredentials(t *testing.T) {
 	t.Parallel()
-	s := startFake(t, mnsfake.Options{}, "retry", "dlq")
+	s := testenv.StartMNS(t, mnsfake.Options{}, "retry", "dlq")
 	q := newQueue(t, s.Endpoint(), nil) // its fallback key is one the fake accepts
 	ctx := credential.NewContext(context.Background(), credential.Credentials{})
 	for _, op := range []string{"defer", "dead-letter"} {
@@ -695,7 +683,7 @@ func TestConcurrentInvocationsKeepTheirCredentials(t *testing.T) {
 		keys[fmt.Sprintf("STS.%d", i)] = fmt.Sprintf("secret-%d", i)
 		tokens[fmt.Sprintf("STS.%d", i)] = fmt.Sprintf("token-%d", i)
 	}
-	s := startFake(t, mnsfake.Options{Keys: keys, Tokens: tokens}, "retry")
+	s := testenv.StartMNS(t, mnsfake.Options{Keys: keys, Tokens: tokens}, "retry")
 	q := newQueue(t, s.Endpoint(), nil)
 	var wg sync.WaitGroup
 	errs := make(chan error, 4*n)

@@ -12,6 +12,7 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/retry"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 )
 
 // These tests run the retry layer over the real SDK client against the local
@@ -43,12 +44,7 @@ func startEmulator(t *testing.T, opts emulator.Options) *emulator.Server {
 				Progress: 100, CreationTime: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)}},
 		}}
 	}
-	s, err := emulator.Start(opts)
-	if err != nil {
-		t.Fatalf("emulator: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return testenv.StartEmulator(t, opts)
 }
 
 func sdkClient(t *testing.T, s *emulator.Server, creds *ecsapi.Credentials) *ecsapi.Client {

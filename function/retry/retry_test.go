@@ -10,49 +10,20 @@ import (
 	"time"
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv/fakeclock"
 )
 
-// fakeClock moves only when someone sleeps on it.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	sleeps []time.Duration
-}
+// fakeClock is the shared settable clock (internal/testenv/fakeclock): it
+// moves only when someone sleeps on it, or advance moves it.
+type fakeClock struct{ *fakeclock.Clock }
 
 // newFakeClock starts at the real time, so real context deadlines set from it
 // stay in the future while the test runs.
-func newFakeClock() *fakeClock { return &fakeClock{now: time.Now()} }
+func newFakeClock() *fakeClock { return &fakeClock{fakeclock.New(time.Now())} }
 
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
+func (c *fakeClock) advance(d time.Duration) { c.Advance(d) }
 
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if d > 0 {
-		c.sleeps = append(c.sleeps, d)
-		c.now = c.now.Add(d)
-	}
-	return nil
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func (c *fakeClock) slept() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.sleeps)
-}
+func (c *fakeClock) slept() []time.Duration { return c.Sleeps() }
 
 // scriptedAPI answers each call with the next scripted error, then success.
 // Each call takes latency on the clock.

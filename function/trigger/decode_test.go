@@ -286,6 +286,45 @@ func TestDecode(t *testing.T) {
 			shape:   ShapeDirect,
 			want:    []want{{id: "x", source: SourceDirect, attempt: 1, body: `{"action":"activate","id":"x","retry":{"attempt":"three"}}`}},
 		},
+		// A member of the wrong type reads as empty (readWire): the element is
+		// still located, named by the next id it carries, and kept.
+		{
+			name:    "numeric MNS messageId: the CloudEvent id names it",
+			payload: `{"specversion":"1.0","id":"ce-1","type":"mns:Queue:SendMessage","data":{"messageId":4,"messageBody":` + quote(deprecateIntent) + `}}`,
+			shape:   ShapeMNSEvent,
+			want:    []want{{id: "ce-1", source: SourceMNS, attempt: 1, body: deprecateIntent}},
+		},
+		{
+			name:    "numeric specversion is still a CloudEvent",
+			payload: `{"specversion":1,"id":"ev-1","type":"t","source":"s","data":` + deprecateIntent + `}`,
+			shape:   ShapeEventBridge,
+			want:    []want{{id: "ev-1", source: SourceEventBridge, attempt: 1, body: deprecateIntent}},
+		},
+		{
+			name:    "timer name and time of other types still make a timer",
+			payload: `{"triggerTime":1,"triggerName":{},"payload":` + quote(deprecateIntent) + `}`,
+			shape:   ShapeTimer,
+			want:    []want{{id: "timer:::0", source: SourceTimer, attempt: 1, body: deprecateIntent}},
+		},
+		{
+			name:    "retry that is not an object keeps the intent id",
+			payload: `{"action":"activate","id":"act-9","retry":3}`,
+			shape:   ShapeDirect,
+			want:    []want{{id: "act-9", source: SourceDirect, attempt: 1, body: `{"action":"activate","id":"act-9","retry":3}`}},
+		},
+		{
+			name:    "retry that is an array keeps the intent id",
+			payload: `{"action":"activate","id":"act-9","retry":[{"attempt":2}]}`,
+			shape:   ShapeDirect,
+			want:    []want{{id: "act-9", source: SourceDirect, attempt: 1, body: `{"action":"activate","id":"act-9","retry":[{"attempt":2}]}`}},
+		},
+		{
+			name:    "numeric intent id: named by its hash, its attempt still read",
+			payload: `{"action":"activate","id":7,"retry":{"attempt":2}}`,
+			shape:   ShapeDirect,
+			want: []want{{id: hashOf(`{"action":"activate","id":7,"retry":{"attempt":2}}`), source: SourceDirect, attempt: 3,
+				body: `{"action":"activate","id":7,"retry":{"attempt":2}}`}},
+		},
 		{
 			name:    "empty array gives no messages",
 			payload: `[]`,

@@ -1,5 +1,12 @@
 // Package trigger turns the raw payload of an invocation, whatever trigger sent
 // it, into messages: one per intent, each with an id for idempotency and logs.
+//
+// One file per step, each calling only the ones below it: decode.go (Decode:
+// split the payload, open each element's envelope, cut its body into
+// messages); shape.go (which shape a payload and each element is); body.go
+// (the intent JSON inside a member: messageBody, data, payload); ids.go
+// (message ids); events.go (the wire types); raw.go (raw JSON helpers and
+// the descriptions errors give); errors.go (errors and their codes).
 package trigger
 
 import "encoding/json"

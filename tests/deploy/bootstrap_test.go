@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 )
 
 // TestBootstrap: the custom runtime start file is a shell script that FC can
@@ -18,7 +20,7 @@ import (
 // and that hands over to the binary's HTTP mode.
 func TestBootstrap(t *testing.T) {
 	t.Parallel()
-	root := repoRoot(t)
+	root := testenv.Root(t)
 	path := filepath.Join(root, "bootstrap")
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -63,7 +65,7 @@ func TestBuildCommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the whole function; skipped with -short")
 	}
-	root := repoRoot(t)
+	root := testenv.Root(t)
 	// Packages still missing from the tree (the function is written in
 	// parallel) are not this command's fault; CI's own build step reports them.
 	list := exec.Command("go", "list", "-e", "-deps", "-f", "{{with .Error}}{{.}}{{end}}", "./function")
@@ -126,7 +128,7 @@ func TestCheckGo1Binary(t *testing.T) {
 		t.Skip("builds binaries; skipped with -short")
 	}
 	t.Parallel()
-	root := repoRoot(t)
+	root := testenv.Root(t)
 	build := func(t *testing.T, trimpath bool) string {
 		t.Helper()
 		bin := filepath.Join(t.TempDir(), "main")

@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 )
 
 // policy is a RAM policy document (Version "1"), parsed strictly: RAM names
@@ -168,7 +170,7 @@ func (p policy) grants() map[string][]string {
 
 func readPolicy(t *testing.T, name string, trust bool) policy {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(repoRoot(t), "deploy", name))
+	b, err := os.ReadFile(filepath.Join(testenv.Root(t), "deploy", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -385,7 +387,7 @@ func cloudCalls(t *testing.T, dir string) map[string][]string {
 // so a new call without a policy change, or a grant nothing uses, fails here.
 func TestPoliciesMatchTheCode(t *testing.T) {
 	t.Parallel()
-	calls := cloudCalls(t, filepath.Join(repoRoot(t), "function"))
+	calls := cloudCalls(t, filepath.Join(testenv.Root(t), "function"))
 	if len(calls) == 0 {
 		t.Fatal("found no ECS or MNS calls under function/: the scanner no longer sees them")
 	}

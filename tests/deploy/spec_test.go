@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 )
 
 // spec is the part of a Serverless Devs s.yaml these tests read.
@@ -45,29 +47,9 @@ var envPlaceholders = map[string]any{
 	"ALIBABA_CLOUD_ACCOUNT_ID": "1234567890123456",
 }
 
-// repoRoot is the directory holding go.mod, found upwards from the test's
-// working directory.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-}
-
 func readSYAML(t *testing.T) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(repoRoot(t), "s.yaml"))
+	b, err := os.ReadFile(filepath.Join(testenv.Root(t), "s.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +292,7 @@ func TestPreDeployIsTheCIBuildCommand(t *testing.T) {
 		}
 	}
 	// CI's script runs the same line, so a deploy cannot break unseen.
-	if ci, err := os.ReadFile(filepath.Join(repoRoot(t), ".ci", "run")); err != nil {
+	if ci, err := os.ReadFile(filepath.Join(testenv.Root(t), ".ci", "run")); err != nil {
 		t.Logf("no .ci/run to compare with: %v", err)
 	} else if !containsLine(string(ci), BuildCommand) {
 		t.Errorf(".ci/run has no line that is exactly\n  %s", BuildCommand)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 	"github.com/ecs-image-lifecycle/image-lifecycle/tests/mnsfake"
 )
 
@@ -59,10 +60,7 @@ type world struct {
 
 func newWorld(t testing.TB, o worldOptions) *world {
 	t.Helper()
-	seed, err := emulator.LoadSeed(filepath.Join(repoRoot, "events", "seed", "demo.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	seed := testenv.DemoSeed(t)
 	// The seed's build is at 40%, which makes the engine wait 18 s before it
 	// reads again (lifecycle.DefaultCreatingBackoff); at 95% it waits the
 	// minimum, 2 s. What the samples ask for does not depend on it.
@@ -71,26 +69,16 @@ func newWorld(t testing.TB, o worldOptions) *world {
 			seed.Images[i].Progress = 95
 		}
 	}
-	emu, err := emulator.Start(emulator.Options{
+	emu := testenv.StartEmulator(t, emulator.Options{
 		Seed:          seed,
 		CreatingCalls: o.creatingCalls,
 		Keys:          map[string]string{ecsKeyID: ecsKeySecret, rotatedKeyID: rotatedKeySecret},
 		SecurityToken: stsToken,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = emu.Close() })
-	mns, err := mnsfake.Start(mnsfake.Options{
+	mns := testenv.StartMNS(t, mnsfake.Options{
 		Keys:   map[string]string{ecsKeyID: ecsKeySecret},
 		Tokens: map[string]string{ecsKeyID: stsToken},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = mns.Close() })
-	mns.CreateQueue(retryQueue)
-	mns.CreateQueue(deadLetterQueue)
+	}, retryQueue, deadLetterQueue)
 	t.Cleanup(func() {
 		// What the function sent on carries no credential either.
 		for _, q := range []string{retryQueue, deadLetterQueue} {

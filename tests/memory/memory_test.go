@@ -24,6 +24,7 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/config"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 	"github.com/ecs-image-lifecycle/image-lifecycle/tests/fcfake"
 )
 
@@ -93,15 +94,7 @@ func TestPeakRSS(t *testing.T) {
 	}
 	memorySize := sYAMLMemorySize(t)
 	binary := build(t)
-	seed, err := emulator.LoadSeed(filepath.Join("..", "..", "events", "seed", "demo.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	emu, err := emulator.Start(emulator.Options{Seed: seed})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer emu.Close()
+	emu := testenv.StartDemoEmulator(t)
 
 	var table strings.Builder
 	fmt.Fprintf(&table, "%-48s %12s %9s %9s\n", "payload", "bytes", "messages", "VmHWM")

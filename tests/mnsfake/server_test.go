@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,42 +15,10 @@ import (
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/credential"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/queue/mnsclient"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv/fakeclock"
 	"github.com/ecs-image-lifecycle/image-lifecycle/tests/mnsfake"
 )
-
-// clock is a settable server clock that starts at the real time, so that the
-// SDK's real Date header stays within the 15-minute window.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Now()} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func start(t *testing.T, opts mnsfake.Options, queues ...string) *mnsfake.Server {
-	t.Helper()
-	s, err := mnsfake.Start(opts)
-	if err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	for _, q := range queues {
-		s.CreateQueue(q)
-	}
-	return s
-}
 
 // client is the real SDK pointed at the fake's plain loopback endpoint, as
 // the function's queue package points it.
@@ -102,7 +69,7 @@ func wantCode(t *testing.T, err error, want gogaperrors.ErrCodeTemplate, name st
 
 func TestSendReceiveDelete(t *testing.T) {
 	t.Parallel()
-	s := start(t, mnsfake.Options{}, "q1")
+	s := testenv.StartMNS(t, mnsfake.Options{}, "q1")
 	q := sdkQueue(t, s, "q1")
 
 	body := `{"action":"rotate","imageFamily":"web"} <&> ü`
@@ -143,7 +110,7 @@ func TestSendReceiveDelete(t *testing.T) {
 
 func TestSendRejections(t *testing.T) {
 	t.Parallel()
-	s := start(t, mnsfake.Options{}, "q1")
+	s := testenv.StartMNS(t, mnsfake.Options{}, "q1")
 	tests := []struct {
 		name  string
 		queue string
@@ -171,8 +138,8 @@ func TestSendRejections(t *testing.T) {
 
 func TestAuthentication(t *testing.T) {
 	t.Parallel()
-	c := newClock()
-	s := start(t, mnsfake.Options{
+	c := fakeclock.New(time.Now())
+	s := testenv.StartMNS(t, mnsfake.Options{
 		Keys:   map[string]string{"ak": "secret", "sts-ak": "sts-secret"},
 		Tokens: map[string]string{"sts-ak": "token-1"},
 		Now:    c.Now,
@@ -207,17 +174,17 @@ func TestAuthentication(t *testing.T) {
 
 func TestDateSkewRejected(t *testing.T) {
 	t.Parallel()
-	c := newClock()
+	c := fakeclock.New(time.Now())
 	c.Advance(16 * time.Minute)
-	s := start(t, mnsfake.Options{Now: c.Now}, "q1")
+	s := testenv.StartMNS(t, mnsfake.Options{Now: c.Now}, "q1")
 	_, err := sdkQueue(t, s, "q1").SendMessage(ali_mns.MessageSendRequest{MessageBody: "x", Priority: 8})
 	wantCode(t, err, ali_mns.ERR_MNS_TIME_EXPIRED, "TimeExpired")
 }
 
 func TestDelayAndPriority(t *testing.T) {
 	t.Parallel()
-	c := newClock()
-	s := start(t, mnsfake.Options{Now: c.Now}, "q1")
+	c := fakeclock.New(time.Now())
+	s := testenv.StartMNS(t, mnsfake.Options{Now: c.Now}, "q1")
 	q := sdkQueue(t, s, "q1")
 
 	send := func(body string, delay, priority int64) {
@@ -253,8 +220,8 @@ func TestDelayAndPriority(t *testing.T) {
 
 func TestVisibilityAndReceiptHandles(t *testing.T) {
 	t.Parallel()
-	c := newClock()
-	s := start(t, mnsfake.Options{Now: c.Now, VisibilityTimeout: 10 * time.Second}, "q1")
+	c := fakeclock.New(time.Now())
+	s := testenv.StartMNS(t, mnsfake.Options{Now: c.Now, VisibilityTimeout: 10 * time.Second}, "q1")
 	q := sdkQueue(t, s, "q1")
 	if _, err := q.SendMessage(ali_mns.MessageSendRequest{MessageBody: "m", Priority: 8}); err != nil {
 		t.Fatalf("SendMessage: %v", err)
@@ -295,7 +262,7 @@ func TestVisibilityAndReceiptHandles(t *testing.T) {
 
 func TestLongPollWakesOnSend(t *testing.T) {
 	t.Parallel()
-	s := start(t, mnsfake.Options{}, "q1")
+	s := testenv.StartMNS(t, mnsfake.Options{}, "q1")
 	q := sdkQueue(t, s, "q1")
 	go func() {
 		time.Sleep(200 * time.Millisecond)
@@ -314,7 +281,7 @@ func TestLongPollWakesOnSend(t *testing.T) {
 
 func TestLongPollTimesOut(t *testing.T) {
 	t.Parallel()
-	s := start(t, mnsfake.Options{}, "q1")
+	s := testenv.StartMNS(t, mnsfake.Options{}, "q1")
 	began := time.Now()
 	_, err := receive(t, sdkQueue(t, s, "q1"), 1)
 	wantCode(t, err, ali_mns.ERR_MNS_MESSAGE_NOT_EXIST, "MessageNotExist")
@@ -325,7 +292,7 @@ func TestLongPollTimesOut(t *testing.T) {
 
 func TestBatchSendReceive(t *testing.T) {
 	t.Parallel()
-	s := start(t, mnsfake.Options{}, "q1")
+	s := testenv.StartMNS(t, mnsfake.Options{}, "q1")
 	q := sdkQueue(t, s, "q1")
 	resp, err := q.BatchSendMessage(
 		ali_mns.MessageSendRequest{MessageBody: "a", Priority: 8},
@@ -367,7 +334,7 @@ func TestBatchSendReceive(t *testing.T) {
 
 func TestOutage(t *testing.T) {
 	t.Parallel()
-	s := start(t, mnsfake.Options{}, "q1")
+	s := testenv.StartMNS(t, mnsfake.Options{}, "q1")
 	q := sdkQueue(t, s, "q1")
 	s.SetDown("q1", true)
 	_, err := q.SendMessage(ali_mns.MessageSendRequest{MessageBody: "x", Priority: 8})
@@ -385,7 +352,7 @@ func TestOutage(t *testing.T) {
 // error body's shape, the request id header and the Content-MD5 check.
 func TestRawProtocol(t *testing.T) {
 	t.Parallel()
-	s := start(t, mnsfake.Options{}, "q1")
+	s := testenv.StartMNS(t, mnsfake.Options{}, "q1")
 	body := []byte(`<Message><MessageBody>x</MessageBody><DelaySeconds>0</DelaySeconds><Priority>8</Priority></Message>`)
 	tests := []struct {
 		name       string
@@ -444,7 +411,7 @@ func signedRequest(t *testing.T, ctx context.Context, s *mnsfake.Server, method,
 // consume a message that arrives afterwards.
 func TestAbandonedPollTakesNothing(t *testing.T) {
 	t.Parallel()
-	s := start(t, mnsfake.Options{}, "q1")
+	s := testenv.StartMNS(t, mnsfake.Options{}, "q1")
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	req := signedRequest(t, ctx, s, http.MethodGet, "/queues/q1/messages?waitseconds=30", nil, mnsfake.ContentMD5(nil))
@@ -473,7 +440,7 @@ func TestAbandonedPollTakesNothing(t *testing.T) {
 // TestCloseEndsLongPolls: Close must not wait for a 30-second poll.
 func TestCloseEndsLongPolls(t *testing.T) {
 	t.Parallel()
-	s := start(t, mnsfake.Options{}, "q1")
+	s := testenv.StartMNS(t, mnsfake.Options{}, "q1")
 	q := sdkQueue(t, s, "q1")
 	go func() {
 		time.Sleep(200 * time.Millisecond)

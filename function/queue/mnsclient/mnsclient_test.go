@@ -10,6 +10,7 @@ import (
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/credential"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/queue/mnsclient"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 	"github.com/ecs-image-lifecycle/image-lifecycle/tests/mnsfake"
 )
 
@@ -19,11 +20,7 @@ var key = credential.Credentials{AccessKeyID: "mns", AccessKeySecret: "mns"}
 // the real SDK, which alone panics on every one of them (mns.md 1.1).
 func TestPlainLoopbackEndpoints(t *testing.T) {
 	t.Parallel()
-	v4, err := mnsfake.Start(mnsfake.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = v4.Close() })
+	v4 := testenv.StartMNS(t, mnsfake.Options{})
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(v4.Endpoint(), "http://"))
 	cases := map[string]*mnsfake.Server{
 		v4.Endpoint():                    v4, // http://127.0.0.1:PORT
@@ -63,12 +60,7 @@ func TestPlainLoopbackEndpoints(t *testing.T) {
 
 func TestEveryClientSignsWithItsOwnCredentials(t *testing.T) {
 	t.Parallel()
-	fake, err := mnsfake.Start(mnsfake.Options{Keys: map[string]string{"A": "a", "B": "b"}, Tokens: map[string]string{"A": "ta", "B": "tb"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = fake.Close() })
-	fake.CreateQueue("q")
+	fake := testenv.StartMNS(t, mnsfake.Options{Keys: map[string]string{"A": "a", "B": "b"}, Tokens: map[string]string{"A": "ta", "B": "tb"}}, "q")
 	ep, err := mnsclient.New(fake.Endpoint(), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)

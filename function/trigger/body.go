@@ -1,0 +1,97 @@
+package trigger
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/strictjson"
+)
+
+// A body is the intent JSON an envelope carries: an object or an array of
+// them. This file finds it in the member that holds it; decode.go cuts it
+// into messages.
+
+// mnsBody returns the intent JSON carried in messageBody. The body is a string
+// holding JSON, or, when the trigger's IsBase64Decode is off and the producer
+// base64-encodes (the Java and Python SDKs do by default), base64 of it.
+//
+// Base64 is chosen only when the body is not JSON and decodes to a JSON object
+// or array. JSON is tried first because a JSON object or array can never be
+// valid base64 (`{`, `[` and `"` are outside its alphabet), so a JSON body is
+// never misread; and a plain text body that happens to be valid base64 ("TEST"
+// is) decodes to bytes that are not JSON, so it is reported as not JSON rather
+// than passed on as garbage. A body that was meant as JSON (it starts like an
+// object or an array, or breaks a rule only JSON has, such as a repeated name
+// or a no-break space around it) is refused for what is wrong with it.
+func mnsBody(raw jsontext.Value) ([]byte, error) {
+	body, ok := text(raw)
+	if !ok {
+		if c := firstByte(raw); c == '{' || c == '[' {
+			// Not what FC documents, but a producer putting the JSON itself in
+			// messageBody is unambiguous.
+			return raw, nil
+		}
+		return nil, fmt.Errorf("%w: messageBody is %s, not a string", ErrInvalidBody, describe(raw))
+	}
+	if len(trimSpace(body)) == 0 {
+		return nil, fmt.Errorf("%w: messageBody is empty", ErrMissingBody)
+	}
+	err := checkBody(body)
+	if err == nil {
+		return body, nil
+	}
+	if meantAsJSON(body, err) {
+		return nil, fmt.Errorf("%w: messageBody is not strict JSON: %w", ErrInvalidBody, err)
+	}
+	decoded, b64err := base64.StdEncoding.DecodeString(string(body))
+	if b64err != nil {
+		return nil, fmt.Errorf("%w: messageBody is not JSON (%v) and not base64 either (%v)", ErrInvalidBody, err, b64err)
+	}
+	if c := firstByte(decoded); c == '{' || c == '[' {
+		if err := checkBody(decoded); err != nil {
+			return nil, fmt.Errorf("%w: messageBody is base64 of text that is not strict JSON: %w", ErrInvalidBody, err)
+		}
+		return decoded, nil
+	}
+	return nil, fmt.Errorf("%w: messageBody is not JSON (%v); it is valid base64, but decodes to %s, not a JSON object or array, so it is not taken for base64",
+		ErrInvalidBody, err, describe(decoded))
+}
+
+// meantAsJSON tells a body that tried to be JSON from plain text (which may
+// still be base64): it starts like an object or array, or what is wrong with
+// it is a rule only JSON text has.
+func meantAsJSON(body []byte, err error) bool {
+	if c := firstByte(body); c == '{' || c == '[' {
+		return true
+	}
+	var e *strictjson.Error
+	return errors.As(err, &e) && e.Code != strictjson.CodeMalformed
+}
+
+// jsonMember returns the intent JSON carried in a custom event's data or a
+// timer's payload: the member itself, or the text of a string holding it.
+// err is set when a string holds something that is not JSON.
+func jsonMember(raw jsontext.Value) (body []byte, err error) {
+	if s, ok := text(raw); ok {
+		return s, checkBody(s)
+	}
+	return raw, nil
+}
+
+// checkBody says whether a body found in a string is JSON: its structure, and
+// for a single value its strict verdict. The elements of an array body are
+// judged one by one later (bodyMessages), so that one bad intent in a list
+// costs only itself.
+func checkBody(body []byte) error {
+	elems, inArray, err := strictjson.Split(body)
+	switch {
+	case err != nil:
+		return err
+	case !inArray:
+		return elems[0].Err
+	}
+	return nil
+}
