@@ -89,7 +89,7 @@ func Decode(raw []byte) (Record, error) {
 
 	data, ok := object(env.Data)
 	if !ok {
-		return r, &Error{Code: CodeInvalidRecord, Field: "data", Message: fmt.Sprintf("must be the ActionTrail record, an object; got %s", kindName(env.Data))}
+		return r, &Error{Code: CodeInvalidRecord, Field: "data", Message: fmt.Sprintf("must be the ActionTrail record, an object; got %s", valueKind(env.Data))}
 	}
 	var rec record
 	if json.Unmarshal(data, &rec) != nil {
@@ -112,7 +112,7 @@ func Decode(raw []byte) (Record, error) {
 		if !ok {
 			r.Absent = append(r.Absent, path)
 			if k := v.Kind(); len(v) > 0 && k != 'n' && k != '"' {
-				r.Notes = append(r.Notes, fmt.Sprintf("%s is %s, not a string: ignored", path, kindName(v)))
+				r.Notes = append(r.Notes, fmt.Sprintf("%s is %s, not a string: ignored", path, valueKind(v)))
 			}
 		}
 		return s
@@ -203,7 +203,7 @@ func (r *Record) members(v jsontext.Value, path string) (members, bool) {
 	obj, ok := object(v)
 	if !ok {
 		if len(v) > 0 && v.Kind() != 'n' {
-			r.Notes = append(r.Notes, fmt.Sprintf("%s is %s, not an object: ignored", path, kindName(v)))
+			r.Notes = append(r.Notes, fmt.Sprintf("%s is %s, not an object: ignored", path, valueKind(v)))
 		}
 		return nil, false
 	}
@@ -260,26 +260,13 @@ func loose(v jsontext.Value) (string, bool) {
 	return "", false
 }
 
-// kindName names the kind of a JSON value, for notes and messages.
-func kindName(v jsontext.Value) string {
+
+// valueKind names the kind of a member's value, "absent" when there is none.
+func valueKind(v jsontext.Value) string {
 	if len(v) == 0 {
 		return "absent"
 	}
-	switch v.Kind() {
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case '"':
-		return "a string"
-	case '0':
-		return "a number"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	}
-	return "invalid JSON"
+	return strictjson.KindName(v.Kind())
 }
 
 func echo(s string) string { return redact.Clip(s, redact.EchoLimit) }

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-json-experiment/json/jsontext"
-
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/redact"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/strictjson"
 )
@@ -43,7 +41,7 @@ func Decode(body []byte) (Intent, error) {
 		errs.add(CodeMalformed, "", "a JSON array is not an intent: one intent per message (the trigger layer splits arrays)")
 		return in, errs
 	case tok.Kind() != '{':
-		errs.add(CodeMalformed, "", "an intent is a JSON object, got %s", kindName(tok.Kind()))
+		errs.add(CodeMalformed, "", "an intent is a JSON object, got %s", strictjson.KindName(tok.Kind()))
 		return in, errs
 	}
 	if !decodeMembers(d, "", intentFields(&in), topLevelElsewhere(), &errs) {
@@ -315,19 +313,4 @@ func typeMessage(raw json.RawMessage, want string, err error) string {
 	default:
 		return fmt.Sprintf("must be %s: %s", want, redact.Clip(err.Error(), redact.TextLimit))
 	}
-}
-
-// kindName names a token's kind, for messages.
-func kindName(k jsontext.Kind) string {
-	switch k {
-	case '"':
-		return "a string"
-	case '0':
-		return "a number"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	}
-	return "invalid JSON"
 }

@@ -122,7 +122,7 @@ func decode(text []byte) (draft, intent.Errors) {
 	}
 	root := jsontext.Value(text)
 	if root.Kind() != '{' {
-		r.add(intent.CodeMalformed, "", "a policy is a JSON object, got %s", kindName(root))
+		r.add(intent.CodeMalformed, "", "a policy is a JSON object, got %s", strictjson.KindName(root.Kind()))
 		return d, r.errs
 	}
 	m := r.members(root, "", policyMembers, policyElsewhere)
@@ -214,7 +214,7 @@ func (r *reader) object(raw jsontext.Value, path string, known []string, elsewhe
 		return nil, false
 	}
 	if raw.Kind() != '{' {
-		r.add(intent.CodeWrongType, path, "must be an object, got %s", kindName(raw))
+		r.add(intent.CodeWrongType, path, "must be an object, got %s", strictjson.KindName(raw.Kind()))
 		return nil, false
 	}
 	return r.members(raw, path, known, elsewhere), true
@@ -259,7 +259,7 @@ func (r *reader) text(raw jsontext.Value, path string) string {
 		return s
 	}
 	if raw.Kind() != '"' {
-		r.add(intent.CodeWrongType, path, "must be a string, got %s", kindName(raw))
+		r.add(intent.CodeWrongType, path, "must be a string, got %s", strictjson.KindName(raw.Kind()))
 		return s
 	}
 	_ = json.Unmarshal(raw, &s) // a valid string, checked strictly before
@@ -271,7 +271,7 @@ func (r *reader) integer(raw jsontext.Value, path string) *int {
 		return nil
 	}
 	if raw.Kind() != '0' {
-		r.add(intent.CodeWrongType, path, "must be an integer, got %s", kindName(raw))
+		r.add(intent.CodeWrongType, path, "must be an integer, got %s", strictjson.KindName(raw.Kind()))
 		return nil
 	}
 	var n int
@@ -287,7 +287,7 @@ func (r *reader) number(raw jsontext.Value, path string) *float64 {
 		return nil
 	}
 	if raw.Kind() != '0' {
-		r.add(intent.CodeWrongType, path, "must be a number, got %s", kindName(raw))
+		r.add(intent.CodeWrongType, path, "must be a number, got %s", strictjson.KindName(raw.Kind()))
 		return nil
 	}
 	var f float64
@@ -306,7 +306,7 @@ func (r *reader) duration(raw jsontext.Value, path string) intent.Duration {
 	}
 	const want = `a duration such as "168h" or "7d", or a number of days`
 	if k := raw.Kind(); k != '"' && k != '0' {
-		r.add(intent.CodeWrongType, path, "must be %s, got %s", want, kindName(raw))
+		r.add(intent.CodeWrongType, path, "must be %s, got %s", want, strictjson.KindName(raw.Kind()))
 		return d
 	}
 	if err := d.UnmarshalJSON(raw); err != nil {
@@ -321,7 +321,7 @@ func (r *reader) array(raw jsontext.Value, path string) ([]jsontext.Value, bool)
 		return nil, false
 	}
 	if raw.Kind() != '[' {
-		r.add(intent.CodeWrongType, path, "must be an array, got %s", kindName(raw))
+		r.add(intent.CodeWrongType, path, "must be an array, got %s", strictjson.KindName(raw.Kind()))
 		return nil, false
 	}
 	var elems []jsontext.Value
@@ -329,24 +329,6 @@ func (r *reader) array(raw jsontext.Value, path string) ([]jsontext.Value, bool)
 	return elems, true
 }
 
-// kindName names the kind of a JSON value, for messages.
-func kindName(v jsontext.Value) string {
-	switch v.Kind() {
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case '"':
-		return "a string"
-	case '0':
-		return "a number"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	}
-	return "invalid JSON"
-}
 
 func join(path, name string) string {
 	if path == "" {

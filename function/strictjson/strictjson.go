@@ -292,3 +292,23 @@ func Split(b []byte) (elems []Element, isArray bool, err error) {
 	}
 	return elems, true, nil
 }
+
+// KindName names a JSON value's kind as a message says it ("a string", "an
+// object", ...): one wording for every decoder that reports a wrong type.
+func KindName(k jsontext.Kind) string {
+	switch k {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case '0':
+		return "a number"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "invalid JSON"
+}
