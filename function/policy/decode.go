@@ -329,7 +329,6 @@ func (r *reader) array(raw jsontext.Value, path string) ([]jsontext.Value, bool)
 	return elems, true
 }
 
-
 func join(path, name string) string {
 	if path == "" {
 		return name
