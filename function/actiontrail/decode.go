@@ -65,81 +65,115 @@ func isActionTrailType(typ string) bool {
 // eventName cannot be read, is an *Error of its own code.
 func Decode(raw []byte) (Record, error) {
 	var r Record
-	if err := strictjson.Check(raw); err != nil {
-		var se *strictjson.Error
-		if errors.As(err, &se) {
-			return r, &Error{Code: se.Code, Field: se.Path(), Message: se.Message}
-		}
-		return r, &Error{Code: strictjson.CodeMalformed, Message: redact.Clip(err.Error(), redact.TextLimit)}
+	if err := checkStrict(raw); err != nil {
+		return r, err
 	}
+	env, err := r.readEnvelope(raw)
+	if err != nil {
+		return r, err
+	}
+	rec, err := r.readRecord(env.Data)
+	if err != nil {
+		return r, err
+	}
+	r.readCall(rec)
+	r.readImage(rec, env.RegionID)
+	return r, nil
+}
+
+// checkStrict refuses a text that is not strict JSON, with strictjson's code
+// and the path of the first fault, before anything is read from it.
+func checkStrict(raw []byte) error {
+	err := strictjson.Check(raw)
+	if err == nil {
+		return nil
+	}
+	var se *strictjson.Error
+	if errors.As(err, &se) {
+		return &Error{Code: se.Code, Field: se.Path(), Message: se.Message}
+	}
+	return &Error{Code: strictjson.CodeMalformed, Message: redact.Clip(err.Error(), redact.TextLimit)}
+}
+
+// readEnvelope reads the CloudEvent around the record and sets r.Type. Only
+// ActionTrail's API-call and console-operation types can carry a call of
+// ours; any other event is not ours, said with ErrNotOurs.
+func (r *Record) readEnvelope(raw []byte) (envelope, error) {
 	var env envelope
 	if jsontext.Value(raw).Kind() != '{' || json.Unmarshal(raw, &env) != nil {
-		return r, &Error{Code: CodeNotOurs, Message: "an event is a JSON object; " + ErrNotOurs.Error()}
+		return env, &Error{Code: CodeNotOurs, Message: "an event is a JSON object; " + ErrNotOurs.Error()}
 	}
 	typ, _ := loose(env.Type)
 	r.Type = typ
 	switch {
 	case typ == TypeAPICall || typ == TypeConsoleOperation:
+		return env, nil
 	case isActionTrailType(typ):
-		return r, &Error{Code: CodeNotOurs, Field: "type", Message: fmt.Sprintf("%q: only %s and %s records are read (%s)",
+		return env, &Error{Code: CodeNotOurs, Field: "type", Message: fmt.Sprintf("%q: only %s and %s records are read (%s)",
 			echo(typ), TypeAPICall, TypeConsoleOperation, ErrNotOurs)}
 	default:
-		return r, &Error{Code: CodeNotOurs, Field: "type", Message: fmt.Sprintf("%q is not an ActionTrail event type (%s)", echo(typ), ErrNotOurs)}
+		return env, &Error{Code: CodeNotOurs, Field: "type", Message: fmt.Sprintf("%q is not an ActionTrail event type (%s)", echo(typ), ErrNotOurs)}
 	}
+}
 
-	data, ok := object(env.Data)
-	if !ok {
-		return r, &Error{Code: CodeInvalidRecord, Field: "data", Message: fmt.Sprintf("must be the ActionTrail record, an object; got %s", valueKind(env.Data))}
-	}
+// readRecord reads the ActionTrail record in data and sets r.EventName. A
+// record without a readable eventName is invalid (which call it is of cannot
+// be told); one of a call other than ours is not ours.
+func (r *Record) readRecord(data jsontext.Value) (record, error) {
 	var rec record
-	if json.Unmarshal(data, &rec) != nil {
+	obj, ok := object(data)
+	if !ok {
+		return rec, &Error{Code: CodeInvalidRecord, Field: "data", Message: fmt.Sprintf("must be the ActionTrail record, an object; got %s", valueKind(data))}
+	}
+	if json.Unmarshal(obj, &rec) != nil {
 		// Only a data given as a string can get here: its inner text was
 		// not read strictly with the event.
-		return r, &Error{Code: CodeInvalidRecord, Field: "data", Message: "the record inside data (a JSON string) is not strict JSON"}
+		return rec, &Error{Code: CodeInvalidRecord, Field: "data", Message: "the record inside data (a JSON string) is not strict JSON"}
 	}
 	name, ok := loose(rec.EventName)
 	r.EventName = name
 	switch {
 	case !ok:
-		return r, &Error{Code: CodeInvalidRecord, Field: "data.eventName", Message: "is missing: which call the record is of cannot be told"}
+		return rec, &Error{Code: CodeInvalidRecord, Field: "data.eventName", Message: "is missing: which call the record is of cannot be told"}
 	case name != CreateImage && name != CopyImage && name != ImportImage:
-		return r, &Error{Code: CodeNotOurs, Field: "data.eventName", Message: fmt.Sprintf("%q: only %s, %s and %s records are read (%s)",
+		return rec, &Error{Code: CodeNotOurs, Field: "data.eventName", Message: fmt.Sprintf("%q: only %s, %s and %s records are read (%s)",
 			echo(name), CreateImage, CopyImage, ImportImage, ErrNotOurs)}
 	}
+	return rec, nil
+}
 
-	field := func(v jsontext.Value, path string) string {
-		s, ok := loose(v)
-		if !ok {
-			r.Absent = append(r.Absent, path)
-			if k := v.Kind(); len(v) > 0 && k != 'n' && k != '"' {
-				r.Notes = append(r.Notes, fmt.Sprintf("%s is %s, not a string: ignored", path, valueKind(v)))
-			}
-		}
-		return s
-	}
-	r.EventID = field(rec.EventID, FieldEventID)
-	r.RequestID = field(rec.RequestID, FieldRequestID)
-	r.Region = field(rec.AcsRegion, FieldRegion)
+// readCall reads what the record says about the call itself: its ids, region
+// and outcome.
+func (r *Record) readCall(rec record) {
+	r.EventID = r.field(rec.EventID, FieldEventID)
+	r.RequestID = r.field(rec.RequestID, FieldRequestID)
+	r.Region = r.field(rec.AcsRegion, FieldRegion)
 	// An empty errorCode is how a successful call is recorded (as is no
 	// errorCode at all): absent only when not a string.
 	if rec.ErrorCode.Kind() == '"' {
 		r.ErrorCode, _ = loose(rec.ErrorCode)
 	} else {
-		r.ErrorCode = field(rec.ErrorCode, FieldErrorCode)
+		r.ErrorCode = r.field(rec.ErrorCode, FieldErrorCode)
 	}
 	r.ErrorMessage, _ = loose(rec.ErrorMessage)
+}
 
+// readImage reads the image the call made, from the request parameters and
+// the response. The region falls back to the request's RegionId, then to the
+// event's own region, since a record may lack acsRegion; a CopyImage names
+// its image and region as the copy's destination.
+func (r *Record) readImage(rec record, eventRegion jsontext.Value) {
 	params := r.parameters(rec.RequestParameters, rec.RequestParameterJSON)
 	param := func(key, path string) string {
 		v, _ := params.get(key)
-		return field(v, path)
+		return r.field(v, path)
 	}
 	if r.Region == "" {
 		v, _ := params.get("RegionId")
 		r.Region, _ = loose(v)
 	}
 	if r.Region == "" {
-		r.Region, _ = loose(env.RegionID)
+		r.Region, _ = loose(eventRegion)
 	}
 	if r.EventName == CopyImage {
 		r.ImageName = param("DestinationImageName", FieldDestName)
@@ -156,9 +190,22 @@ func Decode(raw []byte) (Record, error) {
 		r.Absent = append(r.Absent, FieldImageID)
 	} else {
 		v, _ := resp.get("ImageId")
-		r.ImageID = field(v, FieldImageID)
+		r.ImageID = r.field(v, FieldImageID)
 	}
-	return r, nil
+}
+
+// field reads v, at path, as loose text. When it is not given, path is
+// listed in r.Absent, so that a consumer can tell "absent" from "empty";
+// a value of the wrong kind is also noted, since it is ignored.
+func (r *Record) field(v jsontext.Value, path string) string {
+	s, ok := loose(v)
+	if !ok {
+		r.Absent = append(r.Absent, path)
+		if k := v.Kind(); len(v) > 0 && k != 'n' && k != '"' {
+			r.Notes = append(r.Notes, fmt.Sprintf("%s is %s, not a string: ignored", path, valueKind(v)))
+		}
+	}
+	return s
 }
 
 // members is an object's members, keyed by name.
@@ -259,7 +306,6 @@ func loose(v jsontext.Value) (string, bool) {
 	}
 	return "", false
 }
-
 
 // valueKind names the kind of a member's value, "absent" when there is none.
 func valueKind(v jsontext.Value) string {

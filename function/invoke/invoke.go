@@ -133,13 +133,7 @@ func (h *Handler) Handle(ctx context.Context, env Env, payload []byte) (*report.
 	}
 	api, err := h.NewAPI(env.Credentials)
 	if err != nil {
-		// Nothing can run without a client (a configuration problem, such as
-		// no credentials): fail every message so the platform keeps them
-		// until it is fixed.
-		for _, m := range msgs {
-			h.record(rep, log, shown(report.Message{ID: m.ID, IntentID: m.IntentID, Source: m.Source, Attempt: m.Attempt,
-				Outcome: report.Failed, Code: credential.Code(err), Error: "ECS client: " + err.Error()}, sec))
-		}
+		h.failWithoutClient(rep, log, sec, msgs, err)
 		return rep, h.failure(rep)
 	}
 	region := h.Region
@@ -156,16 +150,40 @@ func (h *Handler) Handle(ctx context.Context, env Env, payload []byte) (*report.
 	inv := &invocation{ctx: ctx, work: workCtx, budget: b, engine: engine, log: log}
 	// Parse every message first: that is cheap, and it lets one DescribeImages
 	// read the images of the whole batch (up to 100 ids a call) before any intent runs.
-	parsed := make([]parsedMessage, len(msgs))
-	var valid []intent.Intent
+	parsed, valid := parseAll(msgs)
+	h.prefetch(inv, valid)
+	for _, m := range h.processAll(inv, msgs, parsed, region) {
+		h.record(rep, log, shown(m, sec))
+	}
+	return rep, h.failure(rep)
+}
+
+// failWithoutClient fails every message when there is no ECS client to work
+// them with. Nothing can run without one (a configuration problem, such as no
+// credentials), so the platform must keep the messages until it is fixed.
+func (h *Handler) failWithoutClient(rep *report.Report, log *slog.Logger, sec *redact.Secrets, msgs []trigger.Message, err error) {
+	for _, m := range msgs {
+		h.record(rep, log, shown(report.Message{ID: m.ID, IntentID: m.IntentID, Source: m.Source, Attempt: m.Attempt,
+			Outcome: report.Failed, Code: credential.Code(err), Error: "ECS client: " + err.Error()}, sec))
+	}
+}
+
+// parseAll parses every message of the batch, and returns with them the
+// intents that parsed, which the batch prefetch reads the images of.
+func parseAll(msgs []trigger.Message) (parsed []parsedMessage, valid []intent.Intent) {
+	parsed = make([]parsedMessage, len(msgs))
 	for i, msg := range msgs {
 		parsed[i] = parse(msg)
 		if parsed[i].err == nil {
 			valid = append(valid, parsed[i].in)
 		}
 	}
-	h.prefetch(inv, valid)
+	return parsed, valid
+}
 
+// processAll works the batch's messages concurrently, up to h.Concurrency at
+// once, and returns their outcomes in the order the messages came.
+func (h *Handler) processAll(inv *invocation, msgs []trigger.Message, parsed []parsedMessage, region string) []report.Message {
 	results := make([]report.Message, len(msgs))
 	g := new(errgroup.Group)
 	g.SetLimit(max(h.Concurrency, 1)) // a zero limit would run nothing at all
@@ -173,7 +191,7 @@ func (h *Handler) Handle(ctx context.Context, env Env, payload []byte) (*report.
 	for i, msg := range msgs {
 		ids[i] = msg.ID
 	}
-	for _, idxs := range orderedGroups(parsed, ids, region, engine.FamilyOf) {
+	for _, idxs := range orderedGroups(parsed, ids, region, inv.engine.FamilyOf) {
 		g.Go(func() error {
 			// Within one family, messages run in the order they arrived.
 			for _, i := range idxs {
@@ -183,10 +201,7 @@ func (h *Handler) Handle(ctx context.Context, env Env, payload []byte) (*report.
 		})
 	}
 	_ = g.Wait() // processSafely never returns an error: every message has an outcome
-	for _, m := range results {
-		h.record(rep, log, shown(m, sec))
-	}
-	return rep, h.failure(rep)
+	return results
 }
 
 // engine is one invocation's lifecycle engine: api behind the retry layer,

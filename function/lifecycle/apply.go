@@ -37,64 +37,97 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 	res.Plan = &done
 	reread := map[string]bool{} // families read fresh in this Apply
 	for i := range done.Steps {
-		s := &done.Steps[i]
-		if len(s.Changes) == 0 {
-			continue
+		if err := e.applyStep(ctx, p.RegionID, &done.Steps[i], res, reread); err != nil {
+			return res, err
 		}
-		changes := s.Changes
-		if s.leavesFamily() {
-			v, reason, err := e.recheck(ctx, p.RegionID, *s, !reread[s.Family])
-			reread[s.Family] = true
-			if err != nil {
-				return res, err
-			}
-			switch v {
-			case recheckDone:
-				// Already Deprecated: the deprecation holds; a move no longer
-				// takes an Available image from the family and goes ahead.
-				res.diverged = res.diverged || s.deprecates()
-				changes = slices.DeleteFunc(slices.Clone(changes), isDeprecation)
-				if len(changes) < len(s.Changes) {
-					s.Reason += "; fresh read: already Deprecated (another run), not sent"
-				}
-			case recheckHold:
-				res.diverged = true
-				kept := withoutLeaving(changes, s.Family)
-				held := slices.DeleteFunc(slices.Clone(changes), func(c FieldChange) bool { return slices.Contains(kept, c) })
-				s.Held, s.HeldReason, s.Unshare = held, reason, nil
-				res.Held = append(res.Held, HeldStep{ImageID: s.ImageID, Changes: held, Reason: reason})
-				changes = kept
-			}
-		}
-		s.Changes = changes
-		if len(changes) == 0 {
-			continue
-		}
-		if len(s.Unshare) > 0 && slices.ContainsFunc(changes, isDeprecation) {
-			for chunk := range slices.Chunk(s.Unshare, maxAccountsPerUnshare) {
-				if err := e.API.RemoveImageShares(ctx, p.RegionID, s.ImageID, chunk); err != nil {
-					return res, fmt.Errorf("lifecycle: unshare %s: %w", s.ImageID, err)
-				}
-			}
-		}
-		reqID, wrote, err := e.modify(ctx, ecsapi.ModifyInput{RegionID: p.RegionID, ImageID: s.ImageID, Changes: toAPI(changes)})
-		if err != nil {
-			return res, fmt.Errorf("lifecycle: modify %s: %w", s.ImageID, err)
-		}
-		if e.Cache != nil {
-			e.Cache.applied(p.RegionID, s.ImageID, changes)
-		}
-		if !wrote {
-			// Another run got there first (rollback, promote, a duplicate):
-			// the target state holds, nothing was written, and the plan goes on.
-			s.Changes = nil
-			s.Reason += "; the API answered that the state already held (another run), nothing written"
-			continue
-		}
-		res.Applied = append(res.Applied, AppliedStep{ImageID: s.ImageID, Changes: changes, RequestID: reqID})
-		res.Changed = true
 	}
 	return res, nil
+}
+
+// applyStep makes one step's writes and records in s and res what was sent
+// and what was held. A step that takes its image out of its family is first
+// re-checked (recheckStep), so only what still holds is sent.
+func (e *Engine) applyStep(ctx context.Context, region string, s *Step, res *Result, reread map[string]bool) error {
+	if len(s.Changes) == 0 {
+		return nil
+	}
+	changes := s.Changes
+	if s.leavesFamily() {
+		var err error
+		if changes, err = e.recheckStep(ctx, region, s, res, reread); err != nil {
+			return err
+		}
+	}
+	s.Changes = changes
+	if len(changes) == 0 {
+		return nil
+	}
+	if err := e.unshareBeforeDeprecation(ctx, region, *s, changes); err != nil {
+		return err
+	}
+	reqID, wrote, err := e.modify(ctx, ecsapi.ModifyInput{RegionID: region, ImageID: s.ImageID, Changes: toAPI(changes)})
+	if err != nil {
+		return fmt.Errorf("lifecycle: modify %s: %w", s.ImageID, err)
+	}
+	if e.Cache != nil {
+		e.Cache.applied(region, s.ImageID, changes)
+	}
+	if !wrote {
+		// Another run got there first (rollback, promote, a duplicate):
+		// the target state holds, nothing was written, and the plan goes on.
+		s.Changes = nil
+		s.Reason += "; the API answered that the state already held (another run), nothing written"
+		return nil
+	}
+	res.Applied = append(res.Applied, AppliedStep{ImageID: s.ImageID, Changes: changes, RequestID: reqID})
+	res.Changed = true
+	return nil
+}
+
+// recheckStep re-checks a step that takes its image out of its family against
+// the family as read now (fresh the first time in this Apply, per reread), and
+// returns the changes still to send. What it holds back goes to s.Held and
+// res.Held with the reason, so the report says why the image was not changed.
+func (e *Engine) recheckStep(ctx context.Context, region string, s *Step, res *Result, reread map[string]bool) ([]FieldChange, error) {
+	changes := s.Changes
+	v, reason, err := e.recheck(ctx, region, *s, !reread[s.Family])
+	reread[s.Family] = true
+	if err != nil {
+		return nil, err
+	}
+	switch v {
+	case recheckDone:
+		// Already Deprecated: the deprecation holds; a move no longer
+		// takes an Available image from the family and goes ahead.
+		res.diverged = res.diverged || s.deprecates()
+		changes = slices.DeleteFunc(slices.Clone(changes), isDeprecation)
+		if len(changes) < len(s.Changes) {
+			s.Reason += "; fresh read: already Deprecated (another run), not sent"
+		}
+	case recheckHold:
+		res.diverged = true
+		kept := withoutLeaving(changes, s.Family)
+		held := slices.DeleteFunc(slices.Clone(changes), func(c FieldChange) bool { return slices.Contains(kept, c) })
+		s.Held, s.HeldReason, s.Unshare = held, reason, nil
+		res.Held = append(res.Held, HeldStep{ImageID: s.ImageID, Changes: held, Reason: reason})
+		changes = kept
+	}
+	return changes, nil
+}
+
+// unshareBeforeDeprecation removes the step's share accounts before its
+// deprecation is written, in chunks of the API's limit, so that no account
+// keeps a deprecated image; a step that deprecates nothing unshares nothing.
+func (e *Engine) unshareBeforeDeprecation(ctx context.Context, region string, s Step, changes []FieldChange) error {
+	if len(s.Unshare) == 0 || !slices.ContainsFunc(changes, isDeprecation) {
+		return nil
+	}
+	for chunk := range slices.Chunk(s.Unshare, maxAccountsPerUnshare) {
+		if err := e.API.RemoveImageShares(ctx, region, s.ImageID, chunk); err != nil {
+			return fmt.Errorf("lifecycle: unshare %s: %w", s.ImageID, err)
+		}
+	}
+	return nil
 }
 
 // writeReporter is an ecsapi.API that can tell a write from an answer that

@@ -268,33 +268,8 @@ func (e *Engine) planImage(ctx context.Context, p *Plan, a intent.Attributes) er
 		// become Available since.
 		s.check = deprecationCheck{others: e.Guards.FamilyFloor}
 	}
-	// A move of an image that is not Available takes nothing from the family.
-	if s.leavesFamily() && (s.deprecates() || img.Status == ecsapi.StatusAvailable) {
-		fam, err := e.read().family(ctx, p.RegionID, img.Family, false)
-		if err != nil {
-			return err
-		}
-		others := 0
-		for _, o := range fam {
-			if o.ImageID != img.ImageID && o.Status == ecsapi.StatusAvailable {
-				others++
-			}
-		}
-		if others < e.Guards.FamilyFloor {
-			var refused []string
-			if s.deprecates() {
-				refused = append(refused, "explicit deprecate refused")
-			}
-			if s.movesOut() {
-				refused = append(refused, "move to family "+a.ImageFamily+" refused")
-			}
-			s.Changes = withoutLeaving(s.Changes, img.Family)
-			s.Skipped = true
-			s.Reason = e.floorReason(img.Family) + "; " + strings.Join(refused, ", ")
-			if len(s.Changes) > 0 {
-				s.Reason += "; " + changeReason(s.Changes, img.Status)
-			}
-		}
+	if err := e.guardFloor(ctx, p.RegionID, img, a.ImageFamily, &s); err != nil {
+		return err
 	}
 	if s.deprecates() {
 		if err := e.guardShared(ctx, p.RegionID, &s); err != nil {
@@ -302,6 +277,45 @@ func (e *Engine) planImage(ctx context.Context, p *Plan, a intent.Attributes) er
 		}
 	}
 	p.Steps = []Step{s}
+	return nil
+}
+
+// guardFloor holds back the part of step s that would take img out of its
+// family (an explicit deprecate, a move to another family) when the family
+// would then have fewer Available images than FamilyFloor; the rest of the
+// step stays, and its reason says what was refused and why. A move of an
+// image that is not Available takes nothing from the family, so it is not
+// checked.
+func (e *Engine) guardFloor(ctx context.Context, region string, img ecsapi.Image, toFamily string, s *Step) error {
+	if !s.leavesFamily() || !(s.deprecates() || img.Status == ecsapi.StatusAvailable) {
+		return nil
+	}
+	fam, err := e.read().family(ctx, region, img.Family, false)
+	if err != nil {
+		return err
+	}
+	others := 0
+	for _, o := range fam {
+		if o.ImageID != img.ImageID && o.Status == ecsapi.StatusAvailable {
+			others++
+		}
+	}
+	if others >= e.Guards.FamilyFloor {
+		return nil
+	}
+	var refused []string
+	if s.deprecates() {
+		refused = append(refused, "explicit deprecate refused")
+	}
+	if s.movesOut() {
+		refused = append(refused, "move to family "+toFamily+" refused")
+	}
+	s.Changes = withoutLeaving(s.Changes, img.Family)
+	s.Skipped = true
+	s.Reason = e.floorReason(img.Family) + "; " + strings.Join(refused, ", ")
+	if len(s.Changes) > 0 {
+		s.Reason += "; " + changeReason(s.Changes, img.Status)
+	}
 	return nil
 }
 

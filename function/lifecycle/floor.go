@@ -30,9 +30,20 @@ func (e *Engine) restoreFloor(ctx context.Context, res *Result, current bool) er
 	if res == nil || res.Plan == nil || e.Guards.FamilyFloor <= 0 {
 		return nil
 	}
-	region := res.Plan.RegionID
-	own := map[string][]string{} // family -> images this run deprecated
-	var families []string
+	families, own := ownDeprecations(res)
+	for _, fam := range families {
+		if err := e.restoreFamilyFloor(ctx, res, fam, own[fam], current); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ownDeprecations lists the families this run deprecated images in, in the
+// order of its writes, and for each the images it deprecated there: only
+// those may be re-activated, since another run's deprecation is its to undo.
+func ownDeprecations(res *Result) (families []string, own map[string][]string) {
+	own = map[string][]string{} // family -> images this run deprecated
 	for _, a := range res.Applied {
 		if !slices.ContainsFunc(a.Changes, isDeprecation) {
 			continue
@@ -47,44 +58,63 @@ func (e *Engine) restoreFloor(ctx context.Context, res *Result, current bool) er
 		}
 		own[fam] = append(own[fam], a.ImageID)
 	}
-	for _, fam := range families {
-		imgs, err := e.read().family(ctx, region, fam, !current)
-		if err != nil {
-			return err
-		}
-		avail := 0
-		for _, img := range imgs {
-			if img.Status == ecsapi.StatusAvailable {
-				avail++
-			}
-		}
-		for i := len(imgs) - 1; i >= 0 && avail < e.Guards.FamilyFloor; i-- { // newest first
-			img := imgs[i]
-			if img.Status != ecsapi.StatusDeprecated || !slices.Contains(own[fam], img.ImageID) {
-				continue
-			}
-			activate := []FieldChange{{Field: FieldStatus, From: ecsapi.StatusDeprecated, To: ecsapi.StatusAvailable}}
-			reqID, wrote, err := e.modify(ctx, ecsapi.ModifyInput{RegionID: region, ImageID: img.ImageID, Changes: toAPI(activate)})
-			if err != nil {
-				return fmt.Errorf("lifecycle: re-activate %s to restore the floor of family %s: %w", img.ImageID, fam, err)
-			}
+	return families, own
+}
+
+// restoreFamilyFloor reads family fam (afresh unless current) and, while it
+// is below FamilyFloor, re-activates the images of own (this run's
+// deprecations there) that are still Deprecated, newest first: the newest are
+// the ones a rotation would keep.
+func (e *Engine) restoreFamilyFloor(ctx context.Context, res *Result, fam string, own []string, current bool) error {
+	region := res.Plan.RegionID
+	imgs, err := e.read().family(ctx, region, fam, !current)
+	if err != nil {
+		return err
+	}
+	avail := 0
+	for _, img := range imgs {
+		if img.Status == ecsapi.StatusAvailable {
 			avail++
-			reason := fmt.Sprintf("fresh read after own writes: family %s had %d Available images, below its floor %d "+
-				"(another run deprecated at the same time); deprecation undone", fam, avail-1, e.Guards.FamilyFloor)
-			if e.Cache != nil {
-				e.Cache.applied(region, img.ImageID, activate)
-			}
-			if wrote {
-				res.Applied = append(res.Applied, AppliedStep{ImageID: img.ImageID, Changes: activate, RequestID: reqID})
-			}
-			undone := []FieldChange{{Field: FieldStatus, From: ecsapi.StatusAvailable, To: ecsapi.StatusDeprecated}}
-			res.Held = append(res.Held, HeldStep{ImageID: img.ImageID, Changes: undone, Reason: reason})
-			s := stepFor(img)
-			s.Changes, s.Reason = activate, reason
-			merged := *res.Plan
-			merged.Steps = append(slices.Clone(merged.Steps), s)
-			res.Plan = &merged
 		}
 	}
+	for i := len(imgs) - 1; i >= 0 && avail < e.Guards.FamilyFloor; i-- { // newest first
+		img := imgs[i]
+		if img.Status != ecsapi.StatusDeprecated || !slices.Contains(own, img.ImageID) {
+			continue
+		}
+		if err := e.undoDeprecation(ctx, res, fam, img, avail); err != nil {
+			return err
+		}
+		avail++
+	}
+	return nil
+}
+
+// undoDeprecation re-activates img, which this run deprecated in family fam
+// (found with avail Available images, below the floor), and records it in
+// res three ways: the write as applied, the deprecation as held with the
+// reason, and a plan step, so the report shows what was undone and why.
+func (e *Engine) undoDeprecation(ctx context.Context, res *Result, fam string, img ecsapi.Image, avail int) error {
+	region := res.Plan.RegionID
+	activate := []FieldChange{{Field: FieldStatus, From: ecsapi.StatusDeprecated, To: ecsapi.StatusAvailable}}
+	reqID, wrote, err := e.modify(ctx, ecsapi.ModifyInput{RegionID: region, ImageID: img.ImageID, Changes: toAPI(activate)})
+	if err != nil {
+		return fmt.Errorf("lifecycle: re-activate %s to restore the floor of family %s: %w", img.ImageID, fam, err)
+	}
+	reason := fmt.Sprintf("fresh read after own writes: family %s had %d Available images, below its floor %d "+
+		"(another run deprecated at the same time); deprecation undone", fam, avail, e.Guards.FamilyFloor)
+	if e.Cache != nil {
+		e.Cache.applied(region, img.ImageID, activate)
+	}
+	if wrote {
+		res.Applied = append(res.Applied, AppliedStep{ImageID: img.ImageID, Changes: activate, RequestID: reqID})
+	}
+	undone := []FieldChange{{Field: FieldStatus, From: ecsapi.StatusAvailable, To: ecsapi.StatusDeprecated}}
+	res.Held = append(res.Held, HeldStep{ImageID: img.ImageID, Changes: undone, Reason: reason})
+	s := stepFor(img)
+	s.Changes, s.Reason = activate, reason
+	merged := *res.Plan
+	merged.Steps = append(slices.Clone(merged.Steps), s)
+	res.Plan = &merged
 	return nil
 }
