@@ -127,7 +127,9 @@ func TestEventFindsTheImageByItsExactName(t *testing.T) {
 			t.Errorf("%s in family %q, want %q", id, im.Family, fam)
 		}
 	}
-	if !slices.ContainsFunc(res.Plan.Notes, func(n string) bool { return strings.Contains(n, `image m-1 found by its exact name "web-1" in cn-hangzhou`) }) ||
+	if !slices.ContainsFunc(res.Plan.Notes, func(n string) bool {
+		return strings.Contains(n, `image m-1 found by its exact name "web-1" in cn-hangzhou`)
+	}) ||
 		!slices.Contains(res.Plan.Notes, "family web from policy names[0] (web-* matches web-1)") {
 		t.Errorf("notes %q", res.Plan.Notes)
 	}
@@ -141,7 +143,7 @@ func TestEventFindsTheImageByItsExactName(t *testing.T) {
 // readRecorder counts the DescribeImages an engine makes by name and by id.
 type readRecorder struct {
 	ecsapi.API
-	mu            sync.Mutex
+	mu           sync.Mutex
 	byName, byID int
 }
 
