@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/actiontrail"
@@ -54,9 +55,22 @@ func (e *Engine) planEvent(ctx context.Context, in intent.Intent) (*Plan, error)
 	promote.ImageID = p.ImageID
 	promote.Attributes = &intent.Attributes{ImageFamily: family}
 	if err := e.planPromote(ctx, p, promote); err != nil {
-		return nil, err
+		return nil, notListedYet(err, p)
 	}
 	return p, nil
+}
+
+// notListedYet turns "no such image" into NotYet for an event: the call
+// that made the image succeeded, so an image the listing does not show yet
+// (an import or a copy still Waiting, which the engine does not list) is
+// worth another look later; MAX_ATTEMPTS and MAX_MESSAGE_AGE bound how long.
+func notListedYet(err error, p *Plan) error {
+	var r *Refusal
+	if !errors.As(err, &r) || r.Code != codeNotFound {
+		return err
+	}
+	return &NotYet{Code: codeNotListed, Reason: fmt.Sprintf(
+		"image %s is not listed in %s yet (Available, Deprecated or Creating): an import or a copy is listed once ECS starts it", p.ImageID, p.RegionID)}
 }
 
 // eventFamily is the family the record's image joins and how it was found,

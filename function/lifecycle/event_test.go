@@ -163,10 +163,25 @@ func TestEventImageNotListedYet(t *testing.T) {
 	t.Parallel()
 	_, e := startEmulator(t, emulator.Options{}, seedImage("m-other", "", ecsapi.StatusAvailable, 1))
 	e.Policy = mustPolicy(t, eventPolicy)
-	_, err := runIntent(t, e, eventIntent(created("", "web-2", "web")))
-	var n *NotYet
-	if !errors.As(err, &n) || n.Code != "InvalidImageId.NotFound" || !strings.Contains(n.Reason, `no own image is named "web-2" in cn-hangzhou yet`) {
-		t.Fatalf("err = %v", err)
+	for _, tt := range []struct {
+		rec  actiontrail.Record
+		says string
+	}{
+		{created("", "web-2", "web"), `no own image is named "web-2" in cn-hangzhou yet`},
+		{created("m-web2", "web-2", "web"), `image m-web2 is not listed in cn-hangzhou yet`},
+	} {
+		says := tt.says
+		_, err := runIntent(t, e, eventIntent(tt.rec))
+		var n *NotYet
+		if !errors.As(err, &n) || n.Code != "InvalidImageId.NotFound" || !strings.Contains(n.Reason, says) {
+			t.Errorf("err = %v, want NotYet saying %q", err, says)
+		}
+	}
+	// A promote intent naming an image that is not there is refused, as before.
+	_, err := runIntent(t, e, intent.Intent{Action: "promote", ImageID: "m-web2"})
+	var r *Refusal
+	if !errors.As(err, &r) || r.Code != "InvalidImageId.NotFound" {
+		t.Errorf("err = %v", err)
 	}
 }
 
