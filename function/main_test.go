@@ -138,7 +138,7 @@ func TestDemoRunsEverySample(t *testing.T) {
 
 func TestCustomRuntimeInvoke(t *testing.T) {
 	emu := testenv.StartDemoEmulator(t)
-	h := demoHandler(emu.URL(), "cn-hangzhou", &bytes.Buffer{})
+	h := demoHandler(demoSetup{endpoint: emu.URL(), region: "cn-hangzhou"}, &bytes.Buffer{}, &bytes.Buffer{})
 	srv := httptest.NewServer(customRuntime(h, newLogger(&bytes.Buffer{}, "error")))
 	defer srv.Close()
 

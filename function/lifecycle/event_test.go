@@ -96,7 +96,7 @@ func TestEventCreateImage(t *testing.T) {
 	table := res.Plan.Table()
 	for _, want := range []string{"action promote (ActionTrail CreateImage ev-1), region cn-hangzhou, image m-new, families web",
 		"note: family web from the record (requestParameters.ImageFamily)",
-		"note: policy families[0] (web) covers family web: keep 2, attributes bootMode, features.imdsSupport where the intent sets none",
+		"note: policy families[0] (web) covers family web: keep 2, attributes bootMode, features.imdsSupport where the message sets none",
 		"note: blast radius: the plan deprecates 2 of the 4 Available images of family web"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("the plan does not say %q:\n%s", want, table)

@@ -77,9 +77,12 @@ func (e *Engine) ruleNote(in intent.Intent, family string) string {
 	}
 	if in.Action == intent.ActionRotate && minAge > 0 {
 		what = append(what, "minAge "+minAge.String())
+		if in.MinAge != 0 {
+			what[len(what)-1] += " (the intent's)"
+		}
 	}
 	if in.Action == intent.ActionPromote && !r.Attributes.Empty() {
-		what = append(what, "attributes "+strings.Join(attributeNames(*r.Attributes), ", ")+" where the intent sets none")
+		what = append(what, "attributes "+strings.Join(attributeNames(*r.Attributes), ", ")+" where the message sets none")
 	}
 	return fmt.Sprintf("policy families[%d] (%s) covers family %s: %s", r.Index, r.Match, family, strings.Join(what, ", "))
 }
