@@ -121,9 +121,17 @@ func TestApplyExitsOneWhenAMessageIsRejected(t *testing.T) {
 }
 
 func TestDemoRunsEverySample(t *testing.T) {
-	code, out, errOut := runCmd(t, "", "demo", "--seed", filepath.Join("..", "events", "seed", "demo.json"), "--events", filepath.Join("..", "events"))
+	code, out, errOut := runCmd(t, "", "demo", "--seed", filepath.Join("..", "events", "seed", "demo.json"), "--events", filepath.Join("..", "events"),
+		"--policy", filepath.Join("..", "deploy", "lifecycle-policy.json"))
 	if code != exitOK {
 		t.Fatalf("demo exit %d; stderr: %s\n%s", code, errOut, out)
+	}
+	// The event's story: the wait, the policy's keep, the blast radius.
+	for _, want := range []string{"waiting for m-bp1web0a1b2c3d4e5f6g: Creating 40%", "action promote (ActionTrail CreateImage ",
+		"beyond keep 3, deprecated", "note: blast radius: the plan deprecates 2 of the 5 Available images of family web"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the demo does not show %q", want)
+		}
 	}
 	samples, _ := filepath.Glob(filepath.Join("..", "events", "*.json"))
 	for _, s := range samples {

@@ -53,6 +53,10 @@ func TestSamples(t *testing.T) {
 		{file: "02-promote-post-build.json", want: counts(report.Applied, 1),
 			state: map[string]string{webBuilding: "Available", webOldest: "Deprecated", webNov06: "Deprecated",
 				webKeepTag: "Available", webNov20: "Available"}},
+		// The demo's ActionTrail CreateImage of the web build: with the
+		// policy, keep 3; without, nothing (no rule covers web).
+		{file: "02-actiontrail-createimage.json", want: counts(report.Applied, 1), policy: true,
+			state: map[string]string{webBuilding: "Available", webOldest: "Deprecated", webNov06: "Deprecated", webKeepTag: "Available", webNov20: "Available"}},
 		// keep 1 in api: the oldest goes, the shared one is skipped; batch has one image.
 		{file: "03-rotate-timer.json", want: counts(report.Applied, 1),
 			state: map[string]string{apiNov02: "Deprecated", apiShared: "Available", apiNov24: "Available", batchOnly: "Available"}},
