@@ -53,8 +53,8 @@ func TestSamples(t *testing.T) {
 		{file: "02-promote-post-build.json", want: counts(report.Applied, 1),
 			state: map[string]string{webBuilding: "Available", webOldest: "Deprecated", webNov06: "Deprecated",
 				webKeepTag: "Available", webNov20: "Available"}},
-		// The demo's ActionTrail CreateImage of the web build: with the
-		// policy, keep 3; without, nothing (no rule covers web).
+		// The demo's ActionTrail CreateImage of the web build joins web with
+		// the policy's keep 3, as the trigger sample does.
 		{file: "02-actiontrail-createimage.json", want: counts(report.Applied, 1), policy: true,
 			state: map[string]string{webBuilding: "Available", webOldest: "Deprecated", webNov06: "Deprecated", webKeepTag: "Available", webNov20: "Available"}},
 		// keep 1 in api: the oldest goes, the shared one is skipped; batch has one image.
