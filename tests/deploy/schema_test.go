@@ -95,15 +95,9 @@ const fcAPIEventBridgeMNS = `{
             "TimeBasedWindow": {"type": "integer", "minimum": 0, "maximum": 15}
           }
         },
-        "retryStrategy": {
-          "type": "object", "additionalProperties": false, "required": ["PushRetryStrategy"],
-          "properties": {"PushRetryStrategy": {"enum": ["BACKOFF_RETRY", "EXPONENTIAL_DECAY_RETRY"]}}
-        },
+        "retryStrategy": {"$ref": "fc-api-common.json#/$defs/retryStrategy"},
         "errorsTolerance": {"const": "ALL"},
-        "deadLetterQueue": {
-          "type": "object", "additionalProperties": false, "required": ["Arn"],
-          "properties": {"Arn": {"type": "string", "pattern": "^acs:mns:[a-z0-9-]+:[0-9]+:/queues/[A-Za-z0-9-]+$"}}
-        }
+        "deadLetterQueue": {"$ref": "fc-api-common.json#/$defs/deadLetterQueue"}
       }
     }
   }
@@ -143,16 +137,24 @@ const fcAPIEventBridgeDefault = `{
       "required": ["mode", "retryStrategy", "errorsTolerance", "deadLetterQueue"],
       "properties": {
         "mode": {"const": "event-driven"},
-        "retryStrategy": {
-          "type": "object", "additionalProperties": false, "required": ["PushRetryStrategy"],
-          "properties": {"PushRetryStrategy": {"enum": ["BACKOFF_RETRY", "EXPONENTIAL_DECAY_RETRY"]}}
-        },
+        "retryStrategy": {"$ref": "fc-api-common.json#/$defs/retryStrategy"},
         "errorsTolerance": {"const": "ALL"},
-        "deadLetterQueue": {
-          "type": "object", "additionalProperties": false, "required": ["Arn"],
-          "properties": {"Arn": {"type": "string", "pattern": "^acs:mns:[a-z0-9-]+:[0-9]+:/queues/[A-Za-z0-9-]+$"}}
-        }
+        "deadLetterQueue": {"$ref": "fc-api-common.json#/$defs/deadLetterQueue"}
       }
+    }
+  }
+}`
+
+// fcAPICommon holds what both trigger schemas pin the same way, for their $refs.
+const fcAPICommon = `{
+  "$defs": {
+    "retryStrategy": {
+      "type": "object", "additionalProperties": false, "required": ["PushRetryStrategy"],
+      "properties": {"PushRetryStrategy": {"enum": ["BACKOFF_RETRY", "EXPONENTIAL_DECAY_RETRY"]}}
+    },
+    "deadLetterQueue": {
+      "type": "object", "additionalProperties": false, "required": ["Arn"],
+      "properties": {"Arn": {"type": "string", "pattern": "^acs:mns:[a-z0-9-]+:[0-9]+:/queues/[A-Za-z0-9-]+$"}}
     }
   }
 }`
@@ -200,6 +202,13 @@ func newPropsValidator(t *testing.T) *propsValidator {
 		timer:       compile(file + "#/definitions/ITimerTriggerConfig"),
 		eventBridge: compile(file + "#/definitions/IEventBridge"),
 		fcAPI:       map[string]*jsonschema.Schema{},
+	}
+	common, err := jsonschema.UnmarshalJSON(strings.NewReader(fcAPICommon))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddResource("https://image-lifecycle.invalid/fc-api-common.json", common); err != nil {
+		t.Fatal(err)
 	}
 	for source, text := range fcAPIEventBridge {
 		apiURL := "https://image-lifecycle.invalid/fc-api-eventbridge-" + strings.ToLower(source) + ".json"
