@@ -35,7 +35,7 @@ func cliEnv(t *testing.T) {
 	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", emulator.DefaultKey)
 	t.Setenv("ALIBABA_CLOUD_SECURITY_TOKEN", "")
 	t.Setenv("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
-	for _, k := range []string{"ECS_ENDPOINT", "RETRY_QUEUE", "DEAD_LETTER_QUEUE", "MNS_ENDPOINT", "FC_REGION"} {
+	for _, k := range []string{"ECS_ENDPOINT", "RETRY_QUEUE", "DEAD_LETTER_QUEUE", "MNS_ENDPOINT", "FC_REGION", "POLICY_FILE", "POLICY"} {
 		t.Setenv(k, "")
 	}
 }
@@ -105,6 +105,27 @@ func TestApplyFromStdinAsJSON(t *testing.T) {
 	}
 	if img, _ := emu.Image("m-bp1web6h7i8j9k0l1m2n"); img.Status != ecsapi.StatusDeprecated {
 		t.Fatalf("image not deprecated: %+v", img)
+	}
+}
+
+// plan shows what an ActionTrail event would do with the policy of
+// POLICY_FILE, and why an event of another call is left alone.
+func TestPlanActionTrailEvents(t *testing.T) {
+	cliEnv(t)
+	t.Setenv("POLICY_FILE", filepath.Join("..", "deploy", "lifecycle-policy.json"))
+	emu := testenv.StartDemoEmulator(t)
+	code, out, errOut := runCmd(t, "", "plan", "--endpoint", emu.URL(), filepath.Join("..", "events", "triggers", "actiontrail-importimage.json"))
+	if code != exitOK || !strings.Contains(out, "action promote (ActionTrail ImportImage F0E1D2C3-B4A5-4968-8776-5F4E3D2C1B0A), region cn-hangzhou, image m-bp1base9z8y7x6w5v4u3, families base (dry run)") ||
+		!strings.Contains(out, "note: family base from policy names[2] (base-* matches base-import-ubuntu-2404)") {
+		t.Errorf("exit %d:\n%s\n%s", code, out, errOut)
+	}
+	other := `{"id":"ev-1","source":"acs.ecs","specversion":"1.0","type":"ecs:ActionTrail:ApiCall","data":{"eventName":"DeleteImage"}}`
+	code, out, _ = runCmd(t, other, "plan", "--endpoint", emu.URL(), "-")
+	if code != exitOK || !strings.Contains(out, "outcome=unchanged") || !strings.Contains(out, `reason: not acted on: "DeleteImage"`) {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+	if n := emu.Calls("ModifyImageAttribute"); n != 0 {
+		t.Errorf("plan wrote %d times", n)
 	}
 }
 
