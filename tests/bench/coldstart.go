@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -76,7 +77,7 @@ func (s *suite) measureColdStart() error {
 	}
 	defer e.close()
 	fnPayload := mnsBatch([]string{coldIntent})
-	n := max(15, 5*s.runs)
+	n := max(51, 17*s.runs) // cheap (about 10 ms each), and the spread between runs is wide on a busy machine
 	var fn, fl []coldRun
 	for range n {
 		r, err := coldStart(s.binary, e, fnPayload, checkUnchanged)
@@ -93,10 +94,11 @@ func (s *suite) measureColdStart() error {
 	mib := func(r coldRun) float64 { return float64(r.peakRSS) / (1 << 20) }
 	fnT, flT, fnM, flM := medianOf(fn, ms), medianOf(fl, ms), medianOf(fn, mib), medianOf(fl, mib)
 	s.add("4 cold", "process start -> first answer, vs the floor", fmt.Sprintf("%.2f x (%.1f ms vs %.1f ms)", fnT/flT, fnT, flT), "<= 1.3 x",
-		fnT/flT <= 1.3, fmt.Sprintf("medians of %d alternating runs each; ECS calls: function %d, floor %d (tests/bench/floor: fc-runtime-go-sdk + alibaba-cloud-sdk-go, one DescribeImages)",
-			n, fn[0].calls, fl[0].calls))
+		fnT/flT <= 1.3, fmt.Sprintf("medians of %d alternating runs each, quartiles %s vs %s ms; ECS calls: function %d, floor %d "+
+			"(tests/bench/floor: fc-runtime-go-sdk + alibaba-cloud-sdk-go, one DescribeImages)",
+			n, quartiles(fn, ms), quartiles(fl, ms), fn[0].calls, fl[0].calls))
 	s.add("4 cold", "peak RSS after the first answer, vs the floor", fmt.Sprintf("%.2f x (%.1f MiB vs %.1f MiB)", fnM/flM, fnM, flM), "<= 1.5 x",
-		fnM/flM <= 1.5, "VmHWM from /proc after the first answer")
+		fnM/flM <= 1.5, fmt.Sprintf("VmHWM from /proc after the first answer; binaries %.1f MiB vs %.1f MiB", fileMiB(s.binary), fileMiB(s.floor)))
 	s.figure("cold/function-ms", fnT)
 
 	// Package init, once each.
@@ -187,4 +189,23 @@ func (t initTrace) top(n int) string {
 		return "none"
 	}
 	return strings.Join(out, ", ")
+}
+
+// fileMiB is the size of a file in MiB (0 if it cannot be read).
+func fileMiB(path string) float64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return float64(fi.Size()) / (1 << 20)
+}
+
+// quartiles is "q1-q3" of f over runs.
+func quartiles(runs []coldRun, f func(coldRun) float64) string {
+	xs := make([]float64, len(runs))
+	for i, r := range runs {
+		xs[i] = f(r)
+	}
+	slices.Sort(xs)
+	return fmt.Sprintf("%.1f-%.1f", xs[len(xs)/4], xs[3*len(xs)/4])
 }

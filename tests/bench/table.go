@@ -59,17 +59,34 @@ func printTable(w io.Writer, rows []row) {
 	}
 }
 
-// markdown is the table as BENCHMARKS.md holds it.
+// markdown is the table as BENCHMARKS.md holds it: the measures with
+// their targets, then the scale on paper (group 7) apart.
 func markdown(rows []row) string {
 	var b strings.Builder
-	b.WriteString("| # | measure | today | target | verdict | how / breakdown |\n|---|---|---|---|---|---|\n")
 	cell := func(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+	var measured, paper []row
 	for _, r := range rows {
-		verdict := r.verdict
-		if verdict == gap {
-			verdict = "**GAP**"
+		if strings.HasPrefix(r.group, "7") {
+			paper = append(paper, r)
+		} else {
+			measured = append(measured, r)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", cell(r.group), cell(r.measure), cell(r.today), cell(r.target), verdict, cell(r.detail))
+	}
+	if len(measured) > 0 {
+		b.WriteString("| # | measure | today | target | verdict | how, breakdown |\n|---|---|---|---|---|---|\n")
+		for _, r := range measured {
+			verdict := r.verdict
+			if verdict == gap {
+				verdict = "**GAP**"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", cell(r.group), cell(r.measure), cell(r.today), cell(r.target), verdict, cell(r.detail))
+		}
+	}
+	if len(paper) > 0 {
+		b.WriteString("\n#### Scale on paper (7), from the figures above\n\n| estimate | value | from |\n|---|---|---|\n")
+		for _, r := range paper {
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", cell(r.measure), cell(r.today), cell(r.detail))
+		}
 	}
 	return b.String()
 }
