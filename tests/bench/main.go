@@ -45,6 +45,14 @@ type suite struct {
 var sectionNames = []string{"calls", "quota", "conns", "cold", "overhead", "wait", "paper"}
 
 func main() {
+	if err := run(); err != nil {
+		fail(err)
+	}
+}
+
+// run reads the flags, builds, measures, prints the table and, with -md,
+// writes it; the built binaries are removed whatever happens.
+func run() error {
 	s := &suite{figures: map[string]float64{}}
 	only := flag.String("only", strings.Join(sectionNames, ","), "sections to run: "+strings.Join(sectionNames, ","))
 	flag.IntVar(&s.runs, "runs", 3, "runs of each measure; the table shows the median")
@@ -58,17 +66,38 @@ func main() {
 	s.sections = strings.Split(*only, ",")
 	for _, name := range s.sections {
 		if !slices.Contains(sectionNames, name) {
-			fail(fmt.Errorf("-only: unknown section %q (have %s)", name, strings.Join(sectionNames, ",")))
+			return fmt.Errorf("-only: unknown section %q (have %s)", name, strings.Join(sectionNames, ","))
 		}
 	}
 	if s.runs < 1 || s.batchMessages < 1 || s.quota.q <= 0 || s.quota.intents < 1 || s.quota.batches < 1 || s.quota.instances < 1 {
-		fail(fmt.Errorf("-runs, -batch-messages, -quota, -quota-intents, -quota-batches and -quota-instances must be positive"))
+		return fmt.Errorf("-runs, -batch-messages, -quota, -quota-intents, -quota-batches and -quota-instances must be positive")
 	}
 	start := time.Now()
-	if err := s.build(); err != nil {
-		fail(err)
+	err := s.build()
+	if s.binary != "" {
+		defer os.RemoveAll(filepath.Dir(s.binary))
 	}
-	defer os.RemoveAll(filepath.Dir(s.binary))
+	if err != nil {
+		return err
+	}
+	if err := s.measure(); err != nil {
+		return err
+	}
+	header := fmt.Sprintf("%s, %s/%s, %d CPUs, %s; runs %d (medians), -quota %g; sections %s; took %v",
+		time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(),
+		s.runs, s.quota.q, strings.Join(s.sections, ","), time.Since(start).Round(time.Second))
+	sortRows(s.rows)
+	fmt.Println(header)
+	fmt.Println()
+	printTable(os.Stdout, s.rows)
+	if *md != "" {
+		return writeMarkdown(*md, "Measured "+header+":\n\n"+markdown(s.rows))
+	}
+	return nil
+}
+
+// measure runs the sections asked for, in order.
+func (s *suite) measure() error {
 	for _, sec := range []struct {
 		name string
 		run  func() error
@@ -82,24 +111,11 @@ func main() {
 		t := time.Now()
 		fmt.Fprintf(os.Stderr, "bench: %s ...\n", sec.name)
 		if err := sec.run(); err != nil {
-			fail(fmt.Errorf("%s: %w", sec.name, err))
+			return fmt.Errorf("%s: %w", sec.name, err)
 		}
 		fmt.Fprintf(os.Stderr, "bench: %s done in %v\n", sec.name, time.Since(t).Round(100*time.Millisecond))
 	}
-	took := time.Since(start).Round(time.Second)
-	header := fmt.Sprintf("%s, %s/%s, %d CPUs, %s; runs %d (medians), -quota %g; sections %s; took %v",
-		time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(),
-		s.runs, s.quota.q, strings.Join(s.sections, ","), took)
-	sortRows(s.rows)
-	fmt.Println(header)
-	fmt.Println()
-	printTable(os.Stdout, s.rows)
-	if *md != "" {
-		text := "Measured " + header + ":\n\n" + markdown(s.rows)
-		if err := writeMarkdown(*md, text); err != nil {
-			fail(err)
-		}
-	}
+	return nil
 }
 
 func fail(err error) {
