@@ -181,3 +181,40 @@ func TestEventDeferredAndBack(t *testing.T) {
 		t.Errorf("the copy: %+v", img)
 	}
 }
+
+// An event's plan beyond the blast radius is confirmed as any message's:
+// the letter's confirm, added at the top of the event as it came.
+func TestEventConfirmedAtItsTop(t *testing.T) {
+	t.Parallel()
+	emu := testenv.StartEmulator(t, emulator.Options{Seed: testenv.DemoSeed(t), CreatingCalls: 1})
+	mns := testenv.StartMNS(t, mnsfake.Options{}, retryQueue, deadQueue)
+	pol, err := lifecyclepolicy.Parse([]byte(`{"version":1,"families":[{"match":"web","keep":1,"maxDeprecations":1}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHandler(t, emu, setup{mns: mns, retry: true, dlq: true, policy: pol})
+	event := sample(t, "triggers/actiontrail-createimage.json")
+	rep, err := handle(t, h, 5*time.Second, []byte(event))
+	checkAccounting(t, rep, err, []string{"0c6f2b8e-3d41-4b7a-9a52-6e1f0d7c4a11"})
+	m := rep.Messages[0]
+	want := []string{webOldest, webNov06, webNov20} // beyond keep 1; the tagged image is excluded
+	if m.Outcome != report.DeadLettered || m.Code != "Forbidden.BlastRadius" || m.Confirm == nil || !slices.Equal(m.Confirm.Deprecate, want) {
+		t.Fatalf("%s %s confirm %+v: %s", m.Outcome, m.Code, m.Confirm, m.Error)
+	}
+	var body map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(event), &body); err != nil {
+		t.Fatal(err)
+	}
+	body["confirm"], _ = json.Marshal(m.Confirm)
+	again, _ := json.Marshal(body)
+	rep, err = handle(t, h, 5*time.Second, again)
+	checkAccounting(t, rep, err, []string{"0c6f2b8e-3d41-4b7a-9a52-6e1f0d7c4a11"})
+	if m := rep.Messages[0]; m.Outcome != report.Applied {
+		t.Fatalf("confirmed: %s %s: %s", m.Outcome, m.Code, m.Error)
+	}
+	for id, st := range map[string]string{webBuilding: "Available", webOldest: "Deprecated", webNov06: "Deprecated", webNov20: "Deprecated", webKeepTag: "Available"} {
+		if got := statusOf(t, emu, id); got != st {
+			t.Errorf("%s is %s, want %s", id, got, st)
+		}
+	}
+}
