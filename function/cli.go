@@ -228,6 +228,9 @@ func writeReportTable(w io.Writer, rep *report.Report) {
 		if m.Error != "" {
 			fmt.Fprintf(w, "  error: %s\n", m.Error)
 		}
+		if m.Reason != "" {
+			fmt.Fprintf(w, "  reason: %s\n", m.Reason)
+		}
 		if m.Plan != nil {
 			for _, line := range strings.Split(strings.TrimRight(m.Plan.Table(), "\n"), "\n") {
 				fmt.Fprintln(w, "  "+line)

@@ -15,26 +15,35 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/invoke"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/lifecycle"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/policy"
 )
 
 // runDemo starts the ECS emulator in-process with a realistic seed, runs every
 // sample event of events/ through the real handler and the real SDK, and shows
 // the images before and after. No account and no network.
-var demoCommand = command{name: "demo", synopsis: "[--seed FILE] [--events DIR]",
+var demoCommand = command{name: "demo", synopsis: "[--seed FILE] [--events DIR] [--policy FILE]",
 	about: "Starts the ECS emulator in-process with a realistic seed and runs every sample event through the\n" +
-		"real handler and the real SDK: the images before and after, each plan and report, and the ECS calls\n" +
-		"each event made. No account and no network; run it from the repository root."}
+		"real handler and the real SDK, with the lifecycle policy s.yaml ships: the images before and after,\n" +
+		"each plan and report, and the ECS calls each event made. No account and no network; run it from the\n" +
+		"repository root."}
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags(demoCommand, stderr)
 	seedPath := fs.String("seed", filepath.Join("events", "seed", "demo.json"), "emulator seed")
 	eventsDir := fs.String("events", "events", "directory of sample events (*.json, run in name order)")
+	policyFile := fs.String("policy", filepath.Join("deploy", "lifecycle-policy.json"), "lifecycle policy (POLICY_FILE); \"\" for none")
 	pos, code, ok := parse(demoCommand, fs, args, stdout, stderr)
 	switch {
 	case !ok:
 		return code
 	case len(pos) > 0:
 		return usageError(stderr, demoCommand, "demo takes no arguments, got %q", pos)
+	}
+	pol, err := policy.Load(func(name string) string { return map[string]string{policy.EnvFile: *policyFile}[name] }, os.ReadFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "demo: %v (run it from the repository root)\n", err)
+		return exitUsage
 	}
 	seed, err := emulator.LoadSeed(*seedPath)
 	if err != nil {
@@ -54,10 +63,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	defer emu.Close()
-	fmt.Fprintf(stdout, "ECS emulator on %s (keys emulator/emulator), seed %s\n\n", emu.URL(), *seedPath)
+	fmt.Fprintf(stdout, "ECS emulator on %s (keys emulator/emulator), seed %s, policy %s\n\n", emu.URL(), *seedPath, dash(*policyFile))
 	// The samples include deliberately bad input, so rejected messages are
 	// expected; only a message that could not be settled fails the demo.
-	if playDemo(ctx, emu, emu.URL(), seed.Region, samples, stdout, stderr) {
+	if playDemo(ctx, emu, demoSetup{endpoint: emu.URL(), region: seed.Region, policy: pol}, samples, stdout, stderr) {
 		return exitMessages
 	}
 	return exitOK
@@ -75,8 +84,8 @@ var demoActions = []string{"DescribeImages", "DescribeImageFromFamily", "Describ
 // playDemo runs each sample through the handler against emu (reached at
 // endpoint) and prints the images before and after, each report and the ECS
 // calls each event made, by action. It reports whether an invocation failed.
-func playDemo(ctx context.Context, emu *emulator.Server, endpoint, region string, samples []string, stdout, stderr io.Writer) (failed bool) {
-	h := demoHandler(endpoint, region, stderr)
+func playDemo(ctx context.Context, emu *emulator.Server, d demoSetup, samples []string, stdout, stderr io.Writer) (failed bool) {
+	h := demoHandler(d, stdout, stderr)
 	before := emu.Images()
 	fmt.Fprintln(stdout, "== images before")
 	writeImages(stdout, before, nil)
@@ -130,20 +139,33 @@ func describeCalls(before, after map[string]int) string {
 	return fmt.Sprintf("(ECS calls for this event: %d: %s)", total, strings.Join(parts, ", "))
 }
 
-func demoHandler(endpoint, region string, stderr io.Writer) *invoke.Handler {
+// demoSetup is what the demo's handler is built from: the emulator's
+// endpoint, the seed's region and the lifecycle policy (nil for none).
+type demoSetup struct {
+	endpoint, region string
+	policy           *policy.Policy
+}
+
+func demoHandler(d demoSetup, stdout, stderr io.Writer) *invoke.Handler {
 	cfg := config.Defaults()
-	if region != "" {
-		cfg.Region = region
+	if d.region != "" {
+		cfg.Region = d.region
 	}
-	cfg.ECSEndpoint = endpoint
+	cfg.ECSEndpoint = d.endpoint
+	cfg.Policy = d.policy
 	h := handlerFor(cfg, newLogger(stderr, "error"))
 	h.NewAPI = func(*ecsapi.Credentials) (ecsapi.API, error) {
-		return ecsapi.New(ecsapi.Config{Region: cfg.Region, Endpoint: endpoint,
+		return ecsapi.New(ecsapi.Config{Region: cfg.Region, Endpoint: d.endpoint,
 			Credentials: &ecsapi.Credentials{AccessKeyID: "emulator", AccessKeySecret: "emulator"}})
 	}
 	h.Policy.Base, h.Policy.Cap = 50*time.Millisecond, 500*time.Millisecond
 	// The emulator finishes a Creating image in a few calls, not minutes.
 	h.CreatingBackoff = func(int) time.Duration { return 300 * time.Millisecond }
+	// The wait is part of the story: one line per look at the image (each
+	// sample is one invocation, worked before the next, so lines do not mix).
+	h.OnCreatingWait = func(w lifecycle.CreatingWait) {
+		fmt.Fprintf(stdout, "waiting for %s: %s %d%%, next look in %v\n", w.ImageID, w.Status, w.Progress, w.Next)
+	}
 	return h
 }
 

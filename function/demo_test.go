@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/policy"
 	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 )
 
@@ -54,7 +55,13 @@ func runDemoOn(t *testing.T) (string, map[string]int) {
 	samples, _ := filepath.Glob(filepath.Join("..", "events", "*.json"))
 	sort.Strings(samples)
 	var out, errOut bytes.Buffer
-	if failed := playDemo(context.Background(), emu, srv.URL, seed.Region, samples, &out, &errOut); failed {
+	pol, err := policy.Load(func(name string) string {
+		return map[string]string{policy.EnvFile: filepath.Join("..", "deploy", "lifecycle-policy.json")}[name]
+	}, os.ReadFile)
+	if err != nil || pol == nil {
+		t.Fatalf("policy %v: %v", pol, err)
+	}
+	if failed := playDemo(context.Background(), emu, demoSetup{endpoint: srv.URL, region: seed.Region, policy: pol}, samples, &out, &errOut); failed {
 		t.Fatalf("demo failed:\n%s\n%s", out.String(), errOut.String())
 	}
 	proxy.mu.Lock()

@@ -35,7 +35,7 @@ func cliEnv(t *testing.T) {
 	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", emulator.DefaultKey)
 	t.Setenv("ALIBABA_CLOUD_SECURITY_TOKEN", "")
 	t.Setenv("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
-	for _, k := range []string{"ECS_ENDPOINT", "RETRY_QUEUE", "DEAD_LETTER_QUEUE", "MNS_ENDPOINT", "FC_REGION"} {
+	for _, k := range []string{"ECS_ENDPOINT", "RETRY_QUEUE", "DEAD_LETTER_QUEUE", "MNS_ENDPOINT", "FC_REGION", "POLICY_FILE", "POLICY"} {
 		t.Setenv(k, "")
 	}
 }
@@ -108,6 +108,27 @@ func TestApplyFromStdinAsJSON(t *testing.T) {
 	}
 }
 
+// plan shows what an ActionTrail event would do with the policy of
+// POLICY_FILE, and why an event of another call is left alone.
+func TestPlanActionTrailEvents(t *testing.T) {
+	cliEnv(t)
+	t.Setenv("POLICY_FILE", filepath.Join("..", "deploy", "lifecycle-policy.json"))
+	emu := testenv.StartDemoEmulator(t)
+	code, out, errOut := runCmd(t, "", "plan", "--endpoint", emu.URL(), filepath.Join("..", "events", "triggers", "actiontrail-importimage.json"))
+	if code != exitOK || !strings.Contains(out, "action promote (ActionTrail ImportImage F0E1D2C3-B4A5-4968-8776-5F4E3D2C1B0A), region cn-hangzhou, image m-bp1base9z8y7x6w5v4u3, families base (dry run)") ||
+		!strings.Contains(out, "note: family base from policy names[2] (base-* matches base-import-ubuntu-2404)") {
+		t.Errorf("exit %d:\n%s\n%s", code, out, errOut)
+	}
+	other := `{"id":"ev-1","source":"acs.ecs","specversion":"1.0","type":"ecs:ActionTrail:ApiCall","data":{"eventName":"DeleteImage"}}`
+	code, out, _ = runCmd(t, other, "plan", "--endpoint", emu.URL(), "-")
+	if code != exitOK || !strings.Contains(out, "outcome=unchanged") || !strings.Contains(out, `reason: not acted on: "DeleteImage"`) {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+	if n := emu.Calls("ModifyImageAttribute"); n != 0 {
+		t.Errorf("plan wrote %d times", n)
+	}
+}
+
 func TestApplyExitsOneWhenAMessageIsRejected(t *testing.T) {
 	cliEnv(t)
 	emu := testenv.StartDemoEmulator(t)
@@ -121,9 +142,17 @@ func TestApplyExitsOneWhenAMessageIsRejected(t *testing.T) {
 }
 
 func TestDemoRunsEverySample(t *testing.T) {
-	code, out, errOut := runCmd(t, "", "demo", "--seed", filepath.Join("..", "events", "seed", "demo.json"), "--events", filepath.Join("..", "events"))
+	code, out, errOut := runCmd(t, "", "demo", "--seed", filepath.Join("..", "events", "seed", "demo.json"), "--events", filepath.Join("..", "events"),
+		"--policy", filepath.Join("..", "deploy", "lifecycle-policy.json"))
 	if code != exitOK {
 		t.Fatalf("demo exit %d; stderr: %s\n%s", code, errOut, out)
+	}
+	// The event's story: the wait, the policy's keep, the blast radius.
+	for _, want := range []string{"waiting for m-bp1web0a1b2c3d4e5f6g: Creating 40%", "action promote (ActionTrail CreateImage ",
+		"beyond keep 3, deprecated", "note: blast radius: the plan deprecates 2 of the 5 Available images of family web"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the demo does not show %q", want)
+		}
 	}
 	samples, _ := filepath.Glob(filepath.Join("..", "events", "*.json"))
 	for _, s := range samples {
@@ -138,7 +167,7 @@ func TestDemoRunsEverySample(t *testing.T) {
 
 func TestCustomRuntimeInvoke(t *testing.T) {
 	emu := testenv.StartDemoEmulator(t)
-	h := demoHandler(emu.URL(), "cn-hangzhou", &bytes.Buffer{})
+	h := demoHandler(demoSetup{endpoint: emu.URL(), region: "cn-hangzhou"}, &bytes.Buffer{}, &bytes.Buffer{})
 	srv := httptest.NewServer(customRuntime(h, newLogger(&bytes.Buffer{}, "error")))
 	defer srv.Close()
 

@@ -18,7 +18,7 @@ import (
 // without a call to ECS; the same server then serves a valid intent.
 func TestCustomRuntimeRefusesAPayloadOverTheLimit(t *testing.T) {
 	emu := testenv.StartDemoEmulator(t)
-	h := demoHandler(emu.URL(), "cn-hangzhou", &bytes.Buffer{})
+	h := demoHandler(demoSetup{endpoint: emu.URL(), region: "cn-hangzhou"}, &bytes.Buffer{}, &bytes.Buffer{})
 	h.MaxPayloadBytes = 4096
 	srv := httptest.NewServer(customRuntime(h, newLogger(&bytes.Buffer{}, "error")))
 	defer srv.Close()

@@ -52,9 +52,10 @@ func handlerFor(cfg config.Config, log *slog.Logger) *invoke.Handler {
 		MaxPayloadBytes: cfg.MaxPayloadBytes,
 		// One limiter for the process: ECS counts its quota per API and
 		// account, whatever invocation a call belongs to.
-		Limiter: retry.NewLimiter(cfg.RateLimit, int(cfg.RateLimit)),
-		Policy:  retry.DefaultPolicy(),
-		Log:     log,
+		Limiter:         retry.NewLimiter(cfg.RateLimit, int(cfg.RateLimit)),
+		Policy:          retry.DefaultPolicy(),
+		LifecyclePolicy: cfg.Policy,
+		Log:             log,
 	}
 }
 

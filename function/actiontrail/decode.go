@@ -47,8 +47,13 @@ func IsActionTrail(raw []byte) bool {
 		return false
 	}
 	typ, ok := loose(env.Type)
-	return ok && isActionTrailType(typ)
+	return ok && IsType(typ)
 }
+
+// IsType reports whether typ, a CloudEvent type, is an ActionTrail event
+// type of any service ("<service>:ActionTrail:<kind>"), for a caller that
+// has read the type already.
+func IsType(typ string) bool { return isActionTrailType(typ) }
 
 // isActionTrailType: three non-empty parts, the middle one "ActionTrail".
 func isActionTrailType(typ string) bool {

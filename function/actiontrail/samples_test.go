@@ -4,12 +4,13 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
-// sampleDir holds the ActionTrail samples shared with the CLI and, once the
-// trigger routes them, the end-to-end tests.
-const sampleDir = "../../events/actiontrail"
+// sampleDir holds the ActionTrail samples (actiontrail-*.json) among the
+// trigger samples shared with the CLI and the end-to-end tests.
+const sampleDir = "../../events/triggers"
 
 func readSample(t testing.TB, name string) []byte {
 	t.Helper()
@@ -28,6 +29,12 @@ func TestSamples(t *testing.T) {
 			EventID: "6F3A2C1B-4D5E-4F60-8A7B-9C0D1E2F3A4B", RequestID: "8E2B1F0A-5C3D-4E6F-9A8B-7C6D5E4F3A2B",
 			Region: "cn-hangzhou", ImageID: "m-bp1web0a1b2c3d4e5f6g", ImageName: "web-build-0412", ImageFamily: "web",
 			TargetRegion: "cn-hangzhou",
+		},
+		"actiontrail-createimage-noresponse.json": {
+			Type: TypeConsoleOperation, EventName: CreateImage,
+			EventID: "3E9D7C5B-1A2F-4E6D-9C8B-7A6F5E4D3C2B", RequestID: "D4C3B2A1-0F9E-4D8C-B7A6-958473625140",
+			Region: "cn-hangzhou", ImageName: "web-build-0412", ImageFamily: "web", TargetRegion: "cn-hangzhou",
+			Absent: []string{FieldImageID},
 		},
 		"actiontrail-copyimage.json": {
 			Type: TypeAPICall, EventName: CopyImage,
@@ -51,7 +58,7 @@ func TestSamples(t *testing.T) {
 			Absent: []string{FieldImageID},
 		},
 	}
-	names, err := filepath.Glob(filepath.Join(sampleDir, "*.json"))
+	names, err := filepath.Glob(filepath.Join(sampleDir, "actiontrail-*.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,6 +102,9 @@ func TestOtherSamplesAreNotActionTrail(t *testing.T) {
 		t.Fatalf("only %d samples found", len(paths))
 	}
 	for _, p := range paths {
+		if strings.Contains(filepath.Base(p), "actiontrail-") {
+			continue // the samples above
+		}
 		raw, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)

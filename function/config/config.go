@@ -5,11 +5,14 @@ package config
 import (
 	"fmt"
 	"math"
+	"os"
 	"path"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/policy"
 )
 
 // Config is everything the function reads from its environment. The ECS and MNS
@@ -31,6 +34,9 @@ type Config struct {
 	Concurrency            int           // BATCH_CONCURRENCY: messages worked on at once
 	LogLevel               string        // LOG_LEVEL: debug, info, warn, error
 	MaxPayloadBytes        int           // MAX_PAYLOAD_BYTES: larger payloads are refused before they are parsed
+	// Policy is the lifecycle policy of POLICY_FILE or POLICY, validated;
+	// nil when neither is set (the function then works from its messages alone).
+	Policy *policy.Policy
 }
 
 // Defaults are the values used when a variable is unset.
@@ -68,7 +74,14 @@ const DefaultMaxPayloadBytes = 6 << 20
 // checks a value: the packages the configuration is handed to take it as
 // valid (function/wire.go hands it out).
 func FromEnv(getenv func(string) string) (Config, error) {
+	return FromEnvFiles(getenv, os.ReadFile)
+}
+
+// FromEnvFiles is FromEnv reading the file POLICY_FILE names through
+// readFile (a test maps the code package's /code to the repository).
+func FromEnvFiles(getenv func(string) string, readFile func(string) ([]byte, error)) (Config, error) {
 	r := &reader{getenv: getenv, c: Defaults()}
+	r.policy(readFile)
 	r.endpoints()
 	r.queues()
 	r.guards()
@@ -93,6 +106,18 @@ type reader struct {
 // (by their own parsers).
 func (r *reader) bad(name, value, want string) {
 	r.errs = append(r.errs, fmt.Sprintf("%s=%q: %s", name, value, want))
+}
+
+// policy reads and validates the lifecycle policy: a bad one stops the
+// start with every violation, each naming its field ("POLICY_FILE=/code/
+// lifecycle-policy.json: InvalidParameter.Keep: families[0].keep: ...").
+func (r *reader) policy(readFile func(string) ([]byte, error)) {
+	p, err := policy.Load(r.getenv, readFile)
+	if err != nil {
+		r.errs = append(r.errs, err.Error())
+		return
+	}
+	r.c.Policy = p
 }
 
 // endpoints reads the region and the ECS and MNS endpoints.

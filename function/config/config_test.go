@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -184,5 +185,61 @@ func TestFromEnvRefusesWhatNoPackageChecksAgain(t *testing.T) {
 		if _, err := FromEnv(env(map[string]string{"MNS_ENDPOINT": mns, "RETRY_QUEUE": q})); err != nil {
 			t.Errorf("RETRY_QUEUE=%s: %v", q, err)
 		}
+	}
+}
+
+func TestFromEnvReadsThePolicy(t *testing.T) {
+	t.Parallel()
+	const text = `{"version":1,"families":[{"match":"web","keep":3}]}`
+	files := map[string]string{"/code/lifecycle-policy.json": text, "/code/bad.json": `{"version":1,"families":[{"match":"web","keep":0}]}`}
+	readFile := func(name string) ([]byte, error) {
+		if s, ok := files[name]; ok {
+			return []byte(s), nil
+		}
+		return nil, fmt.Errorf("open %s: no such file or directory", name)
+	}
+	tests := []struct {
+		name string
+		vars map[string]string
+		keep int      // of web; 0 = no policy
+		says []string // in the error; none = no error
+	}{
+		{"none", nil, 0, nil},
+		{"a file", map[string]string{"POLICY_FILE": "/code/lifecycle-policy.json"}, 3, nil},
+		{"inline", map[string]string{"POLICY": text}, 3, nil},
+		{"a bad file names the file and the field", map[string]string{"POLICY_FILE": "/code/bad.json"}, 0,
+			[]string{"POLICY_FILE=/code/bad.json", "InvalidParameter.Keep", "families[0].keep"}},
+		{"a file that is not there", map[string]string{"POLICY_FILE": "/code/gone.json"}, 0,
+			[]string{"POLICY_FILE=/code/gone.json", "InvalidParameter.PolicyFile", "no such file"}},
+		{"a bad inline policy", map[string]string{"POLICY": `{"version":1,"families":[],"nmes":[]}`}, 0,
+			[]string{"POLICY: ", "InvalidParameter.UnknownField", "nmes"}},
+		{"both", map[string]string{"POLICY": text, "POLICY_FILE": "/code/lifecycle-policy.json"}, 0,
+			[]string{"InvalidParameter.PolicyConflict", "POLICY_FILE and POLICY are both set"}},
+		{"with another bad value, both are reported", map[string]string{"POLICY_FILE": "/code/bad.json", "FAMILY_FLOOR": "-1"}, 0,
+			[]string{"families[0].keep", "FAMILY_FLOOR"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := FromEnvFiles(env(tt.vars), readFile)
+			if len(tt.says) > 0 {
+				if err == nil {
+					t.Fatal("accepted")
+				}
+				for _, s := range tt.says {
+					if !strings.Contains(err.Error(), s) {
+						t.Errorf("error does not say %q: %v", s, err)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			rule, ok := c.Policy.Family("web")
+			if got := map[bool]int{true: rule.Keep}[ok]; got != tt.keep {
+				t.Errorf("keep of web = %d (covered %v), want %d", got, ok, tt.keep)
+			}
+		})
 	}
 }

@@ -36,9 +36,12 @@ type Image struct {
 
 // DescribeImagesInput selects images. Empty fields are not sent.
 type DescribeImagesInput struct {
-	RegionID   string
-	ImageIDs   []string // at most 100, sent comma-separated
-	Family     string
+	RegionID string
+	ImageIDs []string // at most 100, sent comma-separated
+	Family   string
+	// ImageName filters by name; the API matches it loosely (a fuzzy
+	// match), so a caller compares the names it gets back exactly.
+	ImageName  string
 	Statuses   []string // empty means the API default (Available only)
 	OwnerAlias string   // "self" for custom images
 	PageNumber int      // 1-based; 0 means 1

@@ -43,6 +43,7 @@ func (c *Client) DescribeImages(ctx context.Context, in DescribeImagesInput) (Im
 	req.RegionId = in.RegionID
 	req.ImageId = strings.Join(in.ImageIDs, ",")
 	req.ImageFamily = in.Family
+	req.ImageName = in.ImageName
 	req.Status = strings.Join(in.Statuses, ",")
 	req.ImageOwnerAlias = in.OwnerAlias
 	if in.PageNumber > 0 {

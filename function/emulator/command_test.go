@@ -42,7 +42,7 @@ func TestMainServesSeedUntilCancelled(t *testing.T) {
 	}
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
 	out := strings.Join(printed, "\n")
-	for _, want := range []string{"demo-ak", "demo-sk", "cn-hangzhou", "12 images"} {
+	for _, want := range []string{"demo-ak", "demo-sk", "cn-hangzhou", "14 images"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("banner lacks %q:\n%s", want, out)
 		}
@@ -106,7 +106,7 @@ func TestDemoSeed(t *testing.T) {
 		"api":   "Available,Available,Available",
 		"base":  "Deprecated,Available",
 		"batch": "Available",
-		"":      "Available",
+		"":      "Available,Creating,Available", // the system image, the copy in cn-shanghai, the import
 	}
 	for fam, statuses := range want {
 		if got := strings.Join(families[fam], ","); got != statuses {

@@ -93,6 +93,9 @@ func topLevelElsewhere() map[string]string {
 	for _, f := range retryFields(new(Retry)) {
 		m[strings.ToLower(f.name)] = "retry." + f.name
 	}
+	for _, f := range confirmFields(new(Confirm)) {
+		m[strings.ToLower(f.name)] = "confirm." + f.name
+	}
 	return m
 }
 
@@ -118,7 +121,14 @@ func intentFields(in *Intent) []field {
 		{"keep", value(&in.Keep, "an integer", "a number")},
 		{"minAge", value(&in.MinAge, `a duration such as "168h" or "7d", or a number of days`, "a string", "a number")},
 		{"dryRun", value(&in.DryRun, "a boolean", "a boolean")},
+		{"confirm", object(&in.Confirm, confirmFields, nil)},
 		{"retry", object(&in.Retry, retryFields, nil)},
+	}
+}
+
+func confirmFields(c *Confirm) []field {
+	return []field{
+		{"deprecate", texts(&c.Deprecate)},
 	}
 }
 

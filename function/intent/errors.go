@@ -26,6 +26,7 @@ const (
 	CodeInvalidKeep             = "InvalidParameter.Keep"
 	CodeInvalidMinAge           = "InvalidParameter.MinAge"
 	CodeInvalidRetry            = "InvalidParameter.Retry"
+	CodeInvalidConfirm          = "InvalidParameter.Confirm"
 	CodeInvalidID               = "InvalidParameter.Id"
 	CodeInvalidImageID          = "InvalidImageId.Malformed"
 	CodeInvalidImageName        = "InvalidImageName.Malformed"

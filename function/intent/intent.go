@@ -3,7 +3,11 @@
 // against the ModifyImageAttribute rules before any API call is made.
 package intent
 
-import "time"
+import (
+	"time"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/actiontrail"
+)
 
 // Actions.
 const (
@@ -51,8 +55,36 @@ type Intent struct {
 	// MinAge (rotate only): only images older than this are deprecated.
 	MinAge Duration `json:"minAge,omitempty"`
 	DryRun bool     `json:"dryRun,omitempty"`
+	// Confirm approves, image by image, the deprecations of a plan that the
+	// blast-radius limits refused (promote, rotate and rollback only).
+	Confirm *Confirm `json:"confirm,omitempty"`
 	// Retry is added by the function itself when it re-enqueues a deferred message.
 	Retry *Retry `json:"retry,omitempty"`
+	// Event is the ActionTrail record a promote was made from (FromEvent),
+	// nil for an intent a producer sent. It is not part of the JSON
+	// contract: no message can set it, so a promote that names its image by
+	// name rather than by id comes only from the cloud's own record.
+	Event *actiontrail.Record `json:"-"`
+}
+
+// MaxConfirm bounds confirm.deprecate: no plan deprecates more images than a
+// family holds (MaxKeep).
+const MaxConfirm = MaxKeep
+
+// Confirm is a person's approval of a refused plan: the ids of the images it
+// may deprecate beyond the blast-radius limits, as the refusal listed them.
+// It names images, not a number, so a replay cannot approve images the
+// person never saw (see policy.Check).
+type Confirm struct {
+	Deprecate []string `json:"deprecate"`
+}
+
+// Confirmed returns the ids the intent confirms, nil when it confirms none.
+func (in Intent) Confirmed() []string {
+	if in.Confirm == nil {
+		return nil
+	}
+	return in.Confirm.Deprecate
 }
 
 // Attributes are the image attributes an intent can set.
@@ -97,7 +129,8 @@ func (in Intent) KeepOrDefault() int {
 // then imageFamilies (names or patterns, see path.Match). A valid intent has
 // one or the other; an invalid one may have both, and a report still shows
 // them all. It is nil for a rollback named by imageId alone, whose family is
-// the image's own (known only once the image is read).
+// the image's own (known only once the image is read), and for a rotate
+// that names none, which rotates every family the policy covers.
 func (in Intent) Families() []string {
 	if in.ImageFamily == "" {
 		return in.ImageFamilies

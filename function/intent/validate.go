@@ -72,6 +72,7 @@ var rules = []func(Intent, *Errors){
 	checkAttributes,
 	checkKeep,
 	checkMinAge,
+	checkConfirm,
 	checkRetry,
 }
 
@@ -113,7 +114,7 @@ func checkImageID(in Intent, errs *Errors) {
 		errs.missing("imageId")
 	case in.ImageID != "" && in.Action == ActionRotate:
 		errs.add(CodeInvalidParameter, "imageId", "does not apply to %s, which works on imageFamily", in.Action)
-	case in.ImageID != "" && (len(in.ImageID) > 128 || !imageIDPattern.MatchString(in.ImageID)):
+	case in.ImageID != "" && !validImageID(in.ImageID):
 		errs.add(CodeInvalidImageID, "imageId", "%q is not an image id: \"m-\" followed by letters and digits", echo(in.ImageID))
 	}
 }
@@ -130,16 +131,13 @@ func checkImageFamily(in Intent, errs *Errors) {
 }
 
 // needsFamily reports whether the action has nothing to work on without
-// imageFamily: a rotate takes imageFamilies instead, and a rollback names its
-// family, its image (whose family the engine reads), or both.
+// imageFamily: a rollback names its family, its image (whose family the
+// engine reads), or both. A rotate may name none: it then rotates every
+// family the policy covers, and the engine refuses it when there is no
+// policy (MissingParameter, naming POLICY_FILE), since only the deployment
+// knows whether one is configured.
 func (in Intent) needsFamily() bool {
-	switch in.Action {
-	case ActionRotate:
-		return len(in.ImageFamilies) == 0
-	case ActionRollback:
-		return in.ImageID == ""
-	}
-	return false
+	return in.Action == ActionRollback && in.ImageID == ""
 }
 
 func checkImageFamilies(in Intent, errs *Errors) {
@@ -185,6 +183,42 @@ func checkMinAge(in Intent, errs *Errors) {
 	case in.MinAge < 0:
 		errs.add(CodeInvalidMinAge, "minAge", "must not be negative, got %s", in.MinAge)
 	}
+}
+
+// confirmActions are the actions whose plans the blast-radius limits check:
+// the ones that deprecate images a message does not name one by one.
+var confirmActions = []string{ActionPromote, ActionRotate, ActionRollback}
+
+// checkConfirm: confirm applies to the actions whose plans the blast radius
+// checks, and names 1 to MaxConfirm distinct image ids.
+func checkConfirm(in Intent, errs *Errors) {
+	c := in.Confirm
+	switch {
+	case c == nil:
+		return
+	case in.knownAction() && !slices.Contains(confirmActions, in.Action):
+		errs.add(CodeInvalidParameter, "confirm", "applies only to promote, rotate and rollback, whose plans the blast-radius limits check; %s names its image itself", in.Action)
+		return
+	case len(c.Deprecate) == 0:
+		errs.missing("confirm.deprecate")
+		return
+	case len(c.Deprecate) > MaxConfirm:
+		errs.add(CodeInvalidConfirm, "confirm.deprecate", "must list at most %d image ids, got %d", MaxConfirm, len(c.Deprecate))
+		return
+	}
+	for i, id := range c.Deprecate {
+		f := fmt.Sprintf("confirm.deprecate[%d]", i)
+		if j := slices.Index(c.Deprecate[:i], id); j >= 0 {
+			errs.add(CodeInvalidConfirm, f, "%q repeats confirm.deprecate[%d]", echo(id), j)
+		} else if !validImageID(id) {
+			errs.add(CodeInvalidImageID, f, "%q is not an image id: \"m-\" followed by letters and digits", echo(id))
+		}
+	}
+}
+
+// validImageID reports whether id has the form of a custom image id.
+func validImageID(id string) bool {
+	return len(id) <= 128 && imageIDPattern.MatchString(id)
 }
 
 func checkRetry(in Intent, errs *Errors) {

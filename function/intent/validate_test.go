@@ -52,7 +52,8 @@ func TestValidateRules(t *testing.T) {
 		{"promote with minAge", `{"action":"promote",` + img + `,"minAge":"1h"}`, []string{"InvalidParameter.MinAge minAge"}},
 		{"rotate valid", `{"action":"rotate","imageFamily":"web","keep":3,"minAge":"168h"}`, nil},
 		{"rotate with families", `{"action":"rotate","imageFamilies":["web-*","api"]}`, nil},
-		{"rotate without family", `{"action":"rotate"}`, []string{"MissingParameter imageFamily"}},
+		// Every family the policy covers; the engine refuses it without one.
+		{"rotate without family", `{"action":"rotate"}`, nil},
 		{"rotate with both", `{"action":"rotate","imageFamily":"web","imageFamilies":["api"]}`, []string{"InvalidParameter imageFamilies"}},
 		{"rotate with imageId", `{"action":"rotate","imageFamily":"web",` + img + `}`, []string{"InvalidParameter imageId"}},
 		{"rotate with attributes", `{"action":"rotate","imageFamily":"web","attributes":{"imageName":"web"}}`, []string{"InvalidParameter attributes"}},
@@ -125,6 +126,23 @@ func TestValidateRules(t *testing.T) {
 		{"retry from the past century", `{"action":"deprecate",` + img + `,"retry":{"attempt":2,"firstSeen":"1999-12-31T23:59:59Z"}}`, []string{"InvalidParameter.Retry retry.firstSeen"}},
 		{"retry beyond year 9999 in UTC", `{"action":"deprecate",` + img + `,"retry":{"attempt":2,"firstSeen":"9999-12-31T23:59:59-01:00"}}`, []string{"InvalidParameter.Retry retry.firstSeen"}},
 
+		// confirm
+		{"confirm on promote", `{"action":"promote",` + img + `,"confirm":{"deprecate":["m-bp1a","m-bp1b"]}}`, nil},
+		{"confirm on rotate", `{"action":"rotate","imageFamily":"web","confirm":{"deprecate":["m-bp1a"]}}`, nil},
+		{"confirm on rollback", `{"action":"rollback",` + img + `,"confirm":{"deprecate":["m-bp1a"]}}`, nil},
+		{"confirm null is absent", `{"action":"deprecate",` + img + `,"confirm":null}`, nil},
+		{"confirm on deprecate", `{"action":"deprecate",` + img + `,"confirm":{"deprecate":["m-bp1a"]}}`, []string{"InvalidParameter confirm"}},
+		{"confirm on modify", `{"action":"modify",` + img + `,"attributes":{"imageName":"web"},"confirm":{"deprecate":["m-bp1a"]}}`, []string{"InvalidParameter confirm"}},
+		{"confirm empty", `{"action":"rotate","imageFamily":"web","confirm":{}}`, []string{"MissingParameter confirm.deprecate"}},
+		{"confirm empty list", `{"action":"rotate","imageFamily":"web","confirm":{"deprecate":[]}}`, []string{"MissingParameter confirm.deprecate"}},
+		{"confirm 100 ids", `{"action":"rotate","imageFamily":"web","confirm":{"deprecate":[` + imageIDs(100) + `]}}`, nil},
+		{"confirm 101 ids", `{"action":"rotate","imageFamily":"web","confirm":{"deprecate":[` + imageIDs(101) + `]}}`, []string{"InvalidParameter.Confirm confirm.deprecate"}},
+		{"confirm malformed id", `{"action":"rotate","imageFamily":"web","confirm":{"deprecate":["m-bp1a","i-bp1b"]}}`, []string{"InvalidImageId.Malformed confirm.deprecate[1]"}},
+		{"confirm repeated id", `{"action":"rotate","imageFamily":"web","confirm":{"deprecate":["m-bp1a","m-bp1b","m-bp1a"]}}`, []string{"InvalidParameter.Confirm confirm.deprecate[2]"}},
+		{"confirm a number", `{"action":"rotate","imageFamily":"web","confirm":{"deprecate":3}}`, []string{"InvalidParameter.Type confirm.deprecate"}},
+		{"confirm a list", `{"action":"rotate","imageFamily":"web","confirm":["m-bp1a"]}`, []string{"InvalidParameter.Type confirm"}},
+		{"confirm unknown member", `{"action":"rotate","imageFamily":"web","confirm":{"images":["m-bp1a"]}}`, []string{"InvalidParameter.UnknownField confirm.images"}},
+
 		// an unknown action still has its fields checked
 		{"unknown action, bad fields", `{"action":"nuke","imageId":"x","keep":-1,"attributes":{"bootMode":"EFI"}}`, []string{
 			"InvalidParameter.Action action", "InvalidImageId.Malformed imageId", "InvalidBootMode.NotSupport attributes.bootMode", "InvalidParameter.Keep keep"}},
@@ -136,6 +154,15 @@ func TestValidateRules(t *testing.T) {
 			wantViolations(t, err, tt.want...)
 		})
 	}
+}
+
+// imageIDs is n distinct image ids, quoted and comma-separated.
+func imageIDs(n int) string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf(`"m-bp1c%03d"`, i)
+	}
+	return strings.Join(ids, ",")
 }
 
 func TestValidateEnums(t *testing.T) {

@@ -47,6 +47,9 @@ func groupKey(p parsedMessage, id, region string, familyOf func(intent.Intent) (
 	switch {
 	case in.ImageFamily != "":
 		return region + "/family:" + in.ImageFamily
+	case in.Event != nil && in.Event.ImageFamily != "":
+		// An ActionTrail event's image joins the family its record names.
+		return region + "/family:" + in.Event.ImageFamily
 	case in.ImageID != "":
 		// Not read yet (or in no family): group by the image itself.
 		return region + "/image:" + in.ImageID

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sort"
 	"testing"
 	"time"
@@ -18,9 +19,11 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/invoke"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/lifecycle"
+	lifecyclepolicy "github.com/ecs-image-lifecycle/image-lifecycle/function/policy"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/queue"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/retry"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 	"github.com/ecs-image-lifecycle/image-lifecycle/tests/mnsfake"
 )
 
@@ -43,6 +46,22 @@ type setup struct {
 	concurrency  int
 	rateLimit    float64 // client-side calls/s per API; 0 = unlimited
 	now          func() time.Time
+	// policy is the lifecycle policy (POLICY_FILE); nil = none.
+	policy *lifecyclepolicy.Policy
+}
+
+// samplePolicy is deploy/lifecycle-policy.json, the policy s.yaml ships.
+func samplePolicy(t testing.TB) *lifecyclepolicy.Policy {
+	t.Helper()
+	text, err := os.ReadFile(testenv.Path(t, "deploy", "lifecycle-policy.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := lifecyclepolicy.Parse(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // newHandler builds the handler as the demo does: the real ECS SDK to the
@@ -74,6 +93,7 @@ func newHandler(t testing.TB, emu *emulator.Server, s setup) *invoke.Handler {
 		Log:             slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now:             s.now,
 		CreatingBackoff: func(int) time.Duration { return 20 * time.Millisecond },
+		LifecyclePolicy: s.policy,
 	}
 	if s.rateLimit > 0 {
 		h.Limiter = retry.NewLimiter(s.rateLimit, int(s.rateLimit))

@@ -20,6 +20,7 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/intent"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/lifecycle"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/policy"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/queue"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/redact"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
@@ -74,8 +75,12 @@ type Handler struct {
 	// NewAPI builds the ECS client for one invocation.
 	NewAPI func(creds *credential.Credentials) (ecsapi.API, error)
 	// Queue is nil when neither RETRY_QUEUE nor DEAD_LETTER_QUEUE is configured.
-	Queue  Settler
+	Queue Settler
+	// Policy is the retry policy of the calls to ECS.
 	Policy retry.Policy
+	// LifecyclePolicy is the lifecycle policy (POLICY_FILE or POLICY), nil
+	// for none; the engine is the one that reads it.
+	LifecyclePolicy *policy.Policy
 	// Shares split each invocation's deadline (time kept to settle, kept
 	// back from the calls, kept from a Creating wait); zero means
 	// retry.DefaultShares.
@@ -174,7 +179,10 @@ func parseAll(msgs []trigger.Message) (parsed []parsedMessage, valid []intent.In
 	parsed = make([]parsedMessage, len(msgs))
 	for i, msg := range msgs {
 		parsed[i] = parse(msg)
-		if parsed[i].err == nil {
+		// An event is not read ahead: most need no read at all (a failed
+		// call, a family the policy does not cover), and costing them none
+		// is the point.
+		if parsed[i].err == nil && parsed[i].skip == "" && parsed[i].in.Event == nil {
 			valid = append(valid, parsed[i].in)
 		}
 	}
@@ -211,6 +219,7 @@ func (h *Handler) engine(api ecsapi.API, region string, b retry.Budget) *lifecyc
 		Policy: h.Policy, Limiter: h.Limiter, Quota: h.retryQuota(), Budget: b,
 	}), h.Guards, region)
 	engine.Budget = b
+	engine.Policy = h.LifecyclePolicy
 	if h.Now != nil {
 		engine.Now = h.Now
 	}
@@ -263,16 +272,21 @@ func (h *Handler) prefetch(inv *invocation, ins []intent.Intent) {
 	}
 }
 
-// parsedMessage is a message's intent, or why it has none.
+// parsedMessage is a message's intent, or why it has none: an error, or a
+// reason to leave it alone (skip).
 type parsedMessage struct {
 	in   intent.Intent
 	err  error
 	code string
+	skip string
 }
 
 func parse(msg trigger.Message) parsedMessage {
-	if msg.Err != nil {
+	switch {
+	case msg.Err != nil:
 		return parsedMessage{err: msg.Err, code: trigger.Code(msg.Err)}
+	case msg.Event:
+		return parseEvent(msg)
 	}
 	in, err := intent.Parse(msg.Body)
 	if err != nil {
@@ -304,6 +318,10 @@ func (h *Handler) process(inv *invocation, msg trigger.Message, p parsedMessage)
 	m := report.Message{ID: msg.ID, IntentID: msg.IntentID, Source: msg.Source, Attempt: msg.Attempt}
 	in := p.in
 	describe(&m, in)
+	if p.skip != "" {
+		m.Outcome, m.Reason = report.Unchanged, p.skip
+		return m
+	}
 	if p.err != nil {
 		if msg.Err != nil {
 			return h.settlePermanent(inv, msg, m, nil, p.code, p.err.Error())
@@ -317,6 +335,7 @@ func (h *Handler) process(inv *invocation, msg trigger.Message, p parsedMessage)
 	res, err := inv.engine.Run(inv.work, in)
 	if res != nil {
 		m.Plan, m.Held = res.Plan, res.Held
+		describePlanned(&m, in, res.Plan)
 		for _, a := range res.Applied {
 			if a.RequestID != "" {
 				m.RequestIDs = append(m.RequestIDs, a.RequestID)
@@ -335,6 +354,7 @@ func (h *Handler) process(inv *invocation, msg trigger.Message, p parsedMessage)
 		return m
 	}
 	class, code := verdict(err)
+	m.Confirm = toConfirm(err)
 	h.logChangeFailure(inv.log, m, err, class, code)
 	return h.settle(inv, msg, m, &in, class, code, err)
 }

@@ -25,6 +25,8 @@ const (
 	baseOld     = "m-bp1base7h8i9j0k1l2m"  // base, Deprecated
 	baseNew     = "m-bp1base1a2b3c4d5e6f"  // base, Available (the only one)
 	batchOnly   = "m-bp1batch3c4d5e6f7g8"  // batch, the only image
+	baseImport  = "m-bp1base9z8y7x6w5v4u3" // no family, Available: an ImportImage of a base image
+	webCopySH   = "m-uf6web2c3d4e5f6g7h8i" // cn-shanghai, no family, Creating: a CopyImage of web-2026-11-20
 )
 
 // TestSamples runs every sample payload of events/ and events/triggers/,
@@ -40,6 +42,10 @@ func TestSamples(t *testing.T) {
 		// alternatives lists outcomes a message may end in when its result
 		// depends on a race the handler allows (different groups run concurrently).
 		either map[report.Outcome][]report.Outcome
+		// policy: the handler has deploy/lifecycle-policy.json (the
+		// ActionTrail samples do nothing without one).
+		policy bool
+		family map[string]string // image -> family afterwards
 	}{
 		{file: "01-modify.json", want: counts(report.Applied, 1), state: map[string]string{apiNov02: "Available"}},
 		// The build finishes after a few reads; the promote then renames it and
@@ -47,6 +53,10 @@ func TestSamples(t *testing.T) {
 		{file: "02-promote-post-build.json", want: counts(report.Applied, 1),
 			state: map[string]string{webBuilding: "Available", webOldest: "Deprecated", webNov06: "Deprecated",
 				webKeepTag: "Available", webNov20: "Available"}},
+		// The demo's ActionTrail CreateImage of the web build joins web with
+		// the policy's keep 3, as the trigger sample does.
+		{file: "02-actiontrail-createimage.json", want: counts(report.Applied, 1), policy: true,
+			state: map[string]string{webBuilding: "Available", webOldest: "Deprecated", webNov06: "Deprecated", webKeepTag: "Available", webNov20: "Available"}},
 		// keep 1 in api: the oldest goes, the shared one is skipped; batch has one image.
 		{file: "03-rotate-timer.json", want: counts(report.Applied, 1),
 			state: map[string]string{apiNov02: "Deprecated", apiShared: "Available", apiNov24: "Available", batchOnly: "Available"}},
@@ -89,6 +99,24 @@ func TestSamples(t *testing.T) {
 		{file: "triggers/timer.json", want: counts(report.Applied, 1),
 			state: map[string]string{webOldest: "Deprecated", webNov20: "Available", apiNov02: "Available"}},
 		{file: "triggers/unknown-shape.json", want: counts(report.Rejected, 1), codes: []string{"InvalidParameter.UnknownShape"}},
+		// The web build joins web with the policy's keep 3 (the tagged image
+		// is among the newest 3): the two oldest go.
+		{file: "triggers/actiontrail-createimage.json", want: counts(report.Applied, 1), policy: true,
+			state: map[string]string{webBuilding: "Available", webOldest: "Deprecated", webNov06: "Deprecated", webKeepTag: "Available", webNov20: "Available"}},
+		// The same, the image found by its name.
+		{file: "triggers/actiontrail-createimage-noresponse.json", want: counts(report.Applied, 1), policy: true,
+			state: map[string]string{webBuilding: "Available", webOldest: "Deprecated", webNov06: "Deprecated", webKeepTag: "Available", webNov20: "Available"}},
+		// The copy, found by name in cn-shanghai, joins web there (names[]
+		// web-*); nothing in cn-hangzhou changes.
+		{file: "triggers/actiontrail-copyimage.json", want: counts(report.Applied, 1), policy: true,
+			state:  map[string]string{webCopySH: "Available", webNov20: "Available", webOldest: "Available"},
+			family: map[string]string{webCopySH: "web"}},
+		// The import joins base (names[] base-*); base keeps 2.
+		{file: "triggers/actiontrail-importimage.json", want: counts(report.Applied, 1), policy: true,
+			state:  map[string]string{baseImport: "Available", baseNew: "Available"},
+			family: map[string]string{baseImport: "base"}},
+		// A failed call made no image.
+		{file: "triggers/actiontrail-failed.json", want: counts(report.Unchanged, 1), policy: true},
 	}
 	// Every top-level sample must be in the table, so a new sample is not silently untested.
 	listed := map[string]bool{}
@@ -116,7 +144,11 @@ func TestSamples(t *testing.T) {
 				t.Fatal(err)
 			}
 			emu := testenv.StartEmulator(t, emulator.Options{Seed: testenv.DemoSeed(t), CreatingCalls: 3})
-			h := newHandler(t, emu, setup{})
+			s := setup{}
+			if tc.policy {
+				s.policy = samplePolicy(t)
+			}
+			h := newHandler(t, emu, s)
 			rep, err := handle(t, h, 20*time.Second, payload)
 			if err != nil {
 				t.Errorf("Handle: %v", err)
@@ -151,6 +183,11 @@ func TestSamples(t *testing.T) {
 			for id, want := range tc.state {
 				if got := statusOf(t, emu, id); got != want {
 					t.Errorf("image %s is %s, want %s", id, got, want)
+				}
+			}
+			for id, want := range tc.family {
+				if img, _ := emu.Image(id); img.Family != want {
+					t.Errorf("image %s is in family %q, want %q", id, img.Family, want)
 				}
 			}
 		})

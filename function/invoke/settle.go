@@ -2,6 +2,7 @@ package invoke
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/credential"
@@ -47,6 +48,29 @@ func noCode(err error) string {
 		return "DeadlineExceeded"
 	}
 	return "TransportError"
+}
+
+// letterPlan is the plan a dead letter carries, as JSON, with the secrets
+// hidden as everywhere else; nil without a plan.
+func letterPlan(p *lifecycle.Plan, sec *redact.Secrets) json.RawMessage {
+	if p == nil {
+		return nil
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil
+	}
+	return json.RawMessage(sec.String(string(b)))
+}
+
+// toConfirm is what a person adds to a message whose plan the blast radius
+// refused, to approve exactly that plan; nil for any other failure.
+func toConfirm(err error) *intent.Confirm {
+	var refused *lifecycle.Refusal
+	if !errors.As(err, &refused) || len(refused.Confirm) == 0 {
+		return nil
+	}
+	return &intent.Confirm{Deprecate: refused.Confirm}
 }
 
 // settle ends a message whose run failed, by its class.
@@ -126,6 +150,7 @@ func (h *Handler) settlePermanent(inv *invocation, msg trigger.Message, m report
 		MessageID: redact.Clip(originalID, redact.EchoLimit), Body: msg.Body,
 		Code: redact.Clip(code, redact.EchoLimit), Message: redact.Clip(text, redact.TextLimit),
 		Attempt: msg.Attempt, FirstSeen: firstSeen, Now: h.now(),
+		Plan: letterPlan(m.Plan, sec), Confirm: m.Confirm,
 	})
 	if err != nil {
 		m.Outcome = report.Failed

@@ -19,6 +19,10 @@ type Refusal struct {
 	Code string
 	// Reason says which rule refused what.
 	Reason string
+	// Confirm, for a plan the blast radius refused (policy.CodeBlastRadius),
+	// lists the image ids a person puts in the message's
+	// "confirm": {"deprecate": [...]} to approve exactly that plan.
+	Confirm []string
 }
 
 func (r *Refusal) Error() string { return "refused: " + r.Code + ": " + r.Reason }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/intent"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/policy"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/retry"
 )
 
@@ -51,6 +52,12 @@ type Engine struct {
 	// OnCreatingWait, when set, is told each time a promote finds its image
 	// still Creating (the CLI shows it as progress). It must not block.
 	OnCreatingWait func(CreatingWait)
+	// Policy is the lifecycle policy (POLICY_FILE), nil for none: what a
+	// family keeps and its new images get where an intent does not say, the
+	// families a rotation that names none works on, what an ActionTrail
+	// event becomes, and the blast radius of a plan (policy.go, event.go,
+	// blastradius.go).
+	Policy *policy.Policy
 }
 
 // NewEngine returns an engine with a fresh read cache and default timings.
@@ -91,6 +98,12 @@ func (e *Engine) region(in intent.Intent) string {
 // Result carries the plan even when an error is returned after planning.
 func (e *Engine) Run(ctx context.Context, in intent.Intent) (*Result, error) {
 	p, err := e.Plan(ctx, in)
+	if err == nil {
+		// A plan refused whole, before any write and for a dry run too, so
+		// that plan shows what apply would do.
+		err = e.checkBlastRadius(in, p)
+		in = resolvedEvent(in, p)
+	}
 	if err != nil {
 		if p == nil {
 			return nil, err
@@ -146,6 +159,7 @@ func (e *Engine) settle(ctx context.Context, in intent.Intent, res *Result) (_ *
 	if !p.HasChanges() {
 		return res, e.Cache != nil, nil
 	}
+	e.holdBeyondBlastRadius(in, res, p)
 	again, err := e.Apply(ctx, p)
 	merged := *res.Plan
 	merged.Steps = slices.Clone(merged.Steps)
@@ -193,6 +207,9 @@ func (e *Engine) Prefetch(ctx context.Context, ins []intent.Intent) error {
 // *Refusal, an intent that must wait (an image still Creating) as a *NotYet;
 // API errors are wrapped with %w.
 func (e *Engine) Plan(ctx context.Context, in intent.Intent) (*Plan, error) {
+	if in.Event != nil {
+		return e.planEvent(ctx, in)
+	}
 	region := e.region(in)
 	if err := e.Guards.checkRegion(region); err != nil {
 		return nil, err

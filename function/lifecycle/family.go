@@ -135,6 +135,10 @@ func (e *Engine) judgeCandidate(ctx context.Context, region string, sel selectio
 // planRotate keeps the newest `keep` Available images of each family and
 // deprecates the rest that are older than minAge.
 func (e *Engine) planRotate(ctx context.Context, p *Plan, in intent.Intent) error {
+	in, err := e.rotationFamilies(in)
+	if err != nil {
+		return err
+	}
 	families, err := e.rotateFamilies(ctx, p.RegionID, in)
 	if err != nil {
 		return err
@@ -145,11 +149,13 @@ func (e *Engine) planRotate(ctx context.Context, p *Plan, in intent.Intent) erro
 		if err != nil {
 			return err
 		}
-		steps, err := e.selectFamily(ctx, p.RegionID, selection{family: fam, images: imgs, keep: max(in.KeepOrDefault(), 0), minAge: in.MinAge.Std()})
+		keep, minAge := e.settings(in, fam)
+		steps, err := e.selectFamily(ctx, p.RegionID, selection{family: fam, images: imgs, keep: keep, minAge: minAge})
 		if err != nil {
 			return err
 		}
 		p.Steps = append(p.Steps, steps...)
+		p.note(e.ruleNote(in, fam))
 	}
 	return nil
 }
@@ -195,10 +201,11 @@ func (e *Engine) planPromote(ctx context.Context, p *Plan, in intent.Intent) err
 	if err != nil {
 		return err
 	}
-	var a intent.Attributes
-	if in.Attributes != nil {
-		a = *in.Attributes
+	family := img.Family
+	if in.Attributes != nil && in.Attributes.ImageFamily != "" {
+		family = in.Attributes.ImageFamily
 	}
+	a := e.promoteAttributes(in, family)
 	// A promote always ends with the image Available, whatever else it sets.
 	a.Status = ecsapi.StatusAvailable
 	if err := e.checkImage(img, a); err != nil {
@@ -211,10 +218,6 @@ func (e *Engine) planPromote(ctx context.Context, p *Plan, in intent.Intent) err
 	ps := stepFor(img)
 	ps.Changes = changes
 	ps.Reason = "promoted image: " + changeReason(changes, ecsapi.StatusAvailable)
-	family := img.Family
-	if a.ImageFamily != "" {
-		family = a.ImageFamily
-	}
 	ps.Family = family
 	if family == "" {
 		ps.Reason += "; no image family, nothing else to deprecate"
@@ -232,10 +235,12 @@ func (e *Engine) planPromote(ctx context.Context, p *Plan, in intent.Intent) err
 	imgs = slices.DeleteFunc(slices.Clone(imgs), func(o ecsapi.Image) bool { return o.ImageID == img.ImageID })
 	imgs = append(imgs, after)
 	sortImages(imgs)
-	steps, err := e.selectFamily(ctx, p.RegionID, selection{family: family, images: imgs, keep: max(in.KeepOrDefault(), 0), promoted: img.ImageID})
+	keep, _ := e.settings(in, family)
+	steps, err := e.selectFamily(ctx, p.RegionID, selection{family: family, images: imgs, keep: keep, promoted: img.ImageID})
 	if err != nil {
 		return err
 	}
+	p.note(e.ruleNote(in, family))
 	p.Steps = append(p.Steps, ps)
 	for _, s := range steps {
 		if s.ImageID != img.ImageID {

@@ -105,12 +105,29 @@ func withoutLeaving(changes []FieldChange, family string) []FieldChange {
 // Plan is the full difference between the images as they are and as the
 // intent wants them, computed from reads only.
 type Plan struct {
-	Action   string   `json:"action"`
-	RegionID string   `json:"regionId"`
-	ImageID  string   `json:"imageId,omitempty"`
+	Action   string `json:"action"`
+	RegionID string `json:"regionId"`
+	ImageID  string `json:"imageId,omitempty"`
+	// Event names the ActionTrail record the promote was made from
+	// ("CreateImage <eventId>"); "" for an intent a producer sent.
+	Event    string   `json:"event,omitempty"`
 	Families []string `json:"families,omitempty"`
 	Steps    []Step   `json:"steps"`
-	DryRun   bool     `json:"dryRun,omitempty"`
+	// Reason says why there is nothing to plan at all (an event of a failed
+	// call, of a family no policy covers), when no step can say it.
+	Reason string `json:"reason,omitempty"`
+	// Notes say what the policy decided for the plan: where an event's
+	// family came from, the rule that set keep and the attributes, the
+	// blast-radius check.
+	Notes  []string `json:"notes,omitempty"`
+	DryRun bool     `json:"dryRun,omitempty"`
+}
+
+// note adds a note to the plan; "" adds nothing.
+func (p *Plan) note(n string) {
+	if n != "" {
+		p.Notes = append(p.Notes, n)
+	}
 }
 
 // HasChanges reports whether applying the plan would send any write.
@@ -134,7 +151,11 @@ func (p *Plan) Table() string {
 	if p == nil {
 		return ""
 	}
-	fmt.Fprintf(&b, "action %s, region %s", p.Action, p.RegionID)
+	fmt.Fprintf(&b, "action %s", p.Action)
+	if p.Event != "" {
+		fmt.Fprintf(&b, " (ActionTrail %s)", p.Event)
+	}
+	fmt.Fprintf(&b, ", region %s", p.RegionID)
 	if p.ImageID != "" {
 		fmt.Fprintf(&b, ", image %s", p.ImageID)
 	}
@@ -145,7 +166,22 @@ func (p *Plan) Table() string {
 		b.WriteString(" (dry run)")
 	}
 	b.WriteString("\n")
-	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	if p.Reason != "" {
+		b.WriteString("nothing to do: " + p.Reason + "\n")
+	}
+	p.writeSteps(&b)
+	for _, n := range p.Notes {
+		b.WriteString("note: " + n + "\n")
+	}
+	return b.String()
+}
+
+// writeSteps writes the steps as an aligned table, when there are any.
+func (p *Plan) writeSteps(b *strings.Builder) {
+	if len(p.Steps) == 0 && p.Reason != "" {
+		return
+	}
+	tw := tabwriter.NewWriter(b, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "IMAGE\tFAMILY\tCREATED\tFIELD\tFROM\tTO\tREASON")
 	dash := func(s string) string {
 		if s == "" {
@@ -176,7 +212,6 @@ func (p *Plan) Table() string {
 		}
 	}
 	_ = tw.Flush()
-	return b.String()
 }
 
 // Result is what Apply did.

@@ -107,15 +107,22 @@ func (p *Policy) Family(family string) (FamilyRule, bool) {
 // FamilyForImageName returns the family that names[] gives an image called
 // name: the family of the first rule whose match covers the name.
 func (p *Policy) FamilyForImageName(name string) (string, bool) {
+	r, ok := p.NameRuleFor(name)
+	return r.Family, ok
+}
+
+// NameRuleFor returns the first names[] rule whose match covers the image
+// name, for a caller that says which rule decided.
+func (p *Policy) NameRuleFor(name string) (NameRule, bool) {
 	if p == nil || name == "" {
-		return "", false
+		return NameRule{}, false
 	}
 	for _, r := range p.names {
 		if matches(r.Match, name) {
-			return r.Family, true
+			return r, true
 		}
 	}
-	return "", false
+	return NameRule{}, false
 }
 
 // Families returns the families[] rules in order (a copy).

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -319,6 +320,53 @@ func TestDeadLetterCutsWhatDoesNotFit(t *testing.T) {
 		letter.OriginalBodyEncoding != "string" || !strings.HasPrefix(body, letter.OriginalBody) || len(letter.OriginalBody) < 60000 {
 		t.Fatalf("letter of %d bytes: encoding %s truncated %v size %d, kept %d bytes",
 			len(got.Body), letter.OriginalBodyEncoding, letter.OriginalBodyTruncated, letter.OriginalBodySize, len(letter.OriginalBody))
+	}
+}
+
+// A blast-radius refusal is dead-lettered with its plan and the ids to
+// confirm; when the body and the plan do not fit together, the plan is left
+// out (and the letter says so), never the body or the ids.
+func TestDeadLetterCarriesThePlanAndWhatToConfirm(t *testing.T) {
+	t.Parallel()
+	s := testenv.StartMNS(t, mnsfake.Options{}, "dlq")
+	q := newQueue(t, s.Endpoint(), nil)
+	confirm := &intent.Confirm{Deprecate: []string{"m-bp1a", "m-bp1b"}}
+	small := json.RawMessage(`{"action":"rotate","steps":[{"imageId":"m-bp1a"}]}`)
+	large := json.RawMessage(`{"action":"rotate","note":"` + strings.Repeat("x", 40000) + `"}`)
+	body := `{"action":"rotate","imageFamily":"web","pad":"` + strings.Repeat("p", 30000) + `"}`
+	tests := []struct {
+		name    string
+		plan    json.RawMessage
+		omitted bool
+	}{{"a plan that fits", small, false}, {"a plan that does not", large, true}}
+	for _, tt := range tests {
+		if _, err := q.DeadLetter(context.Background(), queue.Letter{MessageID: tt.name, Body: []byte(body), Code: "Forbidden.BlastRadius",
+			Now: now, Plan: tt.plan, Confirm: confirm}); err != nil {
+			t.Fatalf("%s: DeadLetter: %v", tt.name, err)
+		}
+	}
+	msgs := s.Messages("dlq")
+	if len(msgs) != len(tests) {
+		t.Fatalf("%d letters", len(msgs))
+	}
+	for i, tt := range tests {
+		var letter struct {
+			OriginalBody          json.RawMessage
+			OriginalBodyTruncated bool
+			Confirm               *intent.Confirm
+			Plan                  json.RawMessage
+			PlanOmitted           bool
+		}
+		if err := json.Unmarshal([]byte(msgs[i].Body), &letter); err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs[i].Body) > queue.MaxBodyBytes || string(letter.OriginalBody) != body || letter.OriginalBodyTruncated ||
+			letter.Confirm == nil || !slices.Equal(letter.Confirm.Deprecate, confirm.Deprecate) || letter.PlanOmitted != tt.omitted {
+			t.Errorf("%s: letter of %d bytes: confirm %+v, omitted %v, truncated %v", tt.name, len(msgs[i].Body), letter.Confirm, letter.PlanOmitted, letter.OriginalBodyTruncated)
+		}
+		if !tt.omitted && string(letter.Plan) != string(tt.plan) || tt.omitted && letter.Plan != nil {
+			t.Errorf("%s: plan %.80s", tt.name, letter.Plan)
+		}
 	}
 }
 

@@ -181,6 +181,12 @@ type Letter struct {
 	FirstSeen time.Time
 	// Now is the current time; zero means time.Now().
 	Now time.Time
+	// Plan is the plan that was refused (JSON), when there was one: a person
+	// reads in it what the message would have done, and why.
+	Plan json.RawMessage
+	// Confirm is what to add to the message to approve exactly the refused
+	// plan (a blast-radius refusal), nil otherwise.
+	Confirm *intent.Confirm
 }
 
 // deadLetter is the JSON sent to the dead-letter queue, after originalBody.
@@ -199,6 +205,11 @@ type deadLetter struct {
 	Attempt               int        `json:"attempt,omitempty"`
 	FirstSeen             *time.Time `json:"firstSeen,omitempty"`
 	DeadLetteredAt        time.Time  `json:"deadLetteredAt"`
+	// Confirm comes before the plan, so that a letter too large for its plan
+	// still carries it (PlanOmitted then says the plan was left out).
+	Confirm     *intent.Confirm `json:"confirm,omitempty"`
+	Plan        json.RawMessage `json:"plan,omitempty"`
+	PlanOmitted bool            `json:"planOmitted,omitempty"`
 }
 
 // DeadLetter sends {"originalBody", "messageId", "code", "message", "attempt",
@@ -235,6 +246,14 @@ func encodeLetter(l Letter) ([]byte, error) {
 	if err != nil || len(letter) <= MaxBodyBytes {
 		return letter, err
 	}
+	if meta.Plan != nil {
+		// The plan is there to be read, the body and the ids to confirm to
+		// be sent again: when they do not fit together, the plan goes first.
+		meta.Plan, meta.PlanOmitted = nil, true
+		if letter, err = assembleLetter(original, l.Body, meta); err != nil || len(letter) <= MaxBodyBytes {
+			return letter, err
+		}
+	}
 	return cutLetter(l.Body, meta, len(letter))
 }
 
@@ -250,6 +269,8 @@ func letterMeta(l Letter) deadLetter {
 		Message:        l.Message,
 		Attempt:        l.Attempt,
 		DeadLetteredAt: now.UTC(),
+		Confirm:        l.Confirm,
+		Plan:           l.Plan,
 	}
 	if !l.FirstSeen.IsZero() {
 		first := l.FirstSeen.UTC()

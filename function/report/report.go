@@ -2,7 +2,10 @@
 // and counts that always add up to the number of messages received.
 package report
 
-import "github.com/ecs-image-lifecycle/image-lifecycle/function/lifecycle"
+import (
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/intent"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/lifecycle"
+)
 
 // Outcome is how one message ended. Every message ends in exactly one.
 type Outcome string
@@ -45,8 +48,14 @@ type Message struct {
 	// Code is the API's (or the intent validator's) error code, when there was one.
 	Code  string `json:"code,omitempty"`
 	Error string `json:"error,omitempty"`
+	// Reason says why a message changed nothing when there is no plan to say
+	// it: an ActionTrail event of a call this function does not act on.
+	Reason string `json:"reason,omitempty"`
 	// Plan lists every image considered, what changed (or would) and why.
 	Plan *lifecycle.Plan `json:"plan,omitempty"`
+	// Confirm is set when the blast radius refused the plan: what to add to
+	// the message, as it is, to approve exactly that plan.
+	Confirm *intent.Confirm `json:"confirm,omitempty"`
 	// RequestIDs are those of the ModifyImageAttribute calls that made changes.
 	RequestIDs []string `json:"requestIds,omitempty"`
 	// Held are the planned changes that were not made because a fresh read

@@ -130,6 +130,7 @@ var everyCode = []struct {
 	{"InvalidParameter.Keep", Permanent},
 	{"InvalidParameter.MinAge", Permanent},
 	{"InvalidParameter.Retry", Permanent},
+	{"InvalidParameter.Confirm", Permanent},
 	{"InvalidParameter.Status", Permanent},
 	{"InvalidImageId.Malformed", Permanent},
 	{"InvalidRegionId.Malformed", Permanent},

@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-json-experiment/json/jsontext"
 
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/actiontrail"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/strictjson"
 )
 
@@ -95,6 +96,9 @@ func open(e element, index int) opened {
 		return openMNSMessage(firstNonEmpty(str(e.MessageID), hashID(e.raw)), e.mnsMessage, e.raw)
 	case kindCustomEvent:
 		return openCustomEvent(e)
+	case kindActionTrail:
+		// The event is the message: its id names it, and it is read whole.
+		return opened{source: SourceEventBridge, ids: ids{envelope: firstNonEmpty(str(e.ID), hashID(e.raw))}, body: e.raw}
 	case kindTimer:
 		return openTimer(e)
 	case kindIntent:
@@ -201,15 +205,23 @@ func (o opened) messages() []Message {
 	return msgs
 }
 
-// message makes a usable message from an intent object's bytes.
+// message makes a usable message from an object's bytes: an intent, or an
+// ActionTrail event, wherever it came from (an EventBridge rule, or a
+// deferred event back from the retry queue). An event's "id" is its
+// CloudEvent id, not an intent's correlation id, so it has no IntentID.
 func (o opened) message(body []byte, index int, inArray bool) Message {
 	intentID, attempt := readIntent(body)
+	event := actiontrail.IsActionTrail(body)
+	if event {
+		intentID = ""
+	}
 	return Message{
 		ID:       o.ids.name(index, inArray, intentID, body),
 		IntentID: intentID,
 		Source:   o.source,
 		Attempt:  attempt,
 		Body:     body,
+		Event:    event,
 	}
 }
 

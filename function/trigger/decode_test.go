@@ -53,6 +53,14 @@ type want struct {
 	body    string // compared byte for byte
 	errIs   error
 	errHas  string // a phrase the error must contain
+	event   bool   // the body is an ActionTrail event
+}
+
+// trailEvent is an ActionTrail CloudEvent of a CreateImage call, with top
+// (members and their trailing comma) first.
+func trailEvent(id, top string) string {
+	return `{` + top + `"id":"` + id + `","source":"acs.ecs","specversion":"1.0","type":"ecs:ActionTrail:ApiCall",` +
+		`"data":{"eventName":"CreateImage","acsRegion":"cn-hangzhou","requestParameters":{"ImageName":"web-1"}}}`
 }
 
 func TestDecode(t *testing.T) {
@@ -64,6 +72,32 @@ func TestDecode(t *testing.T) {
 		shape   Shape
 		want    []want
 	}{
+		{
+			name:    "an ActionTrail event is the message itself",
+			payload: trailEvent("ev-1", ""),
+			shape:   ShapeActionTrail,
+			want:    []want{{id: "ev-1", source: SourceEventBridge, attempt: 1, body: trailEvent("ev-1", ""), event: true}},
+		},
+		{
+			name:    "a batch of ActionTrail events",
+			payload: `[` + trailEvent("ev-1", "") + `,` + trailEvent("ev-2", "") + `]`,
+			shape:   ShapeActionTrail,
+			want: []want{{id: "ev-1", source: SourceEventBridge, attempt: 1, body: trailEvent("ev-1", ""), event: true},
+				{id: "ev-2", source: SourceEventBridge, attempt: 1, body: trailEvent("ev-2", ""), event: true}},
+		},
+		{
+			name:    "another service's ActionTrail event is still an event (actiontrail.Decode says it is not ours)",
+			payload: `{"id":"ev-3","source":"acs.actiontrail","specversion":"1.0","type":"actiontrail:ActionTrail:ApiCall","data":{"eventName":"DeleteDisk"}}`,
+			shape:   ShapeActionTrail,
+			want:    []want{{id: "ev-3", source: SourceEventBridge, attempt: 1, event: true}},
+		},
+		{
+			name:    "a deferred event back from the retry queue counts its attempt",
+			payload: `[` + mnsCloudEvent("ce-1", "MSG-9", quote(trailEvent("ev-1", `"retry":{"attempt":2,"firstSeen":"2026-11-27T04:12:10Z"},`))) + `]`,
+			shape:   ShapeMNSStream,
+			want: []want{{id: "MSG-9", source: SourceMNS, attempt: 3,
+				body: trailEvent("ev-1", `"retry":{"attempt":2,"firstSeen":"2026-11-27T04:12:10Z"},`), event: true}},
+		},
 		{
 			name:    "1-element array is an event-streaming batch of one",
 			payload: `[` + mnsCloudEvent("ce-1", "MSG-1", quote(deprecateIntent)) + `]`,
@@ -438,6 +472,12 @@ func checkMessage(t *testing.T, i int, got Message, w want) {
 	}
 	if got.Body != nil && !json.Valid(got.Body) {
 		t.Errorf("message %d: Body is not JSON: %q", i, got.Body)
+	}
+	if got.Event != w.event {
+		t.Errorf("message %d: Event = %v, want %v", i, got.Event, w.event)
+	}
+	if got.Event && got.IntentID != "" {
+		t.Errorf("message %d: an event has the intent id %q", i, got.IntentID)
 	}
 	switch {
 	case w.errIs == nil && got.Err != nil:

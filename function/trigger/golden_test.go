@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/actiontrail"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/intent"
 )
 
@@ -26,6 +27,7 @@ type goldenMessage struct {
 	Source  string          `json:"source"`
 	Attempt int             `json:"attempt"`
 	Body    json.RawMessage `json:"body,omitempty"`
+	Event   bool            `json:"event,omitempty"`
 	Err     string          `json:"err,omitempty"`
 }
 
@@ -37,7 +39,7 @@ type golden struct {
 func toGolden(payload []byte) golden {
 	g := golden{Shape: detect(payload), Messages: []goldenMessage{}}
 	for _, m := range Decode(payload) {
-		gm := goldenMessage{ID: m.ID, Source: m.Source, Attempt: m.Attempt, Body: m.Body}
+		gm := goldenMessage{ID: m.ID, Source: m.Source, Attempt: m.Attempt, Body: m.Body, Event: m.Event}
 		if m.Err != nil {
 			gm.Err = m.Err.Error()
 		}
@@ -64,6 +66,7 @@ func TestFixturesGolden(t *testing.T) {
 		"mns-stream-batch", "mns-stream-single", "mns-event-driven", "mns-base64", "mns-rawdata",
 		"eventbridge-custom", "eventbridge-custom-string", "timer", "timer-array", "direct", "direct-array",
 		"malformed-body", "unknown-shape", "empty-array",
+		"actiontrail-createimage", "actiontrail-createimage-noresponse", "actiontrail-copyimage", "actiontrail-importimage", "actiontrail-failed",
 	} {
 		if !slices.Contains(names, want) {
 			t.Errorf("fixture %s.json is missing from %s", want, fixtureDir)
@@ -149,6 +152,18 @@ func TestFixtureIntentsAreValid(t *testing.T) {
 				}
 				if m.Err != nil {
 					t.Errorf("message %d (%s): %v", i, m.ID, m.Err)
+					continue
+				}
+				if m.Event != strings.HasPrefix(name, "actiontrail-") {
+					t.Errorf("message %d (%s): Event = %v", i, m.ID, m.Event)
+				}
+				if m.Event {
+					rec, err := actiontrail.Decode(m.Body)
+					if err != nil {
+						t.Errorf("message %d (%s) is not an ActionTrail record of ours: %v", i, m.ID, err)
+					} else if _, err := intent.FromEvent(rec, m.Body); err != nil {
+						t.Errorf("message %d (%s) is not a valid promote: %v", i, m.ID, err)
+					}
 					continue
 				}
 				if _, err := intent.Parse(m.Body); err != nil {

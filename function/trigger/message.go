@@ -1,5 +1,6 @@
 // Package trigger turns the raw payload of an invocation, whatever trigger sent
-// it, into messages: one per intent, each with an id for idempotency and logs.
+// it, into messages: one per intent (or ActionTrail event), each with an id
+// for idempotency and logs.
 //
 // One file per step, each calling only the ones below it: decode.go (Decode:
 // split the payload, open each element's envelope, cut its body into
@@ -35,6 +36,10 @@ type Message struct {
 	// found is not JSON at all, Body is that text as a JSON string; when
 	// there was no body, the envelope.
 	Body json.RawMessage `json:"body"`
+	// Event is set when Body is an ActionTrail event (actiontrail.Decode
+	// reads it) rather than an intent: EventBridge delivered the cloud's
+	// record of a call, or the retry queue brought a deferred one back.
+	Event bool `json:"event,omitempty"`
 	// Err is set when the message could be located but its body cannot be
 	// used (not JSON, bad base64): it is then rejected, never dropped. It
 	// wraps ErrUnknownShape, ErrMissingBody or ErrInvalidBody.

@@ -3,6 +3,7 @@ package trigger
 import (
 	"github.com/go-json-experiment/json/jsontext"
 
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/actiontrail"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/strictjson"
 )
 
@@ -20,6 +21,11 @@ const (
 	// ShapeEventBridge is a custom EventBridge CloudEvent (or an array of them)
 	// carrying the intent in `data`.
 	ShapeEventBridge Shape = "eventbridge"
+	// ShapeActionTrail is an EventBridge CloudEvent (or an array of them)
+	// whose type is an ActionTrail one ("ecs:ActionTrail:ApiCall"): the
+	// cloud's own record of a call, which is the message itself, not an
+	// envelope around an intent.
+	ShapeActionTrail Shape = "actiontrail"
 	// ShapeMNSRawData is the RawData delivery schema: the CloudEvents' `data`
 	// objects {requestId, messageId, messageBody} without their envelopes.
 	ShapeMNSRawData Shape = "mns-rawdata"
@@ -51,6 +57,7 @@ const (
 	kindUnknown kind = iota
 	kindMNSEvent
 	kindCustomEvent
+	kindActionTrail
 	kindRawData
 	kindTimer
 	kindIntent
@@ -104,8 +111,11 @@ func (e *element) cloudEventKind() kind {
 	dataIsObject := firstByte(e.Data) == '{' && readWire(e.Data, &e.data) == nil
 	// data carrying messageBody is an MNS message whatever its type says: an
 	// intent never has that key, so reading it as one could only fail.
-	if str(e.Type) == mnsEventType || (dataIsObject && has(e.data.MessageBody)) {
+	switch {
+	case str(e.Type) == mnsEventType || (dataIsObject && has(e.data.MessageBody)):
 		return kindMNSEvent
+	case actiontrail.IsType(str(e.Type)):
+		return kindActionTrail
 	}
 	return kindCustomEvent
 }
@@ -120,6 +130,8 @@ func shapeOf(k kind, inArray bool) Shape {
 		return ShapeMNSEvent
 	case kindCustomEvent:
 		return ShapeEventBridge
+	case kindActionTrail:
+		return ShapeActionTrail
 	case kindRawData:
 		return ShapeMNSRawData
 	case kindTimer:

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/config"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/intent"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 )
 
 // What the fc3 schema (testdata/fc3-schema.json, draft-07) really constrains,
@@ -38,8 +39,13 @@ import (
 // values this deployment relies on.
 
 // fcAPIEventBridge: FC 3.0 API JSON names (alibabacloud-go/fc-20230330), exact
-// case, nothing else allowed, and the choices of this deployment pinned.
-const fcAPIEventBridge = `{
+// case, nothing else allowed, and the choices of this deployment pinned, one
+// schema per eventSourceType this deployment uses: MNS (the intent queue, an
+// event stream) and Default (Alibaba Cloud service events on the default bus:
+// the ActionTrail records, pushed one at a time).
+var fcAPIEventBridge = map[string]string{"MNS": fcAPIEventBridgeMNS, "Default": fcAPIEventBridgeDefault}
+
+const fcAPIEventBridgeMNS = `{
   "type": "object", "additionalProperties": false,
   "required": ["triggerEnable", "asyncInvocationType", "eventRuleFilterPattern", "eventSourceConfig", "eventSinkConfig", "runOptions"],
   "properties": {
@@ -89,31 +95,84 @@ const fcAPIEventBridge = `{
             "TimeBasedWindow": {"type": "integer", "minimum": 0, "maximum": 15}
           }
         },
-        "retryStrategy": {
-          "type": "object", "additionalProperties": false, "required": ["PushRetryStrategy"],
-          "properties": {"PushRetryStrategy": {"enum": ["BACKOFF_RETRY", "EXPONENTIAL_DECAY_RETRY"]}}
-        },
+        "retryStrategy": {"$ref": "fc-api-common.json#/$defs/retryStrategy"},
         "errorsTolerance": {"const": "ALL"},
-        "deadLetterQueue": {
-          "type": "object", "additionalProperties": false, "required": ["Arn"],
-          "properties": {"Arn": {"type": "string", "pattern": "^acs:mns:[a-z0-9-]+:[0-9]+:/queues/[A-Za-z0-9-]+$"}}
-        }
+        "deadLetterQueue": {"$ref": "fc-api-common.json#/$defs/deadLetterQueue"}
       }
     }
   }
 }`
 
-// requiredEnv is the configuration DESIGN.md names, plus the unshare switch.
+// fcAPIEventBridgeDefault: an event rule on the default bus. The fc3
+// component's examples give only eventSourceType for it; its own schema
+// (IEventBridge) requires eventSourceParameters, eventSinkConfig and
+// runOptions all the same, so they are given: no parameters, CloudEvents,
+// one event per push (a Default source is event-driven only), the dead-letter
+// queue after the retries.
+const fcAPIEventBridgeDefault = `{
+  "type": "object", "additionalProperties": false,
+  "required": ["triggerEnable", "asyncInvocationType", "eventRuleFilterPattern", "eventSourceConfig", "eventSinkConfig", "runOptions"],
+  "properties": {
+    "triggerEnable": {"type": "boolean"},
+    "asyncInvocationType": {"type": "boolean"},
+    "eventRuleFilterPattern": {"type": "string", "minLength": 3},
+    "eventSourceConfig": {
+      "type": "object", "additionalProperties": false, "required": ["eventSourceType", "eventSourceParameters"],
+      "properties": {
+        "eventSourceType": {"const": "Default"},
+        "eventSourceParameters": {"type": "object", "maxProperties": 0}
+      }
+    },
+    "eventSinkConfig": {
+      "type": "object", "additionalProperties": false, "required": ["deliveryOption"],
+      "properties": {
+        "deliveryOption": {
+          "type": "object", "additionalProperties": false, "required": ["eventSchema"],
+          "properties": {"eventSchema": {"const": "CloudEvents"}}
+        }
+      }
+    },
+    "runOptions": {
+      "type": "object", "additionalProperties": false,
+      "required": ["mode", "retryStrategy", "errorsTolerance", "deadLetterQueue"],
+      "properties": {
+        "mode": {"const": "event-driven"},
+        "retryStrategy": {"$ref": "fc-api-common.json#/$defs/retryStrategy"},
+        "errorsTolerance": {"const": "ALL"},
+        "deadLetterQueue": {"$ref": "fc-api-common.json#/$defs/deadLetterQueue"}
+      }
+    }
+  }
+}`
+
+// fcAPICommon holds what both trigger schemas pin the same way, for their $refs.
+const fcAPICommon = `{
+  "$defs": {
+    "retryStrategy": {
+      "type": "object", "additionalProperties": false, "required": ["PushRetryStrategy"],
+      "properties": {"PushRetryStrategy": {"enum": ["BACKOFF_RETRY", "EXPONENTIAL_DECAY_RETRY"]}}
+    },
+    "deadLetterQueue": {
+      "type": "object", "additionalProperties": false, "required": ["Arn"],
+      "properties": {"Arn": {"type": "string", "pattern": "^acs:mns:[a-z0-9-]+:[0-9]+:/queues/[A-Za-z0-9-]+$"}}
+    }
+  }
+}`
+
+// requiredEnv is the configuration DESIGN.md names, plus the unshare switch
+// and the lifecycle policy. ECS_ENDPOINT is not among them: unset, each
+// region's own endpoint serves its calls, as a copy in another region needs.
 var requiredEnv = []string{
-	"ECS_ENDPOINT", "MNS_ENDPOINT", "RETRY_QUEUE", "DEAD_LETTER_QUEUE", "FAMILY_FLOOR", "ALLOWED_REGIONS",
-	"ALLOWED_FAMILIES", "ECS_RATE_LIMIT", "MAX_MESSAGE_AGE", "LOG_LEVEL", "UNSHARE_BEFORE_DEPRECATE",
+	"MNS_ENDPOINT", "RETRY_QUEUE", "DEAD_LETTER_QUEUE", "FAMILY_FLOOR", "ALLOWED_REGIONS",
+	"ALLOWED_FAMILIES", "ECS_RATE_LIMIT", "MAX_MESSAGE_AGE", "LOG_LEVEL", "UNSHARE_BEFORE_DEPRECATE", "POLICY_FILE",
 }
 
 var envNameRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
 
 type propsValidator struct {
-	props, timer, eventBridge, fcAPI *jsonschema.Schema
-	knownProps, knownTriggerKeys     map[string]bool
+	props, timer, eventBridge    *jsonschema.Schema
+	fcAPI                        map[string]*jsonschema.Schema // by eventSourceType
+	knownProps, knownTriggerKeys map[string]bool
 }
 
 func schemaFile(t *testing.T) string {
@@ -138,19 +197,29 @@ func newPropsValidator(t *testing.T) *propsValidator {
 		}
 		return s
 	}
-	const apiURL = "https://image-lifecycle.invalid/fc-api-eventbridge.json"
-	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(fcAPIEventBridge))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.AddResource(apiURL, doc); err != nil {
-		t.Fatal(err)
-	}
 	v := &propsValidator{
 		props:       compile(file),
 		timer:       compile(file + "#/definitions/ITimerTriggerConfig"),
 		eventBridge: compile(file + "#/definitions/IEventBridge"),
-		fcAPI:       compile(apiURL),
+		fcAPI:       map[string]*jsonschema.Schema{},
+	}
+	common, err := jsonschema.UnmarshalJSON(strings.NewReader(fcAPICommon))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddResource("https://image-lifecycle.invalid/fc-api-common.json", common); err != nil {
+		t.Fatal(err)
+	}
+	for source, text := range fcAPIEventBridge {
+		apiURL := "https://image-lifecycle.invalid/fc-api-eventbridge-" + strings.ToLower(source) + ".json"
+		doc, err := jsonschema.UnmarshalJSON(strings.NewReader(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.AddResource(apiURL, doc); err != nil {
+			t.Fatal(err)
+		}
+		v.fcAPI[source] = compile(apiURL)
 	}
 
 	// The names the schema knows, for the closed-world check it does not make itself.
@@ -231,7 +300,7 @@ func (v *propsValidator) check(props map[string]any) error {
 			if err := validate(v.eventBridge, cfg); err != nil {
 				errs = append(errs, fmt.Errorf("%s: IEventBridge: %w", where, err))
 			}
-			if err := validate(v.fcAPI, cfg); err != nil {
+			if err := v.checkEventBridgeAPI(cfg); err != nil {
 				errs = append(errs, fmt.Errorf("%s: FC 3.0 EventBridgeTriggerConfig: %w", where, err))
 			}
 			if m, _ := cfg.(map[string]any); m != nil {
@@ -245,6 +314,19 @@ func (v *propsValidator) check(props map[string]any) error {
 	}
 	errs = append(errs, checkEnv(props["environmentVariables"])...)
 	return errors.Join(errs...)
+}
+
+// checkEventBridgeAPI validates an EventBridge trigger config against the
+// closed schema of its eventSourceType.
+func (v *propsValidator) checkEventBridgeAPI(cfg any) error {
+	m, _ := cfg.(map[string]any)
+	src, _ := m["eventSourceConfig"].(map[string]any)
+	typ, _ := src["eventSourceType"].(string)
+	schema, ok := v.fcAPI[typ]
+	if !ok {
+		return fmt.Errorf("eventSourceConfig.eventSourceType %q has no schema here (known: MNS, Default)", typ)
+	}
+	return validate(schema, cfg)
 }
 
 // checkEnv applies FC's rules for environment variables (names start with a
@@ -290,7 +372,7 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // checkRotatePayload: the timer's payload is an intent, as the function reads it.
-func checkRotatePayload(payload string) error {
+func checkRotatePayload(payload string, withPolicy bool) error {
 	dec := json.NewDecoder(strings.NewReader(payload))
 	dec.DisallowUnknownFields()
 	var in intent.Intent
@@ -300,8 +382,11 @@ func checkRotatePayload(payload string) error {
 	if dec.More() {
 		return fmt.Errorf("payload %q has data after the intent", payload)
 	}
-	if in.Action != intent.ActionRotate || len(in.ImageFamilies)+len(in.ImageFamily) == 0 {
-		return fmt.Errorf("payload %q: want a rotate intent naming its families", payload)
+	switch {
+	case in.Action != intent.ActionRotate:
+		return fmt.Errorf("payload %q: want a rotate intent", payload)
+	case len(in.ImageFamilies)+len(in.ImageFamily) == 0 && !withPolicy:
+		return fmt.Errorf("payload %q: a rotate naming no family needs POLICY_FILE (the policy's families)", payload)
 	}
 	return nil
 }
@@ -347,11 +432,28 @@ func TestChecksCatchTypos(t *testing.T) {
 		}
 		return m
 	}
+	// events is the trigger config of the ActionTrail rule (eventSourceType Default).
+	events := func(p map[string]any) map[string]any {
+		for _, tr := range triggers(p) {
+			c, _ := tr["triggerConfig"].(map[string]any)
+			if src, _ := c["eventSourceConfig"].(map[string]any); src != nil && src["eventSourceType"] == "Default" {
+				return c
+			}
+		}
+		t.Fatal("no trigger with eventSourceType Default")
+		return nil
+	}
 	tests := []struct {
 		name   string
 		mutate func(p map[string]any)
 		want   string // part of the error, naming the check that refuses it
 	}{
+		{"events pushed as a stream", func(p map[string]any) { sub(events(p), "runOptions")["mode"] = "event-streaming" }, "/runOptions/mode"},
+		{"events with source parameters", func(p map[string]any) {
+			sub(events(p), "eventSourceConfig", "eventSourceParameters")["sourceMNSParameters"] = map[string]any{"QueueName": "q"}
+		}, "/eventSourceConfig/eventSourceParameters"},
+		{"events without a dead-letter queue", func(p map[string]any) { delete(sub(events(p), "runOptions"), "deadLetterQueue") }, "deadLetterQueue"},
+		{"an event source type without a schema", func(p map[string]any) { sub(events(p), "eventSourceConfig")["eventSourceType"] = "Kafka" }, `"Kafka" has no schema here`},
 		{"memorySize below the minimum", func(p map[string]any) { p["memorySize"] = 100 }, "/memorySize"},
 		{"memorySize not a multiple of 64", func(p map[string]any) { p["memorySize"] = 1000 }, "/memorySize"},
 		{"timeout zero", func(p map[string]any) { p["timeout"] = 0 }, "/timeout"},
@@ -413,18 +515,20 @@ func TestCheckRotatePayload(t *testing.T) {
 	tests := []struct {
 		payload string
 		ok      bool
+		policy  bool
 	}{
-		{`{"action":"rotate","imageFamilies":["web-*"],"keep":3,"minAge":"168h"}`, true},
-		{`{"action":"rotate","imageFamily":"web","minAge":"7d"}`, true},
-		{`{"action":"rotate","imageFamilies":["web-*"],"kep":3}`, false}, // unknown field
-		{`{"action":"rotate"}`, false},                                   // no family
-		{`{"action":"deprecate","imageId":"m-1"}`, false},                // not a rotation
-		{`{"action":"rotate","imageFamilies":["web-*"]}{}`, false},       // trailing data
-		{`action: rotate`, false},
+		{`{"action":"rotate","imageFamilies":["web-*"],"keep":3,"minAge":"168h"}`, true, false},
+		{`{"action":"rotate","imageFamily":"web","minAge":"7d"}`, true, false},
+		{`{"action":"rotate","imageFamilies":["web-*"],"kep":3}`, false, true}, // unknown field
+		{`{"action":"rotate"}`, false, false},                                  // no family, no policy
+		{`{"action":"rotate"}`, true, true},                                    // the policy's families
+		{`{"action":"deprecate","imageId":"m-1"}`, false, true},                // not a rotation
+		{`{"action":"rotate","imageFamilies":["web-*"]}{}`, false, true},       // trailing data
+		{`action: rotate`, false, true},
 	}
 	for _, tc := range tests {
-		if err := checkRotatePayload(tc.payload); (err == nil) != tc.ok {
-			t.Errorf("checkRotatePayload(%s) = %v, want ok=%v", tc.payload, err, tc.ok)
+		if err := checkRotatePayload(tc.payload, tc.policy); (err == nil) != tc.ok {
+			t.Errorf("checkRotatePayload(%s, policy %v) = %v, want ok=%v", tc.payload, tc.policy, err, tc.ok)
 		}
 	}
 }
@@ -443,10 +547,21 @@ func TestEnvironmentIsAValidConfiguration(t *testing.T) {
 			s, _ := env[k].(string)
 			return s
 		}
-		c, err := config.FromEnv(getenv)
+		// The code package as FC unpacks it: /code/lifecycle-policy.json is
+		// the copy the pre-deploy action makes (TestPolicyShipsWithTheCode).
+		readFile := func(path string) ([]byte, error) {
+			if path == PolicyFile {
+				return os.ReadFile(filepath.Join(testenv.Root(t), filepath.FromSlash(PolicySource)))
+			}
+			return nil, fmt.Errorf("%s is not in the code package", path)
+		}
+		c, err := config.FromEnvFiles(getenv, readFile)
 		if err != nil {
 			t.Errorf("resource %s: %v", name, err)
 			continue
+		}
+		if c.Policy == nil || len(c.Policy.Families()) == 0 {
+			t.Errorf("resource %s: no lifecycle policy", name)
 		}
 		if c.RetryQueue == "" || c.DeadLetterQueue == "" || c.MNSEndpoint == "" {
 			t.Errorf("resource %s: retry %q, dead-letter %q, MNS %q: deferral and dead-lettering must be on", name, c.RetryQueue, c.DeadLetterQueue, c.MNSEndpoint)

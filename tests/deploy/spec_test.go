@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -254,7 +255,8 @@ func TestTimerPayloadIsAnIntent(t *testing.T) {
 				t.Errorf("%s/%v: timer payload is %T, want a JSON string", name, tr["triggerName"], cfg["payload"])
 				continue
 			}
-			if err := checkRotatePayload(payload); err != nil {
+			env, _ := props["environmentVariables"].(map[string]any)
+			if err := checkRotatePayload(payload, env["POLICY_FILE"] != nil || env["POLICY"] != nil); err != nil {
 				t.Errorf("%s/%v: %v", name, tr["triggerName"], err)
 			}
 		}
@@ -301,6 +303,35 @@ func TestPreDeployIsTheCIBuildCommand(t *testing.T) {
 	p := s.Resources["imageLifecycle"].Props
 	if got := filepath.Join(fmt.Sprint(p["code"]), fmt.Sprint(p["handler"])); got != "target/main" {
 		t.Errorf("code + handler = %s, but the build writes target/main", got)
+	}
+}
+
+// TestPolicyShipsWithTheCode: each resource's pre-deploy copies the lifecycle
+// policy into the code package, POLICY_FILE names that copy where FC puts
+// it, and CI makes the same copy after its build.
+func TestPolicyShipsWithTheCode(t *testing.T) {
+	t.Parallel()
+	s, custom := loadSpec(t)
+	props := resolvedProps(t)
+	for name, r := range map[string]resource{"imageLifecycle": s.Resources["imageLifecycle"], "imageLifecycle (commented)": custom["imageLifecycle"]} {
+		if !slices.ContainsFunc(r.Actions["pre-deploy"], func(a action) bool { return a.Run == PolicyCommand && filepath.Clean(a.Path) == "." }) {
+			t.Errorf("%s: no pre-deploy action runs %q in ./", name, PolicyCommand)
+		}
+		env, _ := props[name]["environmentVariables"].(map[string]any)
+		if env["POLICY_FILE"] != PolicyFile {
+			t.Errorf("%s: POLICY_FILE is %v, want %s", name, env["POLICY_FILE"], PolicyFile)
+		}
+		if code := filepath.Clean(fmt.Sprint(props[name]["code"])); code != "target" {
+			t.Errorf("%s: the code package is %s, not target/ where the policy is copied", name, code)
+		}
+	}
+	if want := "cp " + PolicySource + " target/" + filepath.Base(PolicyFile); PolicyCommand != want {
+		t.Errorf("PolicyCommand %q does not copy %s to target/ under the name POLICY_FILE gives (%q)", PolicyCommand, PolicySource, want)
+	}
+	if ci, err := os.ReadFile(filepath.Join(testenv.Root(t), ".ci", "run")); err != nil {
+		t.Fatal(err)
+	} else if !containsLine(string(ci), PolicyCommand) {
+		t.Errorf(".ci/run has no line that is exactly\n  %s", PolicyCommand)
 	}
 }
 

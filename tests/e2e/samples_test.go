@@ -29,11 +29,17 @@ type sampleRun struct {
 // demoSamples are events/*.json in name order, each with the outcomes its
 // text asks for against events/seed/demo.json, worked out by hand:
 //
+// The function runs with deploy/lifecycle-policy.json, as s.yaml deploys it.
+//
 //	01 modify m-bp1api8c9d0e1f2g3h4i: new description, NVMe supported, IMDSv2 -> applied.
-//	02 promote the web build (Creating): name, description, family, features;
-//	   Available; keep 2 -> the two newest Available web images stay (the build
-//	   and web-2026-11-20), web-2026-11-13 is tagged lifecycle:keep=true, so
-//	   web-2026-11-06 and web-2026-10-30 are deprecated -> applied.
+//	02 ActionTrail CreateImage of the web build (Creating): it joins web with
+//	   the policy's attributes (NVMe supported, IMDSv2; UEFI already) and keep
+//	   3: the build, web-2026-11-20 and web-2026-11-13 stay, web-2026-11-06
+//	   and web-2026-10-30 are deprecated (2 of 5: web's blast radius allows
+//	   2) -> applied.
+//	02 promote the same build from the pipeline: name and description; its
+//	   own keep 2 finds nothing more to deprecate (web-2026-11-13 is tagged
+//	   lifecycle:keep=true) -> applied.
 //	03 rotate api and batch, keep 1, minAge 168h: api keeps api-2026-11-24,
 //	   skips api-2026-11-12 (shared), deprecates api-2026-11-02; batch has one
 //	   image -> applied.
@@ -45,6 +51,7 @@ type sampleRun struct {
 //	   starting with "aliyun"; an unknown field; IMDS v2 back to v1).
 var demoSamples = []sampleRun{
 	{"01-modify.json", []want{{"ops-1187-api-metadata", report.Applied, ""}}},
+	{"02-actiontrail-createimage.json", []want{{"2f8c6a14-9b3e-4d07-a5c1-7e2d9f4b8a63", report.Applied, ""}}},
 	{"02-promote-post-build.json", []want{{"C6DB60D1574661357FA2272774451A02", report.Applied, ""}}},
 	{"03-rotate-timer.json", []want{{"timer:nightly-rotation:2026-11-27T03:00:00Z:0", report.Applied, ""}}},
 	{"04-rollback.json", []want{{"4d9c1a7e-2b3f-4e5a-9c8d-7e6f5a4b3c2d", report.Applied, ""}}},
@@ -76,19 +83,22 @@ var demoFinal = map[string]imageWant{
 	"m-bp1base1a2b3c4d5e6f":                 {"Deprecated", "base-2026-10-15", "base", "hardened Alibaba Cloud Linux 3 base", "supported", "v2"},
 	"m-bp1batch3c4d5e6f7g8":                 {"Available", "batch-2026-11-10", "batch", "batch worker, spark 3.5", "supported", "v1"},
 	"aliyun_3_x64_20G_alibase_20261020.vhd": {"Available", "aliyun_3_x64_20G_alibase_20261020.vhd", "", "Alibaba Cloud Linux 3.2104 LTS 64 bit", "supported", "v2"},
+	// Untouched: no sample names them (the ActionTrail samples of triggers/ do).
+	"m-bp1base9z8y7x6w5v4u3": {"Available", "base-import-ubuntu-2404", "", "Ubuntu 24.04 base, imported from OSS", "", ""},
+	"m-uf6web2c3d4e5f6g7h8i": {"Creating", "web-2026-11-20-sh", "", "copy of web-2026-11-20 for the Shanghai pool", "supported", "v2"},
 }
 
 // TestSamplesGo1 feeds every sample to the binary under the go1 runtime.
 func TestSamplesGo1(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, worldOptions{creatingCalls: 1})
+	w := newWorld(t, worldOptions{creatingCalls: 1, policy: true})
 	runSamples(t, w, startGo1(t, w))
 }
 
 // TestSamplesServe feeds every sample to the binary as a custom runtime.
 func TestSamplesServe(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, worldOptions{creatingCalls: 1})
+	w := newWorld(t, worldOptions{creatingCalls: 1, policy: true})
 	addr := freeAddr(t)
 	runSamples(t, w, startServe(t, serveCommand(w, addr), addr))
 }
@@ -97,7 +107,7 @@ func TestSamplesServe(t *testing.T) {
 // $FC_CUSTOM_LISTEN_PORT (on every interface, as FC requires).
 func TestSamplesServeListenPort(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, worldOptions{creatingCalls: 1})
+	w := newWorld(t, worldOptions{creatingCalls: 1, policy: true})
 	addr := freeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
 	runSamples(t, w, startServe(t, serveCommand(w, "", "FC_CUSTOM_LISTEN_PORT="+port), addr))
@@ -107,7 +117,7 @@ func TestSamplesServeListenPort(t *testing.T) {
 // bootstrap script, as the custom runtime does.
 func TestSamplesBootstrap(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, worldOptions{creatingCalls: 1})
+	w := newWorld(t, worldOptions{creatingCalls: 1, policy: true})
 	addr := freeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
 	runSamples(t, w, startServe(t, bootstrapCommand(t, w, port), addr))

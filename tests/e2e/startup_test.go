@@ -165,18 +165,26 @@ func TestCLIRefusedCredentialsExitTwo(t *testing.T) {
 	noSecrets(t, "the CLI's output", r.stdout+r.stderr)
 }
 
-// badConfigs are values that are refused at start, naming their variable.
-var badConfigs = []struct{ name, value, says string }{
-	{"ECS_ENDPOINT", "http://10.0.0.1:8080", "plain http is allowed only for a loopback host"},
-	{"ALLOWED_FAMILIES", "[", "not a valid family pattern"},
+// badConfigs are values that are refused at start, naming their variable
+// (and, for a policy, the field and the reason).
+func badConfigs() []struct{ name, value, says string } {
+	badPolicy := filepath.Join(repoRoot, "tests", "e2e", "testdata", "bad-policy.json")
+	return []struct{ name, value, says string }{
+		{"ECS_ENDPOINT", "http://10.0.0.1:8080", "plain http is allowed only for a loopback host"},
+		{"ALLOWED_FAMILIES", "[", "not a valid family pattern"},
+		{"POLICY_FILE", badPolicy, "InvalidParameter.Keep: families[0].keep: must be 1 to 100"},
+		{"POLICY_FILE", badPolicy, `names[0].family: no families[] rule covers "api"`},
+		{"POLICY_FILE", filepath.Join(repoRoot, "deploy", "no-such-policy.json"), "InvalidParameter.PolicyFile: cannot read the policy"},
+		{"POLICY", `{"version":1,"families":[{"match":"web","kep":3}]}`, `InvalidParameter.UnknownField: families[0].kep: unknown field "kep"; did you mean "keep"?`},
+	}
 }
 
 // TestCLIBadConfigurationExitsTwo: a bad value stops the CLI before any
 // message is worked, naming the variable.
 func TestCLIBadConfigurationExitsTwo(t *testing.T) {
 	t.Parallel()
-	for _, bad := range badConfigs {
-		t.Run(bad.name, func(t *testing.T) {
+	for _, bad := range badConfigs() {
+		t.Run(bad.name+"="+filepath.Base(bad.value), func(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t, worldOptions{})
 			env := append(bareEnv(t), "ECS_ENDPOINT="+w.emu.URL(),
@@ -197,8 +205,8 @@ func TestCLIBadConfigurationExitsTwo(t *testing.T) {
 // ends the instance before it takes an invocation, naming the variable.
 func TestGo1BadConfigurationStopsTheStart(t *testing.T) {
 	t.Parallel()
-	for _, bad := range badConfigs {
-		t.Run(bad.name, func(t *testing.T) {
+	for _, bad := range badConfigs() {
+		t.Run(bad.name+"="+filepath.Base(bad.value), func(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t, worldOptions{})
 			fc, err := fcfake.Start()

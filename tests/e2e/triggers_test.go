@@ -33,6 +33,11 @@ import (
 //   - malformed-body and unknown-shape cannot be read: dead-lettered with
 //     InvalidParameter.Payload and InvalidParameter.UnknownShape (a DLQ is
 //     configured).
+//   - actiontrail-*, with deploy/lifecycle-policy.json (as s.yaml deploys
+//     it): the web build's CreateImage joins web with keep 3 (applied), found
+//     by its name when the record has no responseElements; the copy, found
+//     by its name in cn-shanghai, joins web there (names[] web-*); the import
+//     joins base; the failed call is unchanged.
 var triggerFixtures = map[string][]want{
 	"direct-array": {
 		{"", report.Planned, ""},
@@ -62,6 +67,12 @@ var triggerFixtures = map[string][]want{
 	},
 	"timer":         {{"timer:nightly-rotate:2026-11-27T04:00:00Z:0", report.Applied, ""}},
 	"unknown-shape": {{"", report.DeadLettered, "InvalidParameter.UnknownShape"}},
+
+	"actiontrail-createimage":            {{"0c6f2b8e-3d41-4b7a-9a52-6e1f0d7c4a11", report.Applied, ""}},
+	"actiontrail-createimage-noresponse": {{"9d4e7a20-51c8-4f3b-8e6d-2b7c1f0a9e55", report.Applied, ""}},
+	"actiontrail-copyimage":              {{"5b2e9c41-8f07-4d3a-b6e2-1a9c0f4d7e22", report.Applied, ""}},
+	"actiontrail-importimage":            {{"c8d1e4f7-2a5b-4c8e-9f1a-3b6c9d2e5f33", report.Applied, ""}},
+	"actiontrail-failed":                 {{"e7a9b3c5-6d2f-4e81-a4c6-8b0d2f4a6c44", report.Unchanged, ""}},
 }
 
 // TestTriggerFixtures sends every payload shape through the binary (go1).
@@ -88,7 +99,7 @@ func TestTriggerFixtures(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			w := newWorld(t, worldOptions{creatingCalls: 1})
+			w := newWorld(t, worldOptions{creatingCalls: 1, policy: strings.HasPrefix(name, "actiontrail-")})
 			door := startGo1(t, w)
 			r := door.invoke(t, call{payload: sample(t, "triggers/"+name+".json")})
 			if r.isError {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/intent"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/lifecycle"
 	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 	"github.com/ecs-image-lifecycle/image-lifecycle/tests/mnsfake"
 )
@@ -47,6 +49,10 @@ type worldOptions struct {
 	creatingCalls int
 	// noRetryQueue leaves RETRY_QUEUE unset (DEAD_LETTER_QUEUE stays).
 	noRetryQueue bool
+	// policy sets POLICY_FILE to deploy/lifecycle-policy.json, as s.yaml does.
+	policy bool
+	// seed edits the demo seed before the emulator starts.
+	seed func(*emulator.Seed)
 }
 
 // world is one test's cloud: the ECS emulator with the demo seed (STS token
@@ -68,6 +74,9 @@ func newWorld(t testing.TB, o worldOptions) *world {
 		if seed.Images[i].ImageID == buildImage {
 			seed.Images[i].Progress = 95
 		}
+	}
+	if o.seed != nil {
+		o.seed(seed)
 	}
 	emu := testenv.StartEmulator(t, emulator.Options{
 		Seed:          seed,
@@ -98,6 +107,9 @@ func newWorld(t testing.TB, o worldOptions) *world {
 	}
 	if !o.noRetryQueue {
 		env = append(env, "RETRY_QUEUE="+retryQueue)
+	}
+	if o.policy {
+		env = append(env, "POLICY_FILE="+filepath.Join(repoRoot, "deploy", "lifecycle-policy.json"))
 	}
 	return &world{emu: emu, mns: mns, env: env}
 }
@@ -134,6 +146,8 @@ type deadLetter struct {
 	MessageID    string          `json:"messageId"`
 	Code         string          `json:"code"`
 	Message      string          `json:"message"`
+	Confirm      *intent.Confirm `json:"confirm"`
+	Plan         *lifecycle.Plan `json:"plan"`
 	mnsID        string
 }
 
