@@ -36,6 +36,10 @@ const (
 	// defers at once instead of sleeping, and an answer slower than the
 	// client waits costs at most the 4 s an attempt may take.
 	functionTimeout = 10 * time.Second
+	// longTimeout is the function timeout of every eighth invocation: long
+	// enough for a promote to wait for its build inside the invocation (a
+	// build at 90% is read again every 3 s), as it does in production.
+	longTimeout = 25 * time.Second
 	// creatingCalls: a build stays Creating for this many calls that look
 	// at it, so its promote is deferred a few times first.
 	creatingCalls = 4
@@ -205,7 +209,11 @@ func (r *run) deliverAll() {
 		r.mns.SetDown(deadLetterQueue, down)
 		r.burst()
 
-		res := r.invoke(b.payload)
+		timeout := functionTimeout
+		if r.tr.tick%8 == 5 {
+			timeout = longTimeout
+		}
+		res := r.invoke(b.payload, timeout)
 		r.invocations++
 		r.deliveries += len(b.deliveries)
 		if b.again {
@@ -232,7 +240,7 @@ func (r *run) deliverAll() {
 }
 
 // burst queues faults on one API before the next invocation: throttling
-// before a third of them (it comes in bursts, not as independent dice), and
+// before a quarter of them (it comes in bursts, not as independent dice), and
 // every 40 invocations an answer slower than the client waits, which the
 // dice alone (see faults) might not roll in a short run.
 func (r *run) burst() {
@@ -241,7 +249,7 @@ func (r *run) burst() {
 		r.emu.SetFaults(action, emulator.Faults{FailNext: []string{emulator.FaultSlow}, SlowDelay: slowDelay})
 		return
 	}
-	if r.rng.IntN(3) > 0 {
+	if r.rng.IntN(4) > 0 {
 		return
 	}
 	codes := []string{"Throttling", "Throttling.User", "Throttling.Api"}
@@ -252,9 +260,9 @@ func (r *run) burst() {
 	r.emu.SetFaults(action, emulator.Faults{FailNext: burst})
 }
 
-func (r *run) invoke(payload []byte) fcfake.Result {
+func (r *run) invoke(payload []byte, timeout time.Duration) fcfake.Result {
 	t := r.t
-	ctx, cancel := context.WithTimeout(context.Background(), functionTimeout+time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout+time.Minute)
 	defer cancel()
 	go func() { // a process that exits cannot answer: do not wait for the timeout
 		select {
@@ -263,7 +271,7 @@ func (r *run) invoke(payload []byte) fcfake.Result {
 		case <-ctx.Done():
 		}
 	}()
-	res, err := r.fc.Invoke(ctx, fcfake.Invocation{Payload: payload, Timeout: functionTimeout,
+	res, err := r.fc.Invoke(ctx, fcfake.Invocation{Payload: payload, Timeout: timeout,
 		Headers: fcfake.CredentialHeaders(keyID, keySecret, stsToken)})
 	if err != nil {
 		t.Fatalf("invocation %d: %v (the function exited: %v)", r.invocations+1, err, r.proc.Err())
@@ -440,7 +448,8 @@ func (r *run) check(want map[string]oimage) {
 		w, ok := want[img.ImageID]
 		got := oimage{id: img.ImageID, family: img.Family, status: img.Status, created: img.CreationTime,
 			name: img.Name, description: img.Description, bootMode: img.BootMode, license: img.LicenseType,
-			nvme: img.NvmeSupport, imdsMode: img.ImdsSupport}
+			nvme: img.NvmeSupport, imdsMode: img.ImdsSupport,
+			excluded: img.Tags["lifecycle:keep"] == "true", shared: len(img.SharedWith) > 0}
 		if !ok || got != w {
 			mismatches++
 			if mismatches <= 20 {

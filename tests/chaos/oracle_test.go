@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"math/rand/v2"
+	"path"
 	"regexp"
 	"slices"
 	"strconv"
@@ -27,15 +28,18 @@ import (
 //     intent that names an image sets a field to the same target, so the last
 //     write equals the first;
 //   - flip: each image has at most one target status and the anchor stays
-//     Available, so every deprecate passes the floor whatever ran before it;
+//     Available, so every deprecate passes the floor whatever ran before it
+//     (a shared image is never deprecated, whenever it is asked);
 //   - rotate: the only changes are "deprecate what is beyond the newest keep
 //     Available" and "a build becomes Available"; builds are newer than every
 //     other image and keep >= builds, so the builds are always among the
 //     newest keep, nothing is ever re-activated, and every rotate or promote
 //     leaves exactly the newest keep of (seeded Available + builds so far)
-//     Available. The last one applied decides, and they all agree. (A build
-//     may turn Available in the emulator before its promote runs; it is then
-//     among the newest keep anyway.)
+//     Available, plus the protected ones (excluded by tag, or shared), which
+//     nothing here deprecates. The last one applied decides, and they all
+//     agree. (A build may turn Available in the emulator before its promote
+//     runs; it is then among the newest keep anyway.) A glob rotate covers
+//     only families with its keep (the keep is in the family's name).
 //   - rollback: one bad image per family; a rollback that names its image is
 //     level-based, so the second finds the first's work done;
 //   - floor: only the last Available image is deprecated, and never is.
@@ -53,6 +57,9 @@ type oimage struct {
 	id, family, status                                   string
 	created                                              time.Time
 	name, description, bootMode, license, nvme, imdsMode string
+	// excluded (the lifecycle:keep=true tag) keeps it from promote, rotate and
+	// rollback; shared keeps it from every deprecation.
+	excluded, shared bool
 }
 
 func newOracle(seed *emulator.Seed, floor int, now time.Time) *oracle {
@@ -60,7 +67,8 @@ func newOracle(seed *emulator.Seed, floor int, now time.Time) *oracle {
 	for _, img := range seed.Images {
 		o.images[img.ImageID] = &oimage{id: img.ImageID, family: img.Family, status: img.Status, created: img.CreationTime,
 			name: img.Name, description: img.Description, bootMode: img.BootMode, license: img.LicenseType,
-			nvme: img.NvmeSupport, imdsMode: img.ImdsSupport}
+			nvme: img.NvmeSupport, imdsMode: img.ImdsSupport,
+			excluded: img.Tags["lifecycle:keep"] == "true", shared: len(img.SharedWith) > 0}
 	}
 	return o
 }
@@ -114,7 +122,9 @@ func (o *oracle) apply(in intentBody) {
 		img.status = "Available"
 		o.trim(img.family, keepOf(in), img.created, 0)
 	case "rotate":
-		o.trim(in.ImageFamily, keepOf(in), time.Time{}, minAgeOf(in))
+		for _, fam := range o.families(in) {
+			o.trim(fam, keepOf(in), time.Time{}, minAgeOf(in))
+		}
 	case "rollback":
 		o.rollback(img)
 	}
@@ -136,9 +146,10 @@ func (o *oracle) set(img *oimage, a *attributes) {
 	}
 }
 
-// deprecate obeys the floor: the family keeps at least floor Available images.
+// deprecate obeys the floor (the family keeps at least floor Available
+// images) and skips a shared image.
 func (o *oracle) deprecate(img *oimage) {
-	if img.status != "Available" {
+	if img.status != "Available" || img.shared {
 		return
 	}
 	if img.family != "" && o.available(img.family) <= o.floor {
@@ -154,7 +165,7 @@ func (o *oracle) trim(family string, keep int, promoted time.Time, minAge time.D
 	avail := o.family(family, "Available")
 	for j := len(avail) - 1 - max(keep, o.floor); j >= 0; j-- { // oldest first, beyond the kept ones
 		img := avail[j]
-		if !promoted.IsZero() && !img.created.Before(promoted) {
+		if img.excluded || img.shared || (!promoted.IsZero() && !img.created.Before(promoted)) {
 			continue
 		}
 		if o.now.Sub(img.created) < minAge {
@@ -182,6 +193,8 @@ func (o *oracle) rollback(bad *oimage) {
 		}
 	}
 	switch {
+	case bad.status == "Available" && bad.shared:
+		return // the shared guard holds the rollback back, re-activation and all
 	case olderAvailable:
 	case previous != nil:
 		previous.status = "Available"
@@ -202,6 +215,24 @@ func (o *oracle) family(name, status string) []*oimage {
 	slices.SortFunc(out, func(a, b *oimage) int {
 		return cmp.Or(a.created.Compare(b.created), strings.Compare(a.id, b.id))
 	})
+	return out
+}
+
+// families are the families a rotate names: imageFamily, and every family
+// matching one of the imageFamilies globs.
+func (o *oracle) families(in intentBody) []string {
+	var out []string
+	for _, img := range o.images {
+		match := img.family == in.ImageFamily
+		for _, g := range in.ImageFamilies {
+			if ok, _ := path.Match(g, img.family); ok {
+				match = true
+			}
+		}
+		if match && img.family != "" && !slices.Contains(out, img.family) {
+			out = append(out, img.family)
+		}
+	}
 	return out
 }
 
@@ -277,6 +308,13 @@ func checkOrderFree(sc *scenario, floor int, now time.Time, seed uint64) (map[st
 }
 
 func (i oimage) String() string {
-	return fmt.Sprintf("%s %s, family %s, created %s, name %q, description %q, bootMode %q, licenseType %q, nvme %q, imds %q",
+	s := fmt.Sprintf("%s %s, family %s, created %s, name %q, description %q, bootMode %q, licenseType %q, nvme %q, imds %q",
 		i.id, i.status, i.family, i.created.Format(time.RFC3339), i.name, i.description, i.bootMode, i.license, i.nvme, i.imdsMode)
+	if i.excluded {
+		s += ", excluded by tag"
+	}
+	if i.shared {
+		s += ", shared"
+	}
+	return s
 }

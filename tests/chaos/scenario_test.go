@@ -49,14 +49,15 @@ type family struct {
 
 // intentBody is an intent as published, in the README's JSON form.
 type intentBody struct {
-	Action      string      `json:"action"`
-	ID          string      `json:"id,omitempty"`
-	ImageID     string      `json:"imageId,omitempty"`
-	ImageFamily string      `json:"imageFamily,omitempty"`
-	Attributes  *attributes `json:"attributes,omitempty"`
-	Keep        *int        `json:"keep,omitempty"`
-	MinAge      any         `json:"minAge,omitempty"` // "24h", "1d" or a number of days
-	DryRun      bool        `json:"dryRun,omitempty"`
+	Action        string      `json:"action"`
+	ID            string      `json:"id,omitempty"`
+	ImageID       string      `json:"imageId,omitempty"`
+	ImageFamily   string      `json:"imageFamily,omitempty"`
+	ImageFamilies []string    `json:"imageFamilies,omitempty"`
+	Attributes    *attributes `json:"attributes,omitempty"`
+	Keep          *int        `json:"keep,omitempty"`
+	MinAge        any         `json:"minAge,omitempty"` // "24h", "1d" or a number of days
+	DryRun        bool        `json:"dryRun,omitempty"`
 }
 
 type attributes struct {
@@ -121,6 +122,10 @@ func generate(seed uint64, n int) *scenario {
 		builds := 0
 		if fam.kind == kindRotate {
 			builds = rng.IntN(3)
+			fam.keep = max(builds, 1+rng.IntN(3))
+			// The keep is in the name, so that a glob rotate with that keep
+			// (chaos-rotate-k2-*) covers only families that use it.
+			fam.name = fmt.Sprintf("chaos-rotate-k%d-%02d", fam.keep, f)
 		}
 		for i := range size + builds {
 			id := fmt.Sprintf("m-chaos%02dimage%02d", f, i)
@@ -153,10 +158,26 @@ func generate(seed uint64, n int) *scenario {
 			}
 			panic("no image " + id)
 		}
+		// protect keeps an Available image out of bulk deprecations, in a
+		// third of the families: by the exclusion tag, which an explicit
+		// deprecate ignores, or by sharing it, which nothing deprecates.
+		protect := func(img *emulator.SeedImage) {
+			if img.Status != ecsapi.StatusAvailable || rng.IntN(3) > 0 {
+				return
+			}
+			if rng.IntN(2) == 0 {
+				img.Tags = map[string]string{"lifecycle:keep": "true"}
+			} else {
+				img.SharedWith = []string{"1111222233334444"}
+			}
+		}
 		switch fam.kind {
 		case kindFlip:
 			fam.anchor = fam.images[rng.IntN(size)]
 			byID(fam.anchor).Status = ecsapi.StatusAvailable
+			if other := fam.images[rng.IntN(size)]; other != fam.anchor {
+				protect(byID(other))
+			}
 			for _, id := range fam.images {
 				t := want[id]
 				t.status = pick("", ecsapi.StatusAvailable, ecsapi.StatusDeprecated)
@@ -166,7 +187,7 @@ func generate(seed uint64, n int) *scenario {
 				want[id] = t
 			}
 		case kindRotate:
-			fam.keep = max(len(fam.builds), 1+rng.IntN(3))
+			protect(byID(fam.images[rng.IntN(size)]))
 		case kindRollback:
 			fam.bad = fam.images[rng.IntN(size)]
 		case kindFloor:
@@ -304,6 +325,9 @@ func generate(seed uint64, n int) *scenario {
 					in = promote(fam, fam.builds[rng.IntN(len(fam.builds))])
 				} else {
 					in = intentBody{Action: "rotate", ImageFamily: fam.name, Keep: keep(fam.keep), MinAge: minAge()}
+				}
+				if in.Action == "rotate" && rng.IntN(4) == 0 {
+					in.ImageFamily, in.ImageFamilies = "", []string{fmt.Sprintf("chaos-rotate-k%d-*", fam.keep)}
 				}
 			case kindRollback:
 				in = intentBody{Action: "rollback", ImageFamily: fam.name, ImageID: fam.bad}
