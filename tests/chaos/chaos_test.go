@@ -106,7 +106,7 @@ type run struct {
 	calls *answers
 	floor *floorWatch
 
-	outage struct{ from, to int } // ticks when both queues are down
+	outage struct{ from, length int } // ticks when both queues are down (see queuesDown)
 
 	origin      map[string]string   // MNS message id -> the published message it carries on
 	settled     map[string]bool     // MNS message ids a successful invocation settled
@@ -187,8 +187,25 @@ func start(t *testing.T, sc *scenario, seed uint64) *run {
 	// One outage of both queues, a third of the way in, for a tenth of the
 	// run (about 5.5 messages per invocation).
 	expected := len(sc.messages) / 5
-	r.outage.from, r.outage.to = expected/3, expected/3+max(5, expected/10)
+	r.outage.from, r.outage.length = expected/3, max(5, expected/10)
 	return r
+}
+
+// queuesDown says whether the MNS outage is on. It begins with the ECS
+// region in trouble too (a run of 503s long enough to make some message
+// defer, which it cannot while MNS is down), and it lasts its length, or
+// longer, up to four times that, until it has failed two invocations: an
+// outage nobody noticed would test nothing.
+func (r *run) queuesDown() bool {
+	tick, o := r.tr.tick, r.outage
+	if tick == o.from {
+		burst := make([]string, 25)
+		for i := range burst {
+			burst[i] = "ServiceUnavailable"
+		}
+		r.emu.SetFaults("DescribeImages", emulator.Faults{FailNext: burst})
+	}
+	return tick >= o.from && (tick < o.from+o.length || (r.outageFailures < 2 && tick < o.from+4*o.length))
 }
 
 // deliverAll delivers until every message, deferral and redelivery settled.
@@ -204,10 +221,10 @@ func (r *run) deliverAll() {
 			t.Fatalf("still delivering after %d invocations: %d messages visible, %d delayed ticks, %d failed batches pending",
 				limit, len(r.tr.ready), len(r.tr.visibleAt), len(r.tr.failed))
 		}
-		down := r.tr.tick >= r.outage.from && r.tr.tick < r.outage.to
+		r.burst()
+		down := r.queuesDown()
 		r.mns.SetDown(retryQueue, down)
 		r.mns.SetDown(deadLetterQueue, down)
-		r.burst()
 
 		timeout := functionTimeout
 		if r.tr.tick%8 == 5 {
