@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
@@ -122,6 +123,9 @@ func generate(seed uint64, n int) *scenario {
 		builds := 0
 		if fam.kind == kindRotate {
 			builds = rng.IntN(3)
+			if f == slices.Index(order, kindRotate) { // every run promotes a Creating build
+				builds = max(builds, 1)
+			}
 			fam.keep = max(builds, 1+rng.IntN(3))
 			// The keep is in the name, so that a glob rotate with that keep
 			// (chaos-rotate-k2-*) covers only families that use it.
