@@ -182,7 +182,7 @@ func start(t *testing.T, sc *scenario, seed uint64) *run {
 
 	for _, m := range sc.messages {
 		r.origin[m.id] = m.id
-		r.tr.publish(delivery{id: m.id, body: m.body, base64: m.base64, origin: m.id}, 0)
+		r.tr.publish(delivery{id: m.id, body: m.body, base64: m.base64}, 0)
 	}
 	// One outage of both queues, a third of the way in, for a tenth of the
 	// run (about 5.5 messages per invocation).
@@ -368,7 +368,7 @@ func (r *run) collect() {
 		}
 		r.origin[m.ID] = origin
 		r.deferralCodes[body.Retry.LastError]++
-		r.tr.publish(delivery{id: m.ID, body: m.Body, origin: origin}, m.DelaySeconds)
+		r.tr.publish(delivery{id: m.ID, body: m.Body}, m.DelaySeconds)
 	}
 	letters := r.mns.Messages(deadLetterQueue)
 	for _, m := range letters[r.lettersSeen:] {

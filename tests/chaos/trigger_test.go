@@ -15,7 +15,6 @@ type delivery struct {
 	id     string // the MNS message id
 	body   string
 	base64 bool
-	origin string // the id of the published message it carries on
 }
 
 // batch is one invocation's worth of deliveries and its payload.
