@@ -265,13 +265,15 @@ func generate(seed uint64, n int) *scenario {
 	// Every family gets what makes its end state interesting at least once;
 	// every build is promoted at least once (a build nobody promotes would
 	// turn Available whenever the emulator lets it, and rotations would see
-	// it at a time no oracle can know).
+	// it at a time no oracle can know), early, as a pipeline publishes its
+	// promote when the build starts.
+	var early []intentBody
 	for _, fam := range sc.families {
 		switch fam.kind {
 		case kindRotate:
 			intents = append(intents, intentBody{Action: "rotate", ImageFamily: fam.name, Keep: keep(fam.keep), MinAge: minAge()})
 			for _, b := range fam.builds {
-				intents = append(intents, promote(fam, b))
+				early = append(early, promote(fam, b))
 			}
 		case kindRollback:
 			intents = append(intents, intentBody{Action: "rollback", ImageFamily: fam.name, ImageID: fam.bad})
@@ -279,7 +281,7 @@ func generate(seed uint64, n int) *scenario {
 			intents = append(intents, intentBody{Action: "deprecate", ImageID: fam.last})
 		}
 	}
-	for len(intents) < n {
+	for len(intents)+len(early) < n {
 		fam := sc.families[rng.IntN(len(sc.families))]
 		images := settled(fam)
 		img := images[rng.IntN(len(images))]
@@ -342,6 +344,10 @@ func generate(seed uint64, n int) *scenario {
 		intents = append(intents, in)
 	}
 	rng.Shuffle(len(intents), func(i, j int) { intents[i], intents[j] = intents[j], intents[i] })
+	for _, in := range early { // among the first twentieth
+		i := rng.IntN(min(len(intents), max(10, n/20)) + 1)
+		intents = slices.Insert(intents, i, in)
+	}
 	for i, in := range intents {
 		in.ID = fmt.Sprintf("chaos-%05d", i)
 		body, err := json.Marshal(in)
