@@ -75,8 +75,18 @@ func (s *Server) modifyImageAttribute(f url.Values) (map[string]any, *apiError) 
 	if dryRun {
 		return nil, errorf(http.StatusBadRequest, "DryRunOperation", "Request validation has been passed with DryRun flag set.")
 	}
+	before := s.snapshot(img)
 	apply(img, c)
 	s.dirty = true
+	if s.afterWrite != nil {
+		var region []ecsapi.Image
+		for _, o := range s.images {
+			if o.RegionID == img.RegionID {
+				region = append(region, s.snapshot(o))
+			}
+		}
+		s.afterWrite(before, s.snapshot(img), region)
+	}
 	return map[string]any{}, nil
 }
 

@@ -51,6 +51,12 @@ type Options struct {
 	// instead of Seed when the file exists, and the state is written to it
 	// (a temporary file renamed over it) at start and after every change.
 	StateFile string
+	// AfterWrite, if set, is called after every ModifyImageAttribute that
+	// wrote, with the image before and after and every image of its region
+	// as they now are, while the emulator holds its lock (it must not call
+	// the Server): how a test checks an invariant, such as a family's floor,
+	// on every write.
+	AfterWrite func(before, after ecsapi.Image, region []ecsapi.Image)
 }
 
 // DefaultKey is the AccessKeyId and AccessKeySecret accepted when Options.Keys is nil.
@@ -86,6 +92,8 @@ type Server struct {
 	log   io.Writer
 	logMu sync.Mutex // one line at a time
 
+	afterWrite func(before, after ecsapi.Image, region []ecsapi.Image)
+
 	state stateFile
 	dirty bool // the state changed since it was last saved
 
@@ -111,17 +119,18 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("emulator: CreatingCalls and CreatingFor must not be negative")
 	}
 	s := &Server{
-		keys:     opts.Keys,
-		token:    opts.SecurityToken,
-		now:      opts.Now,
-		region:   opts.Region,
-		images:   map[string]*image{},
-		calls:    map[string]int{},
-		rejected: map[string]int{},
-		faults:   map[string]*faultState{},
-		log:      opts.Log,
-		state:    stateFile{path: opts.StateFile},
-		nonces:   nonceMemory{seen: map[string]time.Time{}},
+		keys:       opts.Keys,
+		token:      opts.SecurityToken,
+		now:        opts.Now,
+		region:     opts.Region,
+		images:     map[string]*image{},
+		calls:      map[string]int{},
+		rejected:   map[string]int{},
+		faults:     map[string]*faultState{},
+		log:        opts.Log,
+		state:      stateFile{path: opts.StateFile},
+		nonces:     nonceMemory{seen: map[string]time.Time{}},
+		afterWrite: opts.AfterWrite,
 	}
 	if s.keys == nil {
 		s.keys = map[string]string{DefaultKey: DefaultKey}

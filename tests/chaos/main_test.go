@@ -1,0 +1,51 @@
+package chaos
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+var (
+	flagMessages = flag.Int("chaos.messages", 500, "intents to publish (the long run: 5000)")
+	flagSeed     = flag.Uint64("chaos.seed", 20261127, "seed of the intents, the delivery and the fault dice")
+)
+
+// binary is the function, built once by TestMain.
+var binary string
+
+func TestMain(m *testing.M) {
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	flag.Parse()
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	dir, err := os.MkdirTemp("", "chaos-function-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	binary = filepath.Join(dir, "main")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	// As the s.yaml pre-deploy action builds it, but for the host.
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", binary, "./function")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "chaos: go build -trimpath ./function: %v\n%s", err, out)
+		return 1
+	}
+	return m.Run()
+}
