@@ -5,10 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 )
 
 var (
@@ -39,12 +40,8 @@ func runTests(m *testing.M) int {
 	binary = filepath.Join(dir, "main")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	// As the s.yaml pre-deploy action builds it, but for the host.
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", binary, "./function")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "chaos: go build -trimpath ./function: %v\n%s", err, out)
+	if err := testenv.BuildFunction(ctx, root, binary); err != nil {
+		fmt.Fprintln(os.Stderr, "chaos:", err)
 		return 1
 	}
 	return m.Run()

@@ -198,11 +198,8 @@ func sYAMLMemorySize(t *testing.T) int64 {
 func build(t *testing.T) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "main")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", out, "./function")
-	cmd.Dir = filepath.Join("..", "..")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
+	if err := testenv.BuildFunction(t.Context(), testenv.Root(t), out); err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

@@ -1,0 +1,22 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+)
+
+// BuildFunction compiles ./function into out as the s.yaml pre-deploy action
+// builds it (no cgo, trimmed), but for this machine: what the end-to-end,
+// chaos and memory tests run. root is the module root. It takes no
+// testing.TB, so a TestMain can build once for its whole package.
+func BuildFunction(ctx context.Context, root, out string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, "./function")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build -trimpath ./function: %w\n%s", err, b)
+	}
+	return nil
+}
