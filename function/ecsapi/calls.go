@@ -99,6 +99,7 @@ func toImage(im ecs.Image, region string) (Image, error) {
 		NvmeSupport: im.Features.NvmeSupport,
 		ImdsSupport: im.Features.ImdsSupport,
 		Usage:       im.Usage,
+		SelfShared:  ParseSharing(im.IsSelfShared),
 	}
 	var err error
 	if img.Progress, err = parseProgress(im.Progress); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
 )
@@ -19,6 +20,16 @@ const pageSize = 100
 // rollback and convergence, Creating ones so a promote can see its image.
 var listedStatuses = []string{ecsapi.StatusAvailable, ecsapi.StatusDeprecated, ecsapi.StatusCreating}
 
+// freshFor is how old a family's listing may be and still count as fresh for
+// Apply's re-check before a deprecation (recentFamily). The re-check narrows
+// the time between the read a deprecation is judged on and its write; a
+// listing read by the plan a moment ago, or by the previous message's read
+// after its writes, is as fresh as a new read would be by the time that read
+// came back (a listing takes a call or more, and the rate limit spaces
+// calls). What another run writes after it is caught by the read after the
+// writes (restoreFloor), as with any re-check.
+const freshFor = time.Second
+
 // Cache holds what one invocation has read, so that a batch of intents on the
 // same region and family reads the family once and a batch of image ids is
 // read 100 at a time. The engine's own writes update it. It is safe for
@@ -26,9 +37,9 @@ var listedStatuses = []string{ecsapi.StatusAvailable, ecsapi.StatusDeprecated, e
 type Cache struct {
 	mu       sync.Mutex
 	images   map[imageKey]ecsapi.Image
-	missing  map[imageKey]bool  // looked up by id and not found
-	families map[familyKey]bool // the family's complete listing is cached
-	regions  map[string]bool    // the region's complete listing is cached
+	missing  map[imageKey]bool       // looked up by id and not found
+	families map[familyKey]time.Time // the family's complete listing is cached, read then
+	regions  map[string]time.Time    // the region's complete listing is cached, read then
 }
 
 type imageKey struct{ region, id string }
@@ -39,8 +50,8 @@ func NewCache() *Cache {
 	return &Cache{
 		images:   map[imageKey]ecsapi.Image{},
 		missing:  map[imageKey]bool{},
-		families: map[familyKey]bool{},
-		regions:  map[string]bool{},
+		families: map[familyKey]time.Time{},
+		regions:  map[string]time.Time{},
 	}
 }
 
@@ -76,12 +87,18 @@ func (c *Cache) image(region, id string) (img ecsapi.Image, found, known bool) {
 	return ecsapi.Image{}, false, c.missing[k]
 }
 
-// family returns the cached listing of a family, oldest first.
-func (c *Cache) family(region, family string) ([]ecsapi.Image, bool) {
+// family returns the cached listing of a family, oldest first, and when it
+// was read (the family's own listing or the region's, the later).
+func (c *Cache) family(region, family string) (imgs []ecsapi.Image, readAt time.Time, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.families[familyKey{region, family}] && !c.regions[region] {
-		return nil, false
+	byFamily, listed := c.families[familyKey{region, family}]
+	byRegion, regionListed := c.regions[region]
+	if !listed && !regionListed {
+		return nil, time.Time{}, false
+	}
+	if byRegion.After(byFamily) {
+		byFamily = byRegion
 	}
 	var out []ecsapi.Image
 	for k, img := range c.images {
@@ -90,12 +107,12 @@ func (c *Cache) family(region, family string) ([]ecsapi.Image, bool) {
 		}
 	}
 	sortImages(out)
-	return out, true
+	return out, byFamily, true
 }
 
 // setFamily records a complete, fresh listing of a family: images that were
 // cached in it and are no longer listed have left it.
-func (c *Cache) setFamily(region, family string, imgs []ecsapi.Image) {
+func (c *Cache) setFamily(region, family string, imgs []ecsapi.Image, readAt time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for k, img := range c.images {
@@ -104,10 +121,10 @@ func (c *Cache) setFamily(region, family string, imgs []ecsapi.Image) {
 		}
 	}
 	c.put(region, imgs)
-	c.families[familyKey{region, family}] = true
+	c.families[familyKey{region, family}] = readAt
 }
 
-func (c *Cache) setRegion(region string, imgs []ecsapi.Image) {
+func (c *Cache) setRegion(region string, imgs []ecsapi.Image, readAt time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for k := range c.images {
@@ -116,7 +133,7 @@ func (c *Cache) setRegion(region string, imgs []ecsapi.Image) {
 		}
 	}
 	c.put(region, imgs)
-	c.regions[region] = true
+	c.regions[region] = readAt
 }
 
 func (c *Cache) setImages(region string, ids []string, imgs []ecsapi.Image) {
@@ -175,6 +192,7 @@ func (c *Cache) applied(region, id string, changes []FieldChange) {
 type reader struct {
 	api   ecsapi.API
 	cache *Cache
+	now   func() time.Time // when a listing is read: the budget's clock
 }
 
 // pages reads every page of a listing, 100 at a time.
@@ -212,10 +230,26 @@ func (r reader) pages(ctx context.Context, in ecsapi.DescribeImagesInput) ([]ecs
 // first, from the cache unless fresh is set.
 func (r reader) family(ctx context.Context, region, family string, fresh bool) ([]ecsapi.Image, error) {
 	if !fresh {
-		if imgs, ok := r.cache.family(region, family); ok {
+		if imgs, _, ok := r.cache.family(region, family); ok {
 			return imgs, nil
 		}
 	}
+	return r.listFamily(ctx, region, family)
+}
+
+// recentFamily returns a family's images as cached when the listing was read
+// less than freshFor ago (as updated by this invocation's own writes since),
+// and reads it afresh otherwise.
+func (r reader) recentFamily(ctx context.Context, region, family string) ([]ecsapi.Image, error) {
+	if imgs, readAt, ok := r.cache.family(region, family); ok && r.now().Sub(readAt) < freshFor {
+		return imgs, nil
+	}
+	return r.listFamily(ctx, region, family)
+}
+
+// listFamily reads a family's listing and caches it.
+func (r reader) listFamily(ctx context.Context, region, family string) ([]ecsapi.Image, error) {
+	readAt := r.now()
 	imgs, err := r.pages(ctx, ecsapi.DescribeImagesInput{RegionID: region, Family: family})
 	if err != nil {
 		return nil, err
@@ -223,21 +257,22 @@ func (r reader) family(ctx context.Context, region, family string, fresh bool) (
 	// The server filters by family; keep only exact matches in case a
 	// backend matches loosely.
 	imgs = slices.DeleteFunc(imgs, func(img ecsapi.Image) bool { return img.Family != family })
-	r.cache.setFamily(region, family, imgs)
+	r.cache.setFamily(region, family, imgs, readAt)
 	return imgs, nil
 }
 
 // region returns every own image of the region grouped by family.
 func (r reader) region(ctx context.Context, region string) (map[string][]ecsapi.Image, error) {
 	r.cache.mu.Lock()
-	cached := r.cache.regions[region]
+	_, cached := r.cache.regions[region]
 	r.cache.mu.Unlock()
 	if !cached {
+		readAt := r.now()
 		imgs, err := r.pages(ctx, ecsapi.DescribeImagesInput{RegionID: region})
 		if err != nil {
 			return nil, err
 		}
-		r.cache.setRegion(region, imgs)
+		r.cache.setRegion(region, imgs, readAt)
 	}
 	r.cache.mu.Lock()
 	defer r.cache.mu.Unlock()

@@ -3,8 +3,9 @@
 // the attribute changes from -> to and why), and then applies only that
 // difference through ModifyImageAttribute. Every invocation re-reads the state
 // it acts on (level-based; reads are shared within one invocation through a
-// Cache), and re-reads a family before each deprecation and after its own
-// writes, so duplicate, late or overlapping runs are harmless. Should two runs
+// Cache), re-checks each deprecation on a read of its family made less than
+// freshFor before it, and re-reads the family after its own writes, so
+// duplicate, late or overlapping runs are harmless. Should two runs
 // both pass their checks and together take a family below its floor (ECS has
 // no conditional write), the read after the writes sees it and the run undoes
 // its own deprecation: a family can dip below its floor for a moment, but does
@@ -75,9 +76,9 @@ func (e *Engine) now() time.Time {
 func (e *Engine) read() reader {
 	if e.Cache == nil {
 		// A literal Engine without a cache still works; it just reads more.
-		return reader{api: e.API, cache: NewCache()}
+		return reader{api: e.API, cache: NewCache(), now: e.Budget.Now}
 	}
-	return reader{api: e.API, cache: e.Cache}
+	return reader{api: e.API, cache: e.Cache, now: e.Budget.Now}
 }
 
 func (e *Engine) region(in intent.Intent) string {
@@ -226,7 +227,8 @@ func (e *Engine) Plan(ctx context.Context, in intent.Intent) (*Plan, error) {
 }
 
 func stepFor(img ecsapi.Image) Step {
-	return Step{ImageID: img.ImageID, ImageName: img.Name, Family: img.Family, Status: img.Status, CreationTime: img.CreationTime}
+	return Step{ImageID: img.ImageID, ImageName: img.Name, Family: img.Family, Status: img.Status, CreationTime: img.CreationTime,
+		unshared: img.SelfShared == ecsapi.SharingNone && !img.IsPublic}
 }
 
 // planImage plans modify, deprecate and activate on one image.
@@ -427,7 +429,19 @@ func (e *Engine) inUse(ctx context.Context, region string, img ecsapi.Image) (bo
 
 // guardShared reads the shares of an image about to be deprecated (and only
 // then), and either plans the unshare or drops the deprecation with a reason.
+//
+// It reads nothing when the DescribeImages answer the step was planned on
+// said the image is shared with no account (IsSelfShared "False") and is not
+// public: that answer is as fresh as a share read made now would be, and a
+// share added after either is caught by neither. "True" needs the accounts
+// (to unshare them or to name them in the reason), and an IsSelfShared that
+// is missing or not understood, or a public image (whether IsSelfShared
+// covers public and community sharing is not documented), is read as before:
+// the fallback costs a call, never a guard.
 func (e *Engine) guardShared(ctx context.Context, region string, s *Step) error {
+	if s.unshared {
+		return nil
+	}
 	accounts, err := e.API.DescribeImageSharePermission(ctx, region, s.ImageID)
 	if err != nil {
 		return fmt.Errorf("lifecycle: read shares of %s: %w", s.ImageID, err)

@@ -31,8 +31,9 @@ func TestRestoreFloorAfterAConcurrentDeprecation(t *testing.T) {
 			other:     map[string]string{"w-n": "w-a"},
 			wantAvail: []string{"w-n"},
 			wantLast:  "w-n Status=Available",
-			// image, family, fresh family (recheck), fresh family (restore)
-			wantReads: 4,
+			// image, family (recent: the re-check judges by it), fresh
+			// family (restore)
+			wantReads: 3,
 		},
 		{
 			name:      "explicit deprecate",
@@ -41,7 +42,7 @@ func TestRestoreFloorAfterAConcurrentDeprecation(t *testing.T) {
 			other:     map[string]string{"w-a": "w-n"},
 			wantAvail: []string{"w-a"},
 			wantLast:  "w-a Status=Available",
-			wantReads: 4,
+			wantReads: 3,
 		},
 		{
 			name:      "rotate (its settle read serves, no extra read)",
@@ -50,9 +51,9 @@ func TestRestoreFloorAfterAConcurrentDeprecation(t *testing.T) {
 			other:     map[string]string{"w-002": "w-003"}, // e.g. a rollback from w-003
 			wantAvail: []string{"w-002"},
 			wantLast:  "w-002 Status=Available",
-			// family, one fresh family read before the first deprecation,
-			// settle (which also serves the floor check)
-			wantReads: 3,
+			// family (recent: the re-check before the first deprecation
+			// judges by it), settle (which also serves the floor check)
+			wantReads: 2,
 		},
 	}
 	for _, tt := range tests {

@@ -51,6 +51,9 @@ type Step struct {
 	// check is what Apply re-verifies against a fresh read of the family
 	// before it deprecates this image.
 	check deprecationCheck
+	// unshared: the read the step was planned on said the image is shared
+	// with no other account and is not public (guardShared reads nothing).
+	unshared bool
 }
 
 // deprecationCheck is re-verified by Apply just before a deprecation, on a
