@@ -137,8 +137,9 @@ func demoHandler(endpoint, region string, stderr io.Writer) *invoke.Handler {
 	}
 	cfg.ECSEndpoint = endpoint
 	h := handlerFor(cfg, newLogger(stderr, "error"))
+	pool := ecsTransport(cfg)
 	h.NewAPI = func(*ecsapi.Credentials) (ecsapi.API, error) {
-		return ecsapi.New(ecsapi.Config{Region: cfg.Region, Endpoint: endpoint,
+		return ecsapi.New(ecsapi.Config{Region: cfg.Region, Endpoint: endpoint, Transport: pool,
 			Credentials: &ecsapi.Credentials{AccessKeyID: "emulator", AccessKeySecret: "emulator"}})
 	}
 	h.Policy.Base, h.Policy.Cap = 50*time.Millisecond, 500*time.Millisecond
