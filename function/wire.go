@@ -54,7 +54,7 @@ func handlerFor(cfg config.Config, log *slog.Logger) *invoke.Handler {
 		MaxPayloadBytes: cfg.MaxPayloadBytes,
 		// One limiter for the process: ECS counts its quota per API and
 		// account, whatever invocation a call belongs to.
-		Limiter: retry.NewLimiter(cfg.RateLimit, int(cfg.RateLimit)),
+		Limiter: retry.NewLimiter(cfg.RateLimit),
 		Policy:  retry.DefaultPolicy(),
 		Log:     log,
 	}
