@@ -217,3 +217,17 @@ func TestLimiterSharesTheQuota(t *testing.T) {
 		t.Errorf("2,000 calls in 4 instances: %.2f%% throttled, want 2%% at most in every run", shares)
 	}
 }
+
+// The limiter slows down on the service's flow-control codes, and on none
+// of its own or any other.
+func TestThrottlingCodes(t *testing.T) {
+	t.Parallel()
+	for code, want := range map[string]bool{
+		"Throttling": true, "Throttling.User": true, "Throttling.Api": true, "Rejected.Throttling": true,
+		CodeClientLimit: false, "ServiceUnavailable": false, "InternalError": false, "": false, "NotThrottling": false,
+	} {
+		if got := isThrottlingCode(code); got != want {
+			t.Errorf("isThrottlingCode(%q) = %t, want %t", code, got, want)
+		}
+	}
+}
