@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/retry"
 )
 
 // pageSize is the largest page DescribeImages serves, and the largest number of
@@ -192,8 +193,10 @@ func (c *Cache) applied(region, id string, changes []FieldChange) {
 type reader struct {
 	api   ecsapi.API
 	cache *Cache
-	now   func() time.Time // when a listing is read: the budget's clock
+	clock retry.Budget // tells when a listing is read
 }
+
+func (r reader) now() time.Time { return r.clock.Now() }
 
 // pages reads every page of a listing, 100 at a time.
 func (r reader) pages(ctx context.Context, in ecsapi.DescribeImagesInput) ([]ecsapi.Image, error) {

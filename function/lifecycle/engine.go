@@ -76,9 +76,9 @@ func (e *Engine) now() time.Time {
 func (e *Engine) read() reader {
 	if e.Cache == nil {
 		// A literal Engine without a cache still works; it just reads more.
-		return reader{api: e.API, cache: NewCache(), now: e.Budget.Now}
+		return reader{api: e.API, cache: NewCache(), clock: e.Budget}
 	}
-	return reader{api: e.API, cache: e.Cache, now: e.Budget.Now}
+	return reader{api: e.API, cache: e.Cache, clock: e.Budget}
 }
 
 func (e *Engine) region(in intent.Intent) string {
@@ -343,18 +343,27 @@ func changeReason(changes []FieldChange, status string) string {
 		}
 		return "already as asked, nothing to change"
 	}
-	fields := make([]string, 0, len(changes))
-	note := ""
-	for _, c := range changes {
-		fields = append(fields, c.Field)
-		if c.Field == FieldLicenseType {
-			// DescribeImages does not return LicenseType, so it cannot be
-			// compared: it is sent whenever the intent asks for it.
-			note = "; licenseType is always sent (DescribeImages does not return it)"
+	var b strings.Builder
+	b.Grow(len("set ") + 24*len(changes) + len(licenseNote))
+	b.WriteString("set ")
+	note := false
+	for i, c := range changes {
+		if i > 0 {
+			b.WriteString(", ")
 		}
+		b.WriteString(c.Field)
+		// DescribeImages does not return LicenseType, so it cannot be
+		// compared: it is sent whenever the intent asks for it.
+		note = note || c.Field == FieldLicenseType
 	}
-	return "set " + strings.Join(fields, ", ") + note
+	if note {
+		b.WriteString(licenseNote)
+	}
+	return b.String()
 }
+
+// licenseNote ends the reason of a change that sets licenseType.
+const licenseNote = "; licenseType is always sent (DescribeImages does not return it)"
 
 func withoutStatus(changes []FieldChange) []FieldChange {
 	return slices.DeleteFunc(slices.Clone(changes), func(c FieldChange) bool { return c.Field == FieldStatus })
@@ -370,7 +379,7 @@ func (e *Engine) floorReason(family string) string {
 // diff compares the image with the wanted attributes field by field and
 // applies the guards that reject a change outright.
 func (e *Engine) diff(ctx context.Context, region string, img ecsapi.Image, a intent.Attributes) ([]FieldChange, error) {
-	var out []FieldChange
+	out := make([]FieldChange, 0, fieldCount)
 	add := func(field, from, to string) {
 		if to != "" && to != from {
 			out = append(out, FieldChange{Field: field, From: from, To: to})

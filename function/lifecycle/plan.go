@@ -18,6 +18,9 @@ const (
 	FieldStatus      = "status"
 	FieldNvmeSupport = "features.nvmeSupport"
 	FieldImdsSupport = "features.imdsSupport"
+
+	// fieldCount is how many attributes a change can set.
+	fieldCount = 8
 )
 
 // FieldChange is one attribute going from one value to another.
