@@ -3,27 +3,13 @@ package emulator_test
 import (
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
-)
 
-// functionBinary builds the function as the deployment does (no cgo,
-// trimmed). Not in parallel with the other tests: the build would compete
-// for the CPU with the package's timing-sensitive tests (fault timeouts).
-func functionBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "main")
-	build := exec.Command("go", "build", "-trimpath", "-o", bin, "./function")
-	build.Dir = filepath.Join("..", "..")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./function: %v\n%s", err, out)
-	}
-	return bin
-}
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
+)
 
 // TestTeaSDKStaysOutOfTheBinary: the Tea SDK is a dependency of the tests
 // only. The function's binary must not carry it (size, cold start, and
@@ -32,7 +18,9 @@ func TestTeaSDKStaysOutOfTheBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the function")
 	}
-	bin := functionBinary(t)
+	// Not in parallel with the other tests: the build would compete for the
+	// CPU with the package's timing-sensitive tests (fault timeouts).
+	bin := testenv.BuildFunction(t)
 	out, err := exec.Command("go", "version", "-m", bin).CombinedOutput()
 	if err != nil {
 		t.Fatalf("go version -m: %v\n%s", err, out)
@@ -57,7 +45,7 @@ func TestNothingHeavyAtInit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the function")
 	}
-	cmd := exec.Command(functionBinary(t), "version")
+	cmd := exec.Command(testenv.BuildFunction(t), "version")
 	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {

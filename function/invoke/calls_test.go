@@ -92,12 +92,12 @@ func callCases() []callCase {
 			calls: map[string]int{"DescribeImages": 1, "ModifyImageAttribute": 100}},
 		// Each family: its listing, and one after the writes (settle). A
 		// family of 30 holds 29 changes: the two listings are 2/29 of them.
-		{name: "promote in 10 families of 30", seed: promoteSeed(), msgs: promoteMessages(), perChange: 1.08,
+		{name: "promote in 10 families of 30", seed: families("pro", 10, 30), msgs: promoteMessages(), perChange: 1.08,
 			calls: map[string]int{"DescribeImages": 1 + 10*2, "ModifyImageAttribute": 10 * 29}},
 		// Each explicit deprecate checks its family's floor after its write
 		// (one listing a message); the re-check before the next one judges
 		// by that listing. A family of 11 is one page.
-		{name: "deprecate 10 in each of 10 families", seed: deprecateSeed(), msgs: deprecateMessages(), perChange: 2.11,
+		{name: "deprecate 10 in each of 10 families", seed: families("dep", 10, 11), msgs: deprecateMessages(), perChange: 2.11,
 			calls: map[string]int{"DescribeImages": 1 + 10 + 100, "ModifyImageAttribute": 100}},
 	}
 }
@@ -138,16 +138,17 @@ func actionMessages(action, prefix string, n int) []mnsMessage {
 	return out
 }
 
-// promoteSeed is 10 families of 30 Available images.
-func promoteSeed() []emulator.SeedImage {
+// families is count families of size Available images: family <name><f>,
+// ids m-<name><f>x000 and on.
+func families(name string, count, size int) []emulator.SeedImage {
 	var out []emulator.SeedImage
-	for f := range 10 {
-		out = append(out, familySeed(fmt.Sprintf("pro%d", f), fmt.Sprintf("m-pro%dx", f), 30)...)
+	for f := range count {
+		out = append(out, familySeed(fmt.Sprintf("%s%d", name, f), fmt.Sprintf("m-%s%dx", name, f), size)...)
 	}
 	return out
 }
 
-// promoteMessages promote the newest image of each promoteSeed family,
+// promoteMessages promote the newest image of each families("pro", 10, 30),
 // renamed, keep 2.
 func promoteMessages() []mnsMessage {
 	out := make([]mnsMessage, 10)
@@ -158,16 +159,7 @@ func promoteMessages() []mnsMessage {
 	return out
 }
 
-// deprecateSeed is 10 families of 11 Available images.
-func deprecateSeed() []emulator.SeedImage {
-	var out []emulator.SeedImage
-	for f := range 10 {
-		out = append(out, familySeed(fmt.Sprintf("dep%d", f), fmt.Sprintf("m-dep%dx", f), 11)...)
-	}
-	return out
-}
-
-// deprecateMessages deprecate the 10 oldest of each deprecateSeed family.
+// deprecateMessages deprecate the 10 oldest of each families("dep", 10, 11).
 func deprecateMessages() []mnsMessage {
 	var out []mnsMessage
 	for f := range 10 {

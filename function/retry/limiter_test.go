@@ -26,10 +26,8 @@ func passN(l *Limiter, action string, n int) {
 func TestPacerNeverBursts(t *testing.T) {
 	t.Parallel()
 	l := NewLimiter(16)
-	passN(l, "A", 1000) // at the ceiling
-	if r := l.rateOf("A"); r != 16 {
-		t.Fatalf("rate %v, want the ceiling 16", r)
-	}
+	passN(l, "A", 1000)
+	checkRate(t, l, 16, "after 1,000 successes (the ceiling)")
 	quiet := t0.Add(time.Hour)
 	var got []time.Duration
 	for range 5 {
@@ -45,22 +43,24 @@ func TestPacerNeverBursts(t *testing.T) {
 	}
 }
 
+// checkRate fails when action A's rate is not want.
+func checkRate(t *testing.T, l *Limiter, want float64, when string) {
+	t.Helper()
+	if r := l.rateOf("A"); r != want {
+		t.Errorf("%s: rate %v, want %v", when, r, want)
+	}
+}
+
 // A pacer starts at half the ceiling and gains slowStart per success until
 // throttled, up to the ceiling.
 func TestPacerSlowStart(t *testing.T) {
 	t.Parallel()
 	l := NewLimiter(20)
-	if r := l.rateOf("A"); r != 10 {
-		t.Fatalf("starts at %v, want 10 (half of 20)", r)
-	}
+	checkRate(t, l, 10, "at the start (half of 20)")
 	passN(l, "A", 10)
-	if r := l.rateOf("A"); r != 15 {
-		t.Errorf("after 10 successes %v, want 15", r)
-	}
+	checkRate(t, l, 15, "after 10 successes")
 	passN(l, "A", 100)
-	if r := l.rateOf("A"); r != 20 {
-		t.Errorf("after 110 successes %v, want the ceiling", r)
-	}
+	checkRate(t, l, 20, "after 110 successes (the ceiling)")
 }
 
 // A Throttling answer halves the rate once for every call let out at the rate
@@ -75,18 +75,14 @@ func TestPacerDecreasesOnceThenIncreases(t *testing.T) {
 	for _, p := range before {
 		l.answered("A", p, true, false, t0)
 	}
-	if r := l.rateOf("A"); r != 32 {
-		t.Fatalf("3 calls of one rate throttled: rate %v, want 32 (one cut)", r)
-	}
+	checkRate(t, l, 32, "3 calls of one rate throttled (one cut)")
 	if l.current("A", before[2]) {
 		t.Errorf("a slot given before the cut is still current")
 	}
 	for range 20 {
 		l.answered("A", l.reserve("A", t0), true, false, t0)
 	}
-	if r := l.rateOf("A"); r != 1 {
-		t.Fatalf("after 20 more cuts: %v, want the floor 1 (64/64)", r)
-	}
+	checkRate(t, l, 1, "after 20 more cuts (the floor, 64/64)")
 	// From 1/s, at +0.05*64/rate a success: the rate r after n successes
 	// solves r^2 = 1 + 2*3.2*n; 155 successes make 31.6/s.
 	passN(l, "A", 155)
@@ -100,9 +96,7 @@ func TestPacerDecreasesOnceThenIncreases(t *testing.T) {
 		t.Errorf("an answer neither throttled nor passed changed the rate")
 	}
 	passN(l, "A", 10000)
-	if r := l.rateOf("A"); r != 64 {
-		t.Errorf("rate %v, want the ceiling", r)
-	}
+	checkRate(t, l, 64, "after 10,000 more successes (the ceiling)")
 }
 
 // A cut spaces the schedule anew from the moment it is made: the slots given

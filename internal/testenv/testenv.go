@@ -10,6 +10,7 @@ package testenv
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -52,6 +53,20 @@ func DemoSeed(t testing.TB) *emulator.Seed {
 		t.Fatalf("load the demo seed: %v", err)
 	}
 	return seed
+}
+
+// BuildFunction compiles the function as the deployment does (no cgo,
+// trimmed), for this machine, into the test's temporary directory.
+func BuildFunction(t testing.TB) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "main")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", out, "./function")
+	cmd.Dir = Root(t)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./function: %v\n%s", err, b)
+	}
+	return out
 }
 
 // StartEmulator serves an ECS emulator on 127.0.0.1 until the test ends.
