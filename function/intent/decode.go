@@ -137,7 +137,7 @@ var decodeTables = sync.OnceValue(func() *tables {
 		member("attributes", object(func(in *Intent) **Attributes { return &in.Attributes }, &t.attributes)),
 		member("keep", value(func(in *Intent) **int { return &in.Keep }, "an integer", "a number")),
 		member("minAge", value(func(in *Intent) *Duration { return &in.MinAge }, `a duration such as "168h" or "7d", or a number of days`, "a string", "a number")),
-		member("dryRun", value(func(in *Intent) *bool { return &in.DryRun }, "a boolean", "a boolean")),
+		member("dryRun", boolean(func(in *Intent) *bool { return &in.DryRun })),
 		member("retry", object(func(in *Intent) **Retry { return &in.Retry }, &t.retry)))
 	return t
 })
@@ -202,6 +202,24 @@ func unquote(raw jsontext.Value, enum []string) string {
 		}
 	}
 	return string(body)
+}
+
+// boolean decodes a boolean field from its token, as text does a string.
+func boolean[T any](get func(*T) *bool) func(*T, *strictjson.Decoder, string, *Errors) bool {
+	return func(obj *T, d *strictjson.Decoder, path string, errs *Errors) bool {
+		raw, err := d.ReadValue()
+		if err != nil {
+			return errs.refused(err, "")
+		}
+		switch raw.Kind() {
+		case 't', 'f':
+			*get(obj) = raw.Kind() == 't'
+		case 'n': // null: absent
+		default:
+			errs.add(CodeWrongType, path, "must be a boolean, got %s", jsonKind(raw))
+		}
+		return true
+	}
 }
 
 // value decodes a leaf, naming the field and the expected type when the
