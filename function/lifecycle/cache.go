@@ -21,6 +21,13 @@ const pageSize = 100
 // rollback and convergence, Creating ones so a promote can see its image.
 var listedStatuses = []string{ecsapi.StatusAvailable, ecsapi.StatusDeprecated, ecsapi.StatusCreating}
 
+// liveStatuses are what a read after a run's own writes lists: the images
+// that can still change the family's Available set. After a rotation most of
+// a family is Deprecated, and this read is one page where a complete listing
+// is several; the Deprecated images are known from the listing before, as
+// updated by the run's own writes (setLive).
+var liveStatuses = []string{ecsapi.StatusAvailable, ecsapi.StatusCreating}
+
 // freshFor is how old a family's listing may be and still count as fresh for
 // Apply's re-check before a deprecation (recentFamily). The re-check narrows
 // the time between the read a deprecation is judged on and its write; a
@@ -148,6 +155,37 @@ func (c *Cache) setImages(region string, ids []string, imgs []ecsapi.Image) {
 	c.put(region, imgs)
 }
 
+// setLive lays a fresh listing of a family's live (Available, Creating)
+// images, read at readAt, over its cached listing: an image cached as live
+// and no longer listed has left the live set (another run deprecated, moved
+// or deleted it; which is not known) and is dropped; a Deprecated one stays as
+// cached. The family counts as listed, and fresh, only when it was listed
+// before: a live listing alone does not know its Deprecated images.
+func (c *Cache) setLive(region, family string, live []ecsapi.Image, readAt time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, img := range c.images {
+		if k.region == region && img.Family == family && img.Status != ecsapi.StatusDeprecated {
+			delete(c.images, k)
+		}
+	}
+	c.put(region, live)
+	k := familyKey{region, family}
+	_, byFamily := c.families[k]
+	_, byRegion := c.regions[region]
+	if byFamily || byRegion {
+		c.families[k] = readAt
+	}
+}
+
+// regionListed reports whether the region's complete listing is cached.
+func (c *Cache) regionListed(region string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, listed := c.regions[region]
+	return listed
+}
+
 // forget drops the listings of the families (and of the region, which
 // covers them), so that the next plan reads them fresh.
 func (c *Cache) forget(region string, families []string) {
@@ -201,7 +239,9 @@ func (r reader) now() time.Time { return r.clock.Now() }
 // pages reads every page of a listing, 100 at a time.
 func (r reader) pages(ctx context.Context, in ecsapi.DescribeImagesInput) ([]ecsapi.Image, error) {
 	in.PageSize = pageSize
-	in.Statuses = listedStatuses
+	if in.Statuses == nil {
+		in.Statuses = listedStatuses
+	}
 	in.OwnerAlias = "self"
 	var all []ecsapi.Image
 	for page := 1; ; page++ {
@@ -257,11 +297,27 @@ func (r reader) listFamily(ctx context.Context, region, family string) ([]ecsapi
 	if err != nil {
 		return nil, err
 	}
-	// The server filters by family; keep only exact matches in case a
-	// backend matches loosely.
-	imgs = slices.DeleteFunc(imgs, func(img ecsapi.Image) bool { return img.Family != family })
+	imgs = onlyFamily(imgs, family)
 	r.cache.setFamily(region, family, imgs, readAt)
 	return imgs, nil
+}
+
+// liveFamily reads a family's live images afresh, over what the cache knows
+// of the rest (setLive), after the run's own writes.
+func (r reader) liveFamily(ctx context.Context, region, family string) error {
+	readAt := r.now()
+	imgs, err := r.pages(ctx, ecsapi.DescribeImagesInput{RegionID: region, Family: family, Statuses: liveStatuses})
+	if err != nil {
+		return err
+	}
+	r.cache.setLive(region, family, onlyFamily(imgs, family), readAt)
+	return nil
+}
+
+// onlyFamily keeps the images of family: the server filters by family, and
+// this keeps only exact matches in case a backend matches loosely.
+func onlyFamily(imgs []ecsapi.Image, family string) []ecsapi.Image {
+	return slices.DeleteFunc(imgs, func(img ecsapi.Image) bool { return img.Family != family })
 }
 
 // region returns every own image of the region grouped by family.

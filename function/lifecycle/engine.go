@@ -126,8 +126,8 @@ func (e *Engine) Run(ctx context.Context, in intent.Intent) (*Result, error) {
 // current reports that the pass wrote nothing, so that its fresh read is
 // still the state after every write of the run.
 func (e *Engine) settle(ctx context.Context, in intent.Intent, res *Result) (_ *Result, current bool, _ error) {
-	if e.Cache != nil {
-		e.Cache.forget(res.Plan.RegionID, res.Plan.Families)
+	if err := e.rereadAfterWrites(ctx, res.Plan); err != nil {
+		return res, false, err
 	}
 	p, err := e.Plan(ctx, in)
 	if err != nil {
@@ -161,6 +161,27 @@ func (e *Engine) settle(ctx context.Context, in intent.Intent, res *Result) (_ *
 	res.Held = append(res.Held, again.Held...)
 	res.Changed = res.Changed || again.Changed
 	return res, false, err
+}
+
+// rereadAfterWrites makes the settle pass plan on reads made after the run's
+// writes. When the region's listing is cached (a rotate by glob listed it),
+// the pass lists the region again, and may find families new in it;
+// otherwise it reads the families' live images (liveFamily), among which are
+// the deprecations a pass can still make.
+func (e *Engine) rereadAfterWrites(ctx context.Context, p *Plan) error {
+	switch {
+	case e.Cache == nil:
+		return nil
+	case e.Cache.regionListed(p.RegionID):
+		e.Cache.forget(p.RegionID, p.Families)
+		return nil
+	}
+	for _, fam := range p.Families {
+		if err := e.read().liveFamily(ctx, p.RegionID, fam); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Prefetch reads the images named by a batch of intents, up to 100 ids per

@@ -31,9 +31,10 @@ func TestRestoreFloorAfterAConcurrentDeprecation(t *testing.T) {
 			other:     map[string]string{"w-n": "w-a"},
 			wantAvail: []string{"w-n"},
 			wantLast:  "w-n Status=Available",
-			// image, family (recent: the re-check judges by it), fresh
-			// family (restore)
-			wantReads: 3,
+			// image, family (recent: the re-check judges by it), the live
+			// images after the write (restore), below the floor: the family
+			// (what to undo is judged on a complete listing)
+			wantReads: 4,
 		},
 		{
 			name:      "explicit deprecate",
@@ -42,7 +43,7 @@ func TestRestoreFloorAfterAConcurrentDeprecation(t *testing.T) {
 			other:     map[string]string{"w-a": "w-n"},
 			wantAvail: []string{"w-a"},
 			wantLast:  "w-a Status=Available",
-			wantReads: 3,
+			wantReads: 4,
 		},
 		{
 			name:      "rotate (its settle read serves, no extra read)",
@@ -52,8 +53,9 @@ func TestRestoreFloorAfterAConcurrentDeprecation(t *testing.T) {
 			wantAvail: []string{"w-002"},
 			wantLast:  "w-002 Status=Available",
 			// family (recent: the re-check before the first deprecation
-			// judges by it), settle (which also serves the floor check)
-			wantReads: 2,
+			// judges by it), settle's live images (which also serve the
+			// floor check), below the floor: the family
+			wantReads: 3,
 		},
 	}
 	for _, tt := range tests {
