@@ -61,9 +61,9 @@ func handlerFor(cfg config.Config, log *slog.Logger) *invoke.Handler {
 }
 
 // ecsTransport is the process's one connection pool to ECS, which the client
-// of every invocation shares: an idle connection kept for each message worked
-// at once (BATCH_CONCURRENCY), and two more for the batch's prefetch and an
-// invocation that overlaps the last one's end.
+// of every invocation shares: a connection for each message worked at once
+// (BATCH_CONCURRENCY), kept alive between calls and invocations, and two more
+// for the batch's prefetch and an invocation that overlaps the last one's end.
 func ecsTransport(cfg config.Config) *http.Transport {
 	return ecsapi.NewTransport(cfg.Concurrency+2, 0)
 }

@@ -38,7 +38,7 @@ type Config struct {
 	// Transport carries the requests: the process's one connection pool
 	// (NewTransport), shared by the Client of every invocation so that an
 	// invocation reuses the connections, and so the TLS handshakes, of the
-	// ones before it. nil builds a pool for this Client alone.
+	// ones before it. nil builds a pool of soloConns for this Client alone.
 	Transport http.RoundTripper
 	// ConnectTimeout bounds the TCP (and TLS) handshake of a pool built for
 	// this Client alone (a shared Transport has its own); default 3s.
@@ -51,32 +51,41 @@ type Config struct {
 const (
 	defaultConnectTimeout = 3 * time.Second
 	defaultReadTimeout    = 10 * time.Second
+	// soloConns bounds the pool of a Client given no Transport (a test, a
+	// front door without a process): more than a batch runs at once.
+	soloConns = 16
 	// keepAlive is the TCP keep-alive probe interval; idleTimeout is how
 	// long an idle connection is kept for the next call.
 	keepAlive   = 30 * time.Second
 	idleTimeout = 90 * time.Second
 )
 
-// NewTransport builds the connection pool of a process: keep-alive, and room
-// for idle connections to the ECS endpoint (per host: one region's endpoint)
-// for every call that can be under way at once, so that each is reused rather
-// than closed and opened again (against ECS a new connection is a TLS
-// handshake). connectTimeout bounds a dial and a TLS handshake (0: 3s).
+// NewTransport builds the connection pool of a process: keep-alive, and at
+// most conns connections to an ECS endpoint (per host: one region's
+// endpoint), each kept for the next call rather than closed and opened again
+// (against ECS a new connection is a TLS handshake). conns is a bound, not
+// only the idle pool's size: net/http dials a new connection for a call
+// while an idle one is still on its way back to the pool, so with room for
+// idle connections alone a busy batch opens a few more than it runs calls at
+// once. A call beyond the bound waits for a connection (the rate limit
+// spaces calls far more than conns connections do). connectTimeout bounds a
+// dial and a TLS handshake (0: 3s).
 //
 // It is built afresh, not cloned from http.DefaultTransport: a clone would
 // carry the protocols registered there (the FC front door registers its
 // payload guard for plain HTTP), and with them another pool.
-func NewTransport(idlePerHost int, connectTimeout time.Duration) *http.Transport {
+func NewTransport(conns int, connectTimeout time.Duration) *http.Transport {
 	if connectTimeout <= 0 {
 		connectTimeout = defaultConnectTimeout
 	}
-	idlePerHost = max(idlePerHost, 1)
+	conns = max(conns, 1)
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: connectTimeout, KeepAlive: keepAlive}).DialContext,
 		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          max(100, idlePerHost),
-		MaxIdleConnsPerHost:   idlePerHost,
+		MaxIdleConns:          max(100, conns),
+		MaxIdleConnsPerHost:   conns,
+		MaxConnsPerHost:       conns,
 		IdleConnTimeout:       idleTimeout,
 		TLSHandshakeTimeout:   connectTimeout,
 		ExpectContinueTimeout: time.Second,
@@ -137,7 +146,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.transport = cfg.Transport
 	if c.transport == nil {
-		c.transport = NewTransport(http.DefaultMaxIdleConnsPerHost, cfg.ConnectTimeout)
+		c.transport = NewTransport(soloConns, cfg.ConnectTimeout)
 	}
 	return c, nil
 }
