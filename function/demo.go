@@ -154,8 +154,9 @@ func demoHandler(d demoSetup, stdout, stderr io.Writer) *invoke.Handler {
 	cfg.ECSEndpoint = d.endpoint
 	cfg.Policy = d.policy
 	h := handlerFor(cfg, newLogger(stderr, "error"))
+	pool := ecsTransport(cfg)
 	h.NewAPI = func(*ecsapi.Credentials) (ecsapi.API, error) {
-		return ecsapi.New(ecsapi.Config{Region: cfg.Region, Endpoint: d.endpoint,
+		return ecsapi.New(ecsapi.Config{Region: cfg.Region, Endpoint: d.endpoint, Transport: pool,
 			Credentials: &ecsapi.Credentials{AccessKeyID: "emulator", AccessKeySecret: "emulator"}})
 	}
 	h.Policy.Base, h.Policy.Cap = 50*time.Millisecond, 500*time.Millisecond

@@ -36,9 +36,10 @@ type refusedPayload struct {
 
 // installPayloadGuard registers a guard for limit on http.DefaultTransport,
 // once, before the SDK starts. It is registered for the "http" scheme, not
-// swapped in for the transport, because other clients (ecsapi) clone
-// http.DefaultTransport as an *http.Transport; the guard hands every other
-// plain-HTTP request to a clone of the transport as it was.
+// swapped in for the transport, because other clients may clone
+// http.DefaultTransport as an *http.Transport (ecsapi builds its own, so that
+// its pool is not this clone's); the guard hands every other plain-HTTP
+// request to a clone of the transport as it was.
 func installPayloadGuard(limit int) *payloadGuard {
 	base := http.DefaultTransport.(*http.Transport)
 	g := newPayloadGuard(base.Clone(), limit)

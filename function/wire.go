@@ -2,6 +2,7 @@ package main
 
 import (
 	"log/slog"
+	"net/http"
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/config"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/credential"
@@ -23,8 +24,9 @@ import (
 // default retry policy.
 func newHandler(cfg config.Config, log *slog.Logger) (*invoke.Handler, error) {
 	h := handlerFor(cfg, log)
+	pool := ecsTransport(cfg)
 	h.NewAPI = func(creds *credential.Credentials) (ecsapi.API, error) {
-		return ecsapi.New(ecsapi.Config{Region: cfg.Region, Endpoint: cfg.ECSEndpoint, Credentials: creds})
+		return ecsapi.New(ecsapi.Config{Region: cfg.Region, Endpoint: cfg.ECSEndpoint, Credentials: creds, Transport: pool})
 	}
 	if cfg.RetryQueue != "" || cfg.DeadLetterQueue != "" {
 		q, err := queue.New(queue.Config{
@@ -52,11 +54,19 @@ func handlerFor(cfg config.Config, log *slog.Logger) *invoke.Handler {
 		MaxPayloadBytes: cfg.MaxPayloadBytes,
 		// One limiter for the process: ECS counts its quota per API and
 		// account, whatever invocation a call belongs to.
-		Limiter:         retry.NewLimiter(cfg.RateLimit, int(cfg.RateLimit)),
+		Limiter:         retry.NewLimiter(cfg.RateLimit),
 		Policy:          retry.DefaultPolicy(),
 		LifecyclePolicy: cfg.Policy,
 		Log:             log,
 	}
+}
+
+// ecsTransport is the process's one connection pool to ECS, which the client
+// of every invocation shares: a connection for each message worked at once
+// (BATCH_CONCURRENCY), kept alive between calls and invocations, and two more
+// for the batch's prefetch and an invocation that overlaps the last one's end.
+func ecsTransport(cfg config.Config) *http.Transport {
+	return ecsapi.NewTransport(cfg.Concurrency+2, 0)
 }
 
 // guards are the lifecycle's guards as cfg sets them. ProtectInUseBootMode

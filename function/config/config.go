@@ -138,8 +138,12 @@ func (r *reader) endpoints() {
 }
 
 // queueName is the MNS naming rule: letters, digits and hyphens, starting
-// with a letter or digit, at most 120 characters.
-var queueName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,119}$`)
+// with a letter or digit, at most 120 characters. The length is checked
+// apart: a repeat count of 119 in the pattern would compile to a program of
+// a few thousand instructions at every start of the function.
+var queueName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]*$`)
+
+const maxQueueName = 120
 
 // queues reads the retry and dead-letter queues: valid MNS names, an MNS
 // endpoint to reach them, and two different queues, or dead letters would be
@@ -148,7 +152,7 @@ func (r *reader) queues() {
 	r.c.RetryQueue = strings.TrimSpace(r.getenv("RETRY_QUEUE"))
 	r.c.DeadLetterQueue = strings.TrimSpace(r.getenv("DEAD_LETTER_QUEUE"))
 	for _, q := range []struct{ name, value string }{{"RETRY_QUEUE", r.c.RetryQueue}, {"DEAD_LETTER_QUEUE", r.c.DeadLetterQueue}} {
-		if q.value != "" && !queueName.MatchString(q.value) {
+		if q.value != "" && (len(q.value) > maxQueueName || !queueName.MatchString(q.value)) {
 			r.bad(q.name, q.value, "not a valid MNS queue name (letters, digits and hyphens, starting with a letter or digit, at most 120)")
 		}
 	}

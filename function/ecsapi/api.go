@@ -5,6 +5,7 @@ package ecsapi
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -30,8 +31,33 @@ type Image struct {
 	BootMode     string            `json:"bootMode,omitempty"`
 	NvmeSupport  string            `json:"nvmeSupport,omitempty"`
 	ImdsSupport  string            `json:"imdsSupport,omitempty"`
-	Usage        string            `json:"usage,omitempty"` // "instance" when instances use it, else "none"
+	Usage        string            `json:"usage,omitempty"`      // "instance" when instances use it, else "none"
+	SelfShared   Sharing           `json:"selfShared,omitempty"` // IsSelfShared: shared with other accounts?
 	Tags         map[string]string `json:"tags,omitempty"`
+}
+
+// Sharing is what DescribeImages' IsSelfShared says about sharing an image
+// with other accounts. The answer is a string: "False" for an own image
+// shared with nobody, "True" for one shared, "" for images of others.
+type Sharing string
+
+// Sharing values.
+const (
+	SharingUnknown  Sharing = ""         // no answer, or one not understood
+	SharingNone     Sharing = "none"     // "False": shared with no other account
+	SharingAccounts Sharing = "accounts" // "True": shared with at least one account
+)
+
+// ParseSharing reads IsSelfShared, in any case ("False", "false", ...);
+// anything else, "" included, is SharingUnknown.
+func ParseSharing(isSelfShared string) Sharing {
+	switch {
+	case strings.EqualFold(isSelfShared, "false"):
+		return SharingNone
+	case strings.EqualFold(isSelfShared, "true"):
+		return SharingAccounts
+	}
+	return SharingUnknown
 }
 
 // DescribeImagesInput selects images. Empty fields are not sent.

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
@@ -100,6 +101,7 @@ func toImage(im ecs.Image, region string) (Image, error) {
 		NvmeSupport: im.Features.NvmeSupport,
 		ImdsSupport: im.Features.ImdsSupport,
 		Usage:       im.Usage,
+		SelfShared:  ParseSharing(im.IsSelfShared),
 	}
 	var err error
 	if img.Progress, err = parseProgress(im.Progress); err != nil {
@@ -317,13 +319,16 @@ func stripQuery(raw string) string {
 
 // secretParams match credential parameters in a plain query string and in a
 // string to sign, where "=" is %3D, "&" is %26 and the values are encoded twice.
-var secretParams = []*regexp.Regexp{
-	regexp.MustCompile(`(AccessKeyId|SecurityToken|Signature|AccessKeySecret)=[^&\s]*`),
-	regexp.MustCompile(`(AccessKeyId|SecurityToken|Signature|AccessKeySecret)%3D(?:[^%\s]|%25)*`),
-}
+// They are compiled when an error is first redacted, not at every start.
+var secretParams = sync.OnceValue(func() []*regexp.Regexp {
+	return []*regexp.Regexp{
+		regexp.MustCompile(`(AccessKeyId|SecurityToken|Signature|AccessKeySecret)=[^&\s]*`),
+		regexp.MustCompile(`(AccessKeyId|SecurityToken|Signature|AccessKeySecret)%3D(?:[^%\s]|%25)*`),
+	}
+})
 
 func redact(s string) string {
-	for _, re := range secretParams {
+	for _, re := range secretParams() {
 		s = re.ReplaceAllStringFunc(s, func(m string) string {
 			name := re.FindStringSubmatch(m)[1]
 			sep := "="

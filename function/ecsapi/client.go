@@ -35,20 +35,62 @@ type Config struct {
 	// means the default chain (credential.Chain: environment, profiles,
 	// instance role), for front doors without an invocation.
 	Credentials *credential.Credentials
-	// ConnectTimeout bounds the TCP (and TLS) handshake; default 3s.
+	// Transport carries the requests: the process's one connection pool
+	// (NewTransport), shared by the Client of every invocation so that an
+	// invocation reuses the connections, and so the TLS handshakes, of the
+	// ones before it. nil builds a pool of soloConns for this Client alone.
+	Transport http.RoundTripper
+	// ConnectTimeout bounds the TCP (and TLS) handshake of a pool built for
+	// this Client alone (a shared Transport has its own); default 3s.
 	ConnectTimeout time.Duration
 	// ReadTimeout bounds one whole request; default 10s. Each call uses the
 	// smaller of it and the time left before the context's deadline.
 	ReadTimeout time.Duration
-
-	// transport replaces the network in tests that must not leave the machine.
-	transport http.RoundTripper
 }
 
 const (
 	defaultConnectTimeout = 3 * time.Second
 	defaultReadTimeout    = 10 * time.Second
+	// soloConns bounds the pool of a Client given no Transport (a test, a
+	// front door without a process): more than a batch runs at once.
+	soloConns = 16
+	// keepAlive is the TCP keep-alive probe interval; idleTimeout is how
+	// long an idle connection is kept for the next call.
+	keepAlive   = 30 * time.Second
+	idleTimeout = 90 * time.Second
 )
+
+// NewTransport builds the connection pool of a process: keep-alive, and at
+// most conns connections to an ECS endpoint (per host: one region's
+// endpoint), each kept for the next call rather than closed and opened again
+// (against ECS a new connection is a TLS handshake). conns is a bound, not
+// only the idle pool's size: net/http dials a new connection for a call
+// while an idle one is still on its way back to the pool, so with room for
+// idle connections alone a busy batch opens a few more than it runs calls at
+// once. A call beyond the bound waits for a connection (the rate limit
+// spaces calls far more than conns connections do). connectTimeout bounds a
+// dial and a TLS handshake (0: 3s).
+//
+// It is built afresh, not cloned from http.DefaultTransport: a clone would
+// carry the protocols registered there (the FC front door registers its
+// payload guard for plain HTTP), and with them another pool.
+func NewTransport(conns int, connectTimeout time.Duration) *http.Transport {
+	if connectTimeout <= 0 {
+		connectTimeout = defaultConnectTimeout
+	}
+	conns = max(conns, 1)
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: connectTimeout, KeepAlive: keepAlive}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          max(100, conns),
+		MaxIdleConnsPerHost:   conns,
+		MaxConnsPerHost:       conns,
+		IdleConnTimeout:       idleTimeout,
+		TLSHandshakeTimeout:   connectTimeout,
+		ExpectContinueTimeout: time.Second,
+	}
+}
 
 // Client is the SDK-backed API. It is safe for concurrent use.
 //
@@ -56,17 +98,16 @@ const (
 // http.Client and, for an *http.Transport, the dialer and TLS settings too. So
 // each call builds its own small SDK client (about a microsecond, see
 // BenchmarkSDKClientPerCall) around a RoundTripper of ours that the SDK leaves
-// alone, while the connection pool, the credentials and the endpoint table are
-// built once and shared.
+// alone, while the connection pool (Config.Transport, one per process), the
+// credentials and the endpoint table are built once and shared.
 type Client struct {
-	region         string
-	scheme         string            // "HTTPS", or "HTTP" for a loopback endpoint
-	host           string            // fixed endpoint host[:port], "" for the regional default
-	endpoints      map[string]string // region -> host, the SDK's table (read only)
-	creds          credentials.CredentialsProvider
-	transport      http.RoundTripper
-	connectTimeout time.Duration
-	readTimeout    time.Duration
+	region      string
+	scheme      string            // "HTTPS", or "HTTP" for a loopback endpoint
+	host        string            // fixed endpoint host[:port], "" for the regional default
+	endpoints   map[string]string // region -> host, the SDK's table (read only)
+	creds       credentials.CredentialsProvider
+	transport   http.RoundTripper
+	readTimeout time.Duration
 }
 
 var _ API = (*Client)(nil)
@@ -74,13 +115,9 @@ var _ API = (*Client)(nil)
 // New checks cfg and builds a Client. It makes no request.
 func New(cfg Config) (*Client, error) {
 	c := &Client{
-		region:         cfg.Region,
-		scheme:         requests.HTTPS,
-		connectTimeout: cfg.ConnectTimeout,
-		readTimeout:    cfg.ReadTimeout,
-	}
-	if c.connectTimeout <= 0 {
-		c.connectTimeout = defaultConnectTimeout
+		region:      cfg.Region,
+		scheme:      requests.HTTPS,
+		readTimeout: cfg.ReadTimeout,
 	}
 	if c.readTimeout <= 0 {
 		c.readTimeout = defaultReadTimeout
@@ -107,14 +144,10 @@ func New(cfg Config) (*Client, error) {
 	default:
 		c.creds = credentials.NewStaticAKCredentialsProvider(cfg.Credentials.AccessKeyID, cfg.Credentials.AccessKeySecret)
 	}
-	base := cfg.transport
-	if base == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.DialContext = (&net.Dialer{Timeout: c.connectTimeout, KeepAlive: 30 * time.Second}).DialContext
-		t.TLSHandshakeTimeout = c.connectTimeout
-		base = t
+	c.transport = cfg.Transport
+	if c.transport == nil {
+		c.transport = NewTransport(soloConns, cfg.ConnectTimeout)
 	}
-	c.transport = base
 	return c, nil
 }
 
@@ -190,8 +223,9 @@ func (c *Client) prepare(ctx context.Context, action, region string, req request
 	req.SetScheme(c.scheme)
 	// The SDK copies the read timeout into its http.Client.Timeout. Its connect
 	// timeout would only be applied to an *http.Transport, so the shared
-	// transport's dialer carries Config.ConnectTimeout instead, and the dial
-	// also ends with the request's context (time left, caller's cancel).
+	// transport's dialer carries the connect timeout instead (NewTransport),
+	// and the dial also ends with the request's context (time left, caller's
+	// cancel).
 	req.SetReadTimeout(read)
 	return cli, nil
 }

@@ -548,7 +548,7 @@ func TestEndpointSchemeAndHost(t *testing.T) {
 		t.Run(tc.endpoint+"/"+tc.region+"/"+tc.callRegion, func(t *testing.T) {
 			t.Parallel()
 			capture := &captureTransport{}
-			c, err := New(Config{Region: tc.region, Endpoint: tc.endpoint, transport: capture,
+			c, err := New(Config{Region: tc.region, Endpoint: tc.endpoint, Transport: capture,
 				Credentials: &Credentials{AccessKeyID: "ak", AccessKeySecret: "sk"}})
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
@@ -20,10 +21,15 @@ const (
 // nameRule is the ImageName/ImageFamily rule of the current Chinese doc: 2-128
 // characters, first a letter or Chinese character, then letters, Chinese,
 // digits, . : _ -. The aliyun/acs: prefix and http(s):// checks come on top.
-var nameRule = regexp.MustCompile(`^[A-Za-z\p{Han}][A-Za-z0-9\p{Han}.:_-]{1,127}$`)
+// It is compiled on first use, not at package init: the function binary
+// links the emulator (for its demo) and starts far more often than it
+// serves one.
+var nameRule = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z\p{Han}][A-Za-z0-9\p{Han}.:_-]{1,127}$`)
+})
 
 func validName(v string) bool {
-	return nameRule.MatchString(v) && !strings.HasPrefix(v, "aliyun") && !strings.HasPrefix(v, "acs:") &&
+	return nameRule().MatchString(v) && !strings.HasPrefix(v, "aliyun") && !strings.HasPrefix(v, "acs:") &&
 		!strings.Contains(v, "http://") && !strings.Contains(v, "https://")
 }
 

@@ -6,9 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/redact"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/strictjson"
@@ -29,6 +33,7 @@ func Decode(body []byte) (Intent, error) {
 	var in Intent
 	var errs Errors
 	d := strictjson.NewDecoder(body)
+	defer d.Release()
 	tok, err := d.ReadToken()
 	switch {
 	case err == io.EOF:
@@ -44,7 +49,7 @@ func Decode(body []byte) (Intent, error) {
 		errs.add(CodeMalformed, "", "an intent is a JSON object, got %s", strictjson.KindName(tok.Kind()))
 		return in, errs
 	}
-	if !decodeMembers(d, "", intentFields(&in), topLevelElsewhere(), &errs) {
+	if !decodeMembers(d, "", &in, &decodeTables().intent, &errs) {
 		return in, errs
 	}
 	at := d.Offset()
@@ -73,101 +78,159 @@ func Decode(body []byte) (Intent, error) {
 // jsonSpace is the whitespace JSON allows between tokens.
 const jsonSpace = " \t\r\n"
 
-// field is one known member of a JSON object: its exact name and how to
-// decode its value from d, reporting problems under path. decode returns
-// false when the text itself was refused: decoding stops there.
-type field struct {
-	name   string
-	decode func(d *strictjson.Decoder, path string, errs *Errors) bool
+// field is one known member of a JSON object of type T: its exact name and
+// how to decode its value from d into the object, reporting problems under
+// path (the member's path in the intent, as "attributes.imageName"). decode
+// returns false when the text itself was refused: decoding stops there.
+type field[T any] struct {
+	name, path string
+	decode     func(obj *T, d *strictjson.Decoder, path string, errs *Errors) bool
 }
 
-// topLevelElsewhere points misplaced attribute names at where they belong.
-func topLevelElsewhere() map[string]string {
+// table is how an object type is decoded: its members, their names (for the
+// message on an unknown one), and where misplaced names belong (hints).
+type table[T any] struct {
+	fields    []field[T]
+	known     []string
+	elsewhere map[string]string
+}
+
+// tables are the decoding tables of every object of an intent, each at its
+// one place in the document.
+type tables struct {
+	intent     table[Intent]
+	attributes table[Attributes]
+	features   table[Features]
+	confirm    table[Confirm]
+	retry      table[Retry]
+	// event is what an ActionTrail event's top level may carry for the
+	// function (see FromEvent): other members are the record's.
+	event table[Intent]
+}
+
+// decodeTables are built once per process, on the first Decode: what a
+// message costs is reading it, not describing the format again.
+var decodeTables = sync.OnceValue(func() *tables {
+	t := &tables{}
+	t.features = newTable("attributes.features", nil,
+		member("nvmeSupport", text(func(f *Features) *string { return &f.NvmeSupport }, nvmeSupports...)),
+		member("imdsSupport", text(func(f *Features) *string { return &f.ImdsSupport }, imdsSupports...)))
+	t.attributes = newTable("attributes", elsewhere("features.", &t.features),
+		member("imageName", text(func(a *Attributes) *string { return &a.ImageName })),
+		member("description", text(func(a *Attributes) *string { return &a.Description })),
+		member("imageFamily", text(func(a *Attributes) *string { return &a.ImageFamily })),
+		member("bootMode", text(func(a *Attributes) *string { return &a.BootMode }, bootModes...)),
+		member("licenseType", text(func(a *Attributes) *string { return &a.LicenseType }, licenseTypes...)),
+		member("status", text(func(a *Attributes) *string { return &a.Status }, statuses...)),
+		member("features", object(func(a *Attributes) **Features { return &a.Features }, &t.features)))
+	t.retry = newTable("retry", nil,
+		member("attempt", value(func(r *Retry) *int { return &r.Attempt }, "an integer", "a number")),
+		member("firstSeen", value(func(r *Retry) *time.Time { return &r.FirstSeen }, `an RFC 3339 time such as "2026-11-27T10:00:00Z"`, "a string")),
+		member("lastError", text(func(r *Retry) *string { return &r.LastError })),
+		member("messageId", text(func(r *Retry) *string { return &r.MessageID })))
+	t.confirm = newTable("confirm", nil,
+		member("deprecate", value(func(c *Confirm) *[]string { return &c.Deprecate }, "an array of strings", "an array")))
+	top := elsewhere("attributes.", &t.attributes)
+	maps.Copy(top, elsewhere("attributes.features.", &t.features))
+	maps.Copy(top, elsewhere("retry.", &t.retry))
+	maps.Copy(top, elsewhere("confirm.", &t.confirm))
+	t.intent = newTable("", top,
+		member("action", text(func(in *Intent) *string { return &in.Action }, actions...)),
+		member("id", text(func(in *Intent) *string { return &in.ID })),
+		member("regionId", text(func(in *Intent) *string { return &in.RegionID })),
+		member("imageId", text(func(in *Intent) *string { return &in.ImageID })),
+		member("imageFamily", text(func(in *Intent) *string { return &in.ImageFamily })),
+		member("imageFamilies", value(func(in *Intent) *[]string { return &in.ImageFamilies }, "an array of strings", "an array")),
+		member("attributes", object(func(in *Intent) **Attributes { return &in.Attributes }, &t.attributes)),
+		member("keep", value(func(in *Intent) **int { return &in.Keep }, "an integer", "a number")),
+		member("minAge", value(func(in *Intent) *Duration { return &in.MinAge }, `a duration such as "168h" or "7d", or a number of days`, "a string", "a number")),
+		member("dryRun", boolean(func(in *Intent) *bool { return &in.DryRun })),
+		member("confirm", object(func(in *Intent) **Confirm { return &in.Confirm }, &t.confirm)),
+		member("retry", object(func(in *Intent) **Retry { return &in.Retry }, &t.retry)))
+	t.event = newTable("", nil,
+		member("confirm", object(func(in *Intent) **Confirm { return &in.Confirm }, &t.confirm)),
+		member("retry", object(func(in *Intent) **Retry { return &in.Retry }, &t.retry)))
+	return t
+})
+
+// member is a field without its path: newTable sets it.
+func member[T any](name string, decode func(*T, *strictjson.Decoder, string, *Errors) bool) field[T] {
+	return field[T]{name: name, decode: decode}
+}
+
+// newTable is the table of an object at path.
+func newTable[T any](path string, elsewhere map[string]string, fields ...field[T]) table[T] {
+	t := table[T]{fields: fields, elsewhere: elsewhere}
+	for i := range t.fields {
+		t.fields[i].path = join(path, t.fields[i].name)
+		t.known = append(t.known, t.fields[i].name)
+	}
+	return t
+}
+
+// elsewhere maps the lower-cased names of t's fields to their path from a
+// level where they do not belong (prefix: from there to t).
+func elsewhere[T any](prefix string, t *table[T]) map[string]string {
 	m := map[string]string{}
-	for _, f := range attributeFields(new(Attributes)) {
-		m[strings.ToLower(f.name)] = "attributes." + f.name
-	}
-	for _, f := range featureFields(new(Features)) {
-		m[strings.ToLower(f.name)] = "attributes.features." + f.name
-	}
-	for _, f := range retryFields(new(Retry)) {
-		m[strings.ToLower(f.name)] = "retry." + f.name
-	}
-	for _, f := range confirmFields(new(Confirm)) {
-		m[strings.ToLower(f.name)] = "confirm." + f.name
+	for _, name := range t.known {
+		m[strings.ToLower(name)] = prefix + name
 	}
 	return m
 }
 
-// attributesElsewhere points feature names given directly in attributes at
-// attributes.features.
-func attributesElsewhere() map[string]string {
-	m := map[string]string{}
-	for _, f := range featureFields(new(Features)) {
-		m[strings.ToLower(f.name)] = "features." + f.name
-	}
-	return m
-}
-
-func intentFields(in *Intent) []field {
-	return []field{
-		{"action", text(&in.Action)},
-		{"id", text(&in.ID)},
-		{"regionId", text(&in.RegionID)},
-		{"imageId", text(&in.ImageID)},
-		{"imageFamily", text(&in.ImageFamily)},
-		{"imageFamilies", texts(&in.ImageFamilies)},
-		{"attributes", object(&in.Attributes, attributeFields, attributesElsewhere())},
-		{"keep", value(&in.Keep, "an integer", "a number")},
-		{"minAge", value(&in.MinAge, `a duration such as "168h" or "7d", or a number of days`, "a string", "a number")},
-		{"dryRun", value(&in.DryRun, "a boolean", "a boolean")},
-		{"confirm", object(&in.Confirm, confirmFields, nil)},
-		{"retry", object(&in.Retry, retryFields, nil)},
+// text decodes a string field. A value of enum, when given, is taken as the
+// package's own constant (the enumerated fields: action, bootMode, status,
+// ...), so that reading it allocates nothing; any other string is the one
+// allocation.
+func text[T any](get func(*T) *string, enum ...string) func(*T, *strictjson.Decoder, string, *Errors) bool {
+	return func(obj *T, d *strictjson.Decoder, path string, errs *Errors) bool {
+		raw, err := d.ReadValue()
+		if err != nil {
+			return errs.refused(err, "")
+		}
+		switch raw.Kind() {
+		case '"':
+			*get(obj) = unquote(raw, enum)
+		case 'n': // null: absent
+		default:
+			errs.add(CodeWrongType, path, "must be a string, got %s", jsonKind(raw))
+		}
+		return true
 	}
 }
 
-func confirmFields(c *Confirm) []field {
-	return []field{
-		{"deprecate", texts(&c.Deprecate)},
+// unquote is the text of raw, a JSON string read strictly: one of enum when
+// it is one of them, written as it is.
+func unquote(raw jsontext.Value, enum []string) string {
+	body := raw[1 : len(raw)-1]
+	if bytes.IndexByte(body, '\\') >= 0 {
+		b, _ := jsontext.AppendUnquote(nil, raw) // raw has been read strictly
+		return string(b)
 	}
-}
-
-func attributeFields(a *Attributes) []field {
-	return []field{
-		{"imageName", text(&a.ImageName)},
-		{"description", text(&a.Description)},
-		{"imageFamily", text(&a.ImageFamily)},
-		{"bootMode", text(&a.BootMode)},
-		{"licenseType", text(&a.LicenseType)},
-		{"status", text(&a.Status)},
-		{"features", object(&a.Features, featureFields, nil)},
+	for _, e := range enum {
+		if string(body) == e {
+			return e
+		}
 	}
+	return string(body)
 }
 
-func featureFields(f *Features) []field {
-	return []field{
-		{"nvmeSupport", text(&f.NvmeSupport)},
-		{"imdsSupport", text(&f.ImdsSupport)},
+// boolean decodes a boolean field from its token, as text does a string.
+func boolean[T any](get func(*T) *bool) func(*T, *strictjson.Decoder, string, *Errors) bool {
+	return func(obj *T, d *strictjson.Decoder, path string, errs *Errors) bool {
+		raw, err := d.ReadValue()
+		if err != nil {
+			return errs.refused(err, "")
+		}
+		switch raw.Kind() {
+		case 't', 'f':
+			*get(obj) = raw.Kind() == 't'
+		case 'n': // null: absent
+		default:
+			errs.add(CodeWrongType, path, "must be a boolean, got %s", jsonKind(raw))
+		}
+		return true
 	}
-}
-
-func retryFields(r *Retry) []field {
-	return []field{
-		{"attempt", value(&r.Attempt, "an integer", "a number")},
-		{"firstSeen", value(&r.FirstSeen, `an RFC 3339 time such as "2026-11-27T10:00:00Z"`, "a string")},
-		{"lastError", text(&r.LastError)},
-		{"messageId", text(&r.MessageID)},
-	}
-}
-
-// text decodes a string field.
-func text(dst *string) func(*strictjson.Decoder, string, *Errors) bool {
-	return value(dst, "a string", "a string")
-}
-
-// texts decodes an array of strings.
-func texts(dst *[]string) func(*strictjson.Decoder, string, *Errors) bool {
-	return value(dst, "an array of strings", "an array")
 }
 
 // value decodes a leaf, naming the field and the expected type when the
@@ -176,8 +239,8 @@ func texts(dst *[]string) func(*strictjson.Decoder, string, *Errors) bool {
 // read strictly by d; encoding/json only turns it into its Go type (through
 // the UnmarshalJSON methods of Duration and time.Time), which is what the
 // type messages below are written against.
-func value[T any](dst *T, want string, kinds ...string) func(*strictjson.Decoder, string, *Errors) bool {
-	return func(d *strictjson.Decoder, path string, errs *Errors) bool {
+func value[T, V any](get func(*T) *V, want string, kinds ...string) func(*T, *strictjson.Decoder, string, *Errors) bool {
+	return func(obj *T, d *strictjson.Decoder, path string, errs *Errors) bool {
 		raw, err := d.ReadValue()
 		if err != nil {
 			errs.refused(err, "")
@@ -189,7 +252,7 @@ func value[T any](dst *T, want string, kinds ...string) func(*strictjson.Decoder
 			errs.add(CodeWrongType, path, "must be %s, got %s", want, k)
 			return true
 		}
-		if err := json.Unmarshal(raw, dst); err != nil {
+		if err := json.Unmarshal(raw, get(obj)); err != nil {
 			errs.add(CodeWrongType, path, "%s", typeMessage(json.RawMessage(raw), want, err))
 		}
 		return true
@@ -198,8 +261,9 @@ func value[T any](dst *T, want string, kinds ...string) func(*strictjson.Decoder
 
 // object decodes a nested object strictly, like the top level; null leaves
 // the pointer nil (absent).
-func object[T any](dst **T, fields func(*T) []field, elsewhere map[string]string) func(*strictjson.Decoder, string, *Errors) bool {
-	return func(d *strictjson.Decoder, path string, errs *Errors) bool {
+func object[T, V any](get func(*T) **V, t *table[V]) func(*T, *strictjson.Decoder, string, *Errors) bool {
+	return func(obj *T, d *strictjson.Decoder, path string, errs *Errors) bool {
+		dst := get(obj)
 		switch d.PeekKind() {
 		case 'n':
 			*dst = nil
@@ -217,9 +281,9 @@ func object[T any](dst **T, fields func(*T) []field, elsewhere map[string]string
 		if _, err := d.ReadToken(); err != nil {
 			return errs.refused(err, "")
 		}
-		v := new(T)
+		v := new(V)
 		*dst = v
-		return decodeMembers(d, path, fields(v), elsewhere, errs)
+		return decodeMembers(d, path, v, t, errs)
 	}
 }
 
@@ -227,11 +291,7 @@ func object[T any](dst **T, fields func(*T) []field, elsewhere map[string]string
 // just read, in document order, and hands each to its field. Unknown names
 // are reported with their path; a repeated name is refused by d itself
 // (strictjson), and ends the decoding, like any problem with the text.
-func decodeMembers(d *strictjson.Decoder, path string, fields []field, elsewhere map[string]string, errs *Errors) bool {
-	known := make([]string, len(fields))
-	for i, f := range fields {
-		known[i] = f.name
-	}
+func decodeMembers[T any](d *strictjson.Decoder, path string, obj *T, t *table[T], errs *Errors) bool {
 	for d.PeekKind() != '}' {
 		tok, err := d.ReadToken()
 		if err != nil {
@@ -242,37 +302,47 @@ func decodeMembers(d *strictjson.Decoder, path string, fields []field, elsewhere
 			_, err := d.ReadToken()
 			return errs.refused(err, "the body ends before the object is complete")
 		}
-		name := tok.String()
-		at := join(path, redact.Clip(name, redact.EchoLimit))
-		f, ok := lookup(fields, name)
-		if ok {
-			if !f.decode(d, at, errs) {
+		if i := lookup(t.fields, tok.String()); i >= 0 {
+			f := &t.fields[i]
+			if !f.decode(obj, d, f.path, errs) {
 				return false
 			}
 			continue
 		}
-		msg := fmt.Sprintf("unknown field %q", redact.Clip(name, redact.EchoLimit))
-		if hint := suggest(name, known, elsewhere); hint != "" {
-			msg += fmt.Sprintf("; did you mean %q?", hint)
-		} else {
-			msg += "; known fields: " + strings.Join(known, ", ")
-		}
-		errs.add(CodeUnknownField, at, "%s", msg)
-		if _, err := d.ReadValue(); err != nil { // read, strictly, and left aside
-			return errs.refused(err, "")
+		if !unknownMember(d, path, tok.String(), t, errs) {
+			return false
 		}
 	}
 	_, err := d.ReadToken() // the closing brace
 	return errs.refused(err, "")
 }
 
-func lookup(fields []field, name string) (field, bool) {
-	for _, f := range fields {
-		if f.name == name {
-			return f, true
+// unknownMember reports a member no field knows, with a hint, and reads its
+// value (strictly) to leave it aside.
+func unknownMember[T any](d *strictjson.Decoder, path, name string, t *table[T], errs *Errors) bool {
+	clipped := redact.Clip(name, redact.EchoLimit)
+	msg := fmt.Sprintf("unknown field %q", clipped)
+	if hint := suggest(name, t.known, t.elsewhere); hint != "" {
+		msg += fmt.Sprintf("; did you mean %q?", hint)
+	} else {
+		msg += "; known fields: " + strings.Join(t.known, ", ")
+	}
+	errs.add(CodeUnknownField, join(path, clipped), "%s", msg)
+	if _, err := d.ReadValue(); err != nil {
+		return errs.refused(err, "")
+	}
+	return true
+}
+
+// lookup is the index of the field named name, or -1. name does not escape:
+// the token's text is compared, not kept.
+func lookup[T any](fields []field[T], name string) int {
+	for i := range fields {
+		if fields[i].name == name {
+			return i
 		}
 	}
-	return field{}, false
+	return -1
 }
 
 // join builds a JSON path such as "attributes.features".

@@ -263,3 +263,35 @@ func TestLevenshtein(t *testing.T) {
 		}
 	}
 }
+
+// Escaped strings read as their text; the enumerated values (action,
+// bootMode, ...) too, escaped or not.
+func TestDecodeUnquotesStrings(t *testing.T) {
+	t.Parallel()
+	in, err := Decode([]byte(`{"action":"mod\u0069fy","imageId":"m-1","attributes":{"bootMode":"\u0055EFI","description":"tab\there \"quoted\"","status":"Available"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := in.Attributes
+	if in.Action != ActionModify || a.BootMode != "UEFI" || a.Description != "tab\there \"quoted\"" || a.Status != "Available" {
+		t.Errorf("decoded %+v, attributes %+v", in, a)
+	}
+}
+
+// Parsing an intent allocates its strings and little else: the decoding
+// tables are built once per process, not per message, and the enumerated
+// values are the package's constants. A modify that sets every attribute
+// holds 4 free strings (imageId, imageName, description, imageFamily).
+func TestParseAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's sync.Pool drops decoders at random")
+	}
+	body := []byte(`{"action":"modify","imageId":"m-bp1a2b3c","attributes":{"imageName":"web-2026","description":"a new description",` +
+		`"imageFamily":"web","bootMode":"UEFI","licenseType":"BYOL","status":"Available","features":{"nvmeSupport":"supported","imdsSupport":"v2"}}}`)
+	if _, err := Parse(body); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _ = Parse(body) }); n > 12 {
+		t.Errorf("Parse allocates %.0f times, want 12 at most", n)
+	}
+}

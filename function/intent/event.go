@@ -41,6 +41,7 @@ func FromEvent(rec actiontrail.Record, body []byte) (Intent, error) {
 // itself was refused.
 func readTopMembers(body []byte, in *Intent, errs *Errors) bool {
 	d := strictjson.NewDecoder(body)
+	defer d.Release()
 	tok, err := d.ReadToken()
 	if err != nil {
 		return errs.refused(err, "an event is a JSON object")
@@ -48,17 +49,14 @@ func readTopMembers(body []byte, in *Intent, errs *Errors) bool {
 	if tok.Kind() != '{' {
 		return true // actiontrail.Decode read it as an object: nothing here
 	}
-	fields := []field{
-		{"confirm", object(&in.Confirm, confirmFields, nil)},
-		{"retry", object(&in.Retry, retryFields, nil)},
-	}
+	fields := decodeTables().event.fields
 	for d.PeekKind() != '}' {
 		tok, err := d.ReadToken()
 		if err != nil {
 			return errs.refused(err, "")
 		}
-		if f, ok := lookup(fields, tok.String()); ok {
-			if !f.decode(d, f.name, errs) {
+		if i := lookup(fields, tok.String()); i >= 0 {
+			if !fields[i].decode(in, d, fields[i].path, errs) {
 				return false
 			}
 			continue

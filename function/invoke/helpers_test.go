@@ -96,7 +96,7 @@ func newHandler(t testing.TB, emu *emulator.Server, s setup) *invoke.Handler {
 		LifecyclePolicy: s.policy,
 	}
 	if s.rateLimit > 0 {
-		h.Limiter = retry.NewLimiter(s.rateLimit, int(s.rateLimit))
+		h.Limiter = retry.NewLimiter(s.rateLimit)
 	}
 	if s.mns != nil && (s.retry || s.dlq) {
 		qc := queue.Config{

@@ -386,10 +386,14 @@ func (h *Handler) record(rep *report.Report, log *slog.Logger, m report.Message)
 		log.Info("image change held", "messageId", m.ID, "intentId", m.IntentID, "action", m.Action,
 			"imageId", held.ImageID, "changes", describeChanges(held.Changes), "reason", held.Reason)
 	}
-	log.Log(context.Background(), level, "message settled",
-		"messageId", m.ID, "intentId", m.IntentID, "source", m.Source, "attempt", m.Attempt, "action", m.Action,
-		"imageId", m.ImageID, "outcome", string(m.Outcome), "held", len(m.Held), "code", m.Code, "error", m.Error,
-		"deferredMessageId", m.DeferredTo, "deadLetterMessageId", m.DeadLetterID)
+	// Typed attributes, not key-value pairs: the line is written for every
+	// message, and pairs box each value.
+	log.LogAttrs(context.Background(), level, "message settled",
+		slog.String("messageId", m.ID), slog.String("intentId", m.IntentID), slog.String("source", m.Source),
+		slog.Int("attempt", m.Attempt), slog.String("action", m.Action), slog.String("imageId", m.ImageID),
+		slog.String("outcome", string(m.Outcome)), slog.Int("held", len(m.Held)), slog.String("code", m.Code),
+		slog.String("error", m.Error), slog.String("deferredMessageId", m.DeferredTo),
+		slog.String("deadLetterMessageId", m.DeadLetterID))
 }
 
 // describeChanges writes changes as "field from -> to", comma-separated.

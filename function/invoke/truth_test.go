@@ -12,6 +12,7 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
 	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv/fakeclock"
 )
 
 // settledLines returns the "message settled" log lines by message id.
@@ -75,8 +76,9 @@ func TestIntentIDKeptForEveryTriggerShape(t *testing.T) {
 }
 
 // concurrentRun is the ECS client of one invocation while another run
-// deprecates an image right after this run has read its family: the fresh
-// read before the write then holds the planned deprecation back.
+// deprecates an image after this run has read its family, late enough that
+// the listing is no longer fresh by the apply: the fresh read before the
+// write then holds the planned deprecation back.
 type concurrentRun struct {
 	ecsapi.API
 	emu  *emulator.Server
@@ -100,6 +102,8 @@ func TestHeldChangeIsReportedAsHeld(t *testing.T) {
 	t.Parallel()
 	emu := testenv.StartEmulator(t, emulator.Options{Seed: &emulator.Seed{Images: familySeed("web", "m-w", 3)}})
 	h := newHandler(t, emu, setup{})
+	clk := fakeclock.New(time.Now())
+	h.Clock = clk
 	inner := h.NewAPI
 	h.NewAPI = func(c *ecsapi.Credentials) (ecsapi.API, error) {
 		api, err := inner(c)
@@ -107,6 +111,7 @@ func TestHeldChangeIsReportedAsHeld(t *testing.T) {
 			if err := e.SetStatus("m-w002", ecsapi.StatusDeprecated); err != nil {
 				t.Error(err)
 			}
+			clk.Advance(2 * time.Second) // the plan's listing is 2 s old by the apply
 		}}, err
 	}
 	var logs lockedBuffer

@@ -14,13 +14,15 @@ const maxAccountsPerUnshare = 10
 
 // Apply makes the writes the plan lists, in order, and nothing else: one
 // ModifyImageAttribute per image that changes. Before its first deprecation in
-// a family it re-reads that family, and before each one it re-checks the floor
-// and the keep rule against that read as updated by its own writes, so that a
-// run overlapping with another cannot take the family below its floor; a
-// deprecation that no longer holds is reported in Result.Held. One fresh read
-// per family, not per image, keeps a rotation close to one call per changed
-// image; what another run writes between two of our steps is caught by the
-// re-read after the writes (restoreFloor). A dry-run plan is not applied.
+// a family it re-reads that family, unless the listing it has was read less
+// than freshFor ago (by the plan, or by the read after the previous message's
+// writes), and before each one it re-checks the floor and the keep rule
+// against that read as updated by its own writes, so that a run overlapping
+// with another cannot take the family below its floor; a deprecation that no
+// longer holds is reported in Result.Held. One fresh read per family, not per
+// image, keeps a rotation close to one call per changed image; what another
+// run writes between two of our steps is caught by the re-read after the
+// writes (restoreFloor). A dry-run plan is not applied.
 // Result.Plan is a copy of p whose steps list as Changes only what was sent
 // and as Held what was held back. Apply stops at the first API error and
 // returns it wrapped (steps after it keep their planned changes).
@@ -35,26 +37,43 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 	done := *p
 	done.Steps = slices.Clone(p.Steps)
 	res.Plan = &done
-	reread := map[string]bool{} // families read fresh in this Apply
+	listings := map[string]listing{} // per family, what a re-check may judge by
 	for i := range done.Steps {
-		if err := e.applyStep(ctx, p.RegionID, &done.Steps[i], res, reread); err != nil {
+		if err := e.applyStep(ctx, p.RegionID, &done.Steps[i], res, listings); err != nil {
 			return res, err
 		}
 	}
 	return res, nil
 }
 
+// listing says which read of a family Apply's re-check may judge by.
+type listing int
+
+const (
+	// listingPlanned: nothing written to the family or re-read yet in this
+	// Apply; a listing read less than freshFor ago will do.
+	listingPlanned listing = iota
+	// listingWritten: this Apply has made an image Available in the family,
+	// or moved one into it (a promoted or re-activated image that the
+	// deprecations count on), and only a read made after that write shows
+	// that ECS holds it.
+	listingWritten
+	// listingReread: read afresh (or found recent) in this Apply; the cache,
+	// as updated by the Apply's own writes, will do.
+	listingReread
+)
+
 // applyStep makes one step's writes and records in s and res what was sent
 // and what was held. A step that takes its image out of its family is first
 // re-checked (recheckStep), so only what still holds is sent.
-func (e *Engine) applyStep(ctx context.Context, region string, s *Step, res *Result, reread map[string]bool) error {
+func (e *Engine) applyStep(ctx context.Context, region string, s *Step, res *Result, listings map[string]listing) error {
 	if len(s.Changes) == 0 {
 		return nil
 	}
 	changes := s.Changes
 	if s.leavesFamily() {
 		var err error
-		if changes, err = e.recheckStep(ctx, region, s, res, reread); err != nil {
+		if changes, err = e.recheckStep(ctx, region, s, res, listings); err != nil {
 			return err
 		}
 	}
@@ -72,6 +91,9 @@ func (e *Engine) applyStep(ctx context.Context, region string, s *Step, res *Res
 	if e.Cache != nil {
 		e.Cache.applied(region, s.ImageID, changes)
 	}
+	if listings[s.Family] == listingPlanned && slices.ContainsFunc(changes, s.joins) {
+		listings[s.Family] = listingWritten
+	}
 	if !wrote {
 		// Another run got there first (rollback, promote, a duplicate):
 		// the target state holds, nothing was written, and the plan goes on.
@@ -85,13 +107,13 @@ func (e *Engine) applyStep(ctx context.Context, region string, s *Step, res *Res
 }
 
 // recheckStep re-checks a step that takes its image out of its family against
-// the family as read now (fresh the first time in this Apply, per reread), and
-// returns the changes still to send. What it holds back goes to s.Held and
+// the family as read now (per listings: fresh the first time in this Apply),
+// and returns the changes still to send. What it holds back goes to s.Held and
 // res.Held with the reason, so the report says why the image was not changed.
-func (e *Engine) recheckStep(ctx context.Context, region string, s *Step, res *Result, reread map[string]bool) ([]FieldChange, error) {
+func (e *Engine) recheckStep(ctx context.Context, region string, s *Step, res *Result, listings map[string]listing) ([]FieldChange, error) {
 	changes := s.Changes
-	v, reason, err := e.recheck(ctx, region, *s, !reread[s.Family])
-	reread[s.Family] = true
+	v, reason, err := e.recheck(ctx, region, *s, listings[s.Family])
+	listings[s.Family] = listingReread
 	if err != nil {
 		return nil, err
 	}
@@ -151,6 +173,12 @@ func (e *Engine) modify(ctx context.Context, in ecsapi.ModifyInput) (requestID s
 	return requestID, err == nil, err
 }
 
+// joins says whether c adds the step's image to the Available images of its
+// family: it makes the image Available, or moves it into the family.
+func (s Step) joins(c FieldChange) bool {
+	return (c.Field == FieldStatus && c.To == ecsapi.StatusAvailable) || (c.Field == FieldImageFamily && c.To == s.Family)
+}
+
 func isDeprecation(c FieldChange) bool {
 	return c.Field == FieldStatus && c.To == ecsapi.StatusDeprecated
 }
@@ -165,11 +193,11 @@ const (
 	recheckHold                          // the family would lose too much: hold the step
 )
 
-// recheck reads the step's family (fresh, or as cached since the last fresh
-// read and our own writes) and says whether its deprecation or its move out of
-// the family still holds; with recheckHold, reason says why.
-func (e *Engine) recheck(ctx context.Context, region string, s Step, fresh bool) (v recheckVerdict, reason string, err error) {
-	fam, err := e.read().family(ctx, region, s.Family, fresh)
+// recheck reads the step's family as l allows (recheckListing) and says
+// whether its deprecation or its move out of the family still holds; with
+// recheckHold, reason says why.
+func (e *Engine) recheck(ctx context.Context, region string, s Step, l listing) (v recheckVerdict, reason string, err error) {
+	fam, err := e.recheckListing(ctx, region, s.Family, l)
 	if err != nil {
 		return recheckHold, "", err
 	}
@@ -213,6 +241,21 @@ func (e *Engine) recheck(ctx context.Context, region string, s Step, fresh bool)
 		return recheckHold, fmt.Sprintf("fresh read: %s", e.floorReason(s.Family)), nil
 	}
 	return recheckProceed, "", nil
+}
+
+// recheckListing is the family as a re-check judges it: a listing read less
+// than freshFor ago when the Apply has neither written to the family nor
+// re-read it, one read now after its own writes there, and the cache (that
+// read, as updated by the writes since) once it has re-read it.
+func (e *Engine) recheckListing(ctx context.Context, region, family string, l listing) ([]ecsapi.Image, error) {
+	read := e.read()
+	switch l {
+	case listingPlanned:
+		return read.recentFamily(ctx, region, family)
+	case listingWritten:
+		return read.family(ctx, region, family, true)
+	}
+	return read.family(ctx, region, family, false)
 }
 
 func toAPI(changes []FieldChange) ecsapi.Changes {

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/retry"
 )
 
 // pageSize is the largest page DescribeImages serves, and the largest number of
@@ -19,6 +21,23 @@ const pageSize = 100
 // rollback and convergence, Creating ones so a promote can see its image.
 var listedStatuses = []string{ecsapi.StatusAvailable, ecsapi.StatusDeprecated, ecsapi.StatusCreating}
 
+// liveStatuses are what a read after a run's own writes lists: the images
+// that can still change the family's Available set. After a rotation most of
+// a family is Deprecated, and this read is one page where a complete listing
+// is several; the Deprecated images are known from the listing before, as
+// updated by the run's own writes (setLive).
+var liveStatuses = []string{ecsapi.StatusAvailable, ecsapi.StatusCreating}
+
+// freshFor is how old a family's listing may be and still count as fresh for
+// Apply's re-check before a deprecation (recentFamily). The re-check narrows
+// the time between the read a deprecation is judged on and its write; a
+// listing read by the plan a moment ago, or by the previous message's read
+// after its writes, is as fresh as a new read would be by the time that read
+// came back (a listing takes a call or more, and the rate limit spaces
+// calls). What another run writes after it is caught by the read after the
+// writes (restoreFloor), as with any re-check.
+const freshFor = time.Second
+
 // Cache holds what one invocation has read, so that a batch of intents on the
 // same region and family reads the family once and a batch of image ids is
 // read 100 at a time. The engine's own writes update it. It is safe for
@@ -26,9 +45,9 @@ var listedStatuses = []string{ecsapi.StatusAvailable, ecsapi.StatusDeprecated, e
 type Cache struct {
 	mu       sync.Mutex
 	images   map[imageKey]ecsapi.Image
-	missing  map[imageKey]bool  // looked up by id and not found
-	families map[familyKey]bool // the family's complete listing is cached
-	regions  map[string]bool    // the region's complete listing is cached
+	missing  map[imageKey]bool       // looked up by id and not found
+	families map[familyKey]time.Time // the family's complete listing is cached, read then
+	regions  map[string]time.Time    // the region's complete listing is cached, read then
 }
 
 type imageKey struct{ region, id string }
@@ -39,8 +58,8 @@ func NewCache() *Cache {
 	return &Cache{
 		images:   map[imageKey]ecsapi.Image{},
 		missing:  map[imageKey]bool{},
-		families: map[familyKey]bool{},
-		regions:  map[string]bool{},
+		families: map[familyKey]time.Time{},
+		regions:  map[string]time.Time{},
 	}
 }
 
@@ -76,12 +95,18 @@ func (c *Cache) image(region, id string) (img ecsapi.Image, found, known bool) {
 	return ecsapi.Image{}, false, c.missing[k]
 }
 
-// family returns the cached listing of a family, oldest first.
-func (c *Cache) family(region, family string) ([]ecsapi.Image, bool) {
+// family returns the cached listing of a family, oldest first, and when it
+// was read (the family's own listing or the region's, the later).
+func (c *Cache) family(region, family string) (imgs []ecsapi.Image, readAt time.Time, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.families[familyKey{region, family}] && !c.regions[region] {
-		return nil, false
+	byFamily, listed := c.families[familyKey{region, family}]
+	byRegion, regionListed := c.regions[region]
+	if !listed && !regionListed {
+		return nil, time.Time{}, false
+	}
+	if byRegion.After(byFamily) {
+		byFamily = byRegion
 	}
 	var out []ecsapi.Image
 	for k, img := range c.images {
@@ -90,12 +115,12 @@ func (c *Cache) family(region, family string) ([]ecsapi.Image, bool) {
 		}
 	}
 	sortImages(out)
-	return out, true
+	return out, byFamily, true
 }
 
 // setFamily records a complete, fresh listing of a family: images that were
 // cached in it and are no longer listed have left it.
-func (c *Cache) setFamily(region, family string, imgs []ecsapi.Image) {
+func (c *Cache) setFamily(region, family string, imgs []ecsapi.Image, readAt time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for k, img := range c.images {
@@ -104,10 +129,10 @@ func (c *Cache) setFamily(region, family string, imgs []ecsapi.Image) {
 		}
 	}
 	c.put(region, imgs)
-	c.families[familyKey{region, family}] = true
+	c.families[familyKey{region, family}] = readAt
 }
 
-func (c *Cache) setRegion(region string, imgs []ecsapi.Image) {
+func (c *Cache) setRegion(region string, imgs []ecsapi.Image, readAt time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for k := range c.images {
@@ -116,7 +141,7 @@ func (c *Cache) setRegion(region string, imgs []ecsapi.Image) {
 		}
 	}
 	c.put(region, imgs)
-	c.regions[region] = true
+	c.regions[region] = readAt
 }
 
 func (c *Cache) setImages(region string, ids []string, imgs []ecsapi.Image) {
@@ -128,6 +153,37 @@ func (c *Cache) setImages(region string, ids []string, imgs []ecsapi.Image) {
 		c.missing[k] = true
 	}
 	c.put(region, imgs)
+}
+
+// setLive lays a fresh listing of a family's live (Available, Creating)
+// images, read at readAt, over its cached listing: an image cached as live
+// and no longer listed has left the live set (another run deprecated, moved
+// or deleted it; which is not known) and is dropped; a Deprecated one stays as
+// cached. The family counts as listed, and fresh, only when it was listed
+// before: a live listing alone does not know its Deprecated images.
+func (c *Cache) setLive(region, family string, live []ecsapi.Image, readAt time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, img := range c.images {
+		if k.region == region && img.Family == family && img.Status != ecsapi.StatusDeprecated {
+			delete(c.images, k)
+		}
+	}
+	c.put(region, live)
+	k := familyKey{region, family}
+	_, byFamily := c.families[k]
+	_, byRegion := c.regions[region]
+	if byFamily || byRegion {
+		c.families[k] = readAt
+	}
+}
+
+// regionListed reports whether the region's complete listing is cached.
+func (c *Cache) regionListed(region string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, listed := c.regions[region]
+	return listed
 }
 
 // forget drops the listings of the families (and of the region, which
@@ -175,12 +231,17 @@ func (c *Cache) applied(region, id string, changes []FieldChange) {
 type reader struct {
 	api   ecsapi.API
 	cache *Cache
+	clock retry.Budget // tells when a listing is read
 }
+
+func (r reader) now() time.Time { return r.clock.Now() }
 
 // pages reads every page of a listing, 100 at a time.
 func (r reader) pages(ctx context.Context, in ecsapi.DescribeImagesInput) ([]ecsapi.Image, error) {
 	in.PageSize = pageSize
-	in.Statuses = listedStatuses
+	if in.Statuses == nil {
+		in.Statuses = listedStatuses
+	}
 	in.OwnerAlias = "self"
 	var all []ecsapi.Image
 	for page := 1; ; page++ {
@@ -212,32 +273,65 @@ func (r reader) pages(ctx context.Context, in ecsapi.DescribeImagesInput) ([]ecs
 // first, from the cache unless fresh is set.
 func (r reader) family(ctx context.Context, region, family string, fresh bool) ([]ecsapi.Image, error) {
 	if !fresh {
-		if imgs, ok := r.cache.family(region, family); ok {
+		if imgs, _, ok := r.cache.family(region, family); ok {
 			return imgs, nil
 		}
 	}
+	return r.listFamily(ctx, region, family)
+}
+
+// recentFamily returns a family's images as cached when the listing was read
+// less than freshFor ago (as updated by this invocation's own writes since),
+// and reads it afresh otherwise.
+func (r reader) recentFamily(ctx context.Context, region, family string) ([]ecsapi.Image, error) {
+	if imgs, readAt, ok := r.cache.family(region, family); ok && r.now().Sub(readAt) < freshFor {
+		return imgs, nil
+	}
+	return r.listFamily(ctx, region, family)
+}
+
+// listFamily reads a family's listing and caches it.
+func (r reader) listFamily(ctx context.Context, region, family string) ([]ecsapi.Image, error) {
+	readAt := r.now()
 	imgs, err := r.pages(ctx, ecsapi.DescribeImagesInput{RegionID: region, Family: family})
 	if err != nil {
 		return nil, err
 	}
-	// The server filters by family; keep only exact matches in case a
-	// backend matches loosely.
-	imgs = slices.DeleteFunc(imgs, func(img ecsapi.Image) bool { return img.Family != family })
-	r.cache.setFamily(region, family, imgs)
+	imgs = onlyFamily(imgs, family)
+	r.cache.setFamily(region, family, imgs, readAt)
 	return imgs, nil
+}
+
+// liveFamily reads a family's live images afresh, over what the cache knows
+// of the rest (setLive), after the run's own writes.
+func (r reader) liveFamily(ctx context.Context, region, family string) error {
+	readAt := r.now()
+	imgs, err := r.pages(ctx, ecsapi.DescribeImagesInput{RegionID: region, Family: family, Statuses: liveStatuses})
+	if err != nil {
+		return err
+	}
+	r.cache.setLive(region, family, onlyFamily(imgs, family), readAt)
+	return nil
+}
+
+// onlyFamily keeps the images of family: the server filters by family, and
+// this keeps only exact matches in case a backend matches loosely.
+func onlyFamily(imgs []ecsapi.Image, family string) []ecsapi.Image {
+	return slices.DeleteFunc(imgs, func(img ecsapi.Image) bool { return img.Family != family })
 }
 
 // region returns every own image of the region grouped by family.
 func (r reader) region(ctx context.Context, region string) (map[string][]ecsapi.Image, error) {
 	r.cache.mu.Lock()
-	cached := r.cache.regions[region]
+	_, cached := r.cache.regions[region]
 	r.cache.mu.Unlock()
 	if !cached {
+		readAt := r.now()
 		imgs, err := r.pages(ctx, ecsapi.DescribeImagesInput{RegionID: region})
 		if err != nil {
 			return nil, err
 		}
-		r.cache.setRegion(region, imgs)
+		r.cache.setRegion(region, imgs, readAt)
 	}
 	r.cache.mu.Lock()
 	defer r.cache.mu.Unlock()

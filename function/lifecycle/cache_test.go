@@ -2,9 +2,12 @@ package lifecycle
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/intent"
 )
 
@@ -109,4 +112,32 @@ func TestPlanTable(t *testing.T) {
 		t.Error("an empty plan has changes")
 	}
 	t.Log("\n" + table)
+}
+
+// A listing of a family's live images, laid over its cached listing, takes
+// the live images from ECS, drops an image cached as live that is no longer
+// listed (another run deprecated, moved or deleted it), and keeps the
+// Deprecated ones it knew; a family never listed in full stays unlisted.
+func TestSetLive(t *testing.T) {
+	t.Parallel()
+	c := NewCache()
+	known := []ecsapi.Image{img("w-0", "web", "Deprecated", 0).Image, img("w-1", "web", "Available", 1).Image,
+		img("w-2", "web", "Available", 2).Image, img("w-3", "web", "Creating", 3).Image}
+	c.setFamily(testRegion, "web", known, t0)
+	live := []ecsapi.Image{img("w-2", "web", "Available", 2).Image, img("w-3", "web", "Available", 3).Image,
+		img("x-9", "web", "Available", 9).Image} // w-1 left; w-3 is done; x-9 came in
+	c.setLive(testRegion, "web", live, t0.Add(time.Minute))
+	imgs, readAt, ok := c.family(testRegion, "web")
+	var got []string
+	for _, im := range imgs {
+		got = append(got, im.ImageID+" "+im.Status)
+	}
+	want := []string{"w-0 Deprecated", "w-2 Available", "w-3 Available", "x-9 Available"}
+	if !ok || !slices.Equal(got, want) || !readAt.Equal(t0.Add(time.Minute)) {
+		t.Errorf("family = %q read at %v (listed %t), want %q read a minute on", got, readAt, ok, want)
+	}
+	c.setLive(testRegion, "api", live[:1], t0)
+	if _, _, ok := c.family(testRegion, "api"); ok {
+		t.Errorf("a family known only by its live images counts as listed")
+	}
 }

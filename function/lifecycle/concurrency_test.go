@@ -139,9 +139,9 @@ func containsAll(got, want []string) bool {
 	return true
 }
 
-// Apply re-reads the family before each deprecation: when another run has
-// changed it since the plan was made, the deprecation that no longer holds is
-// held back, not made.
+// Apply re-reads the family before the first deprecation when the plan's
+// listing is older than freshFor: when another run has changed it since the
+// plan was made, the deprecation that no longer holds is held back, not made.
 func TestApplyRechecksAgainstAFreshRead(t *testing.T) {
 	t.Parallel()
 	f := newFake(family("w", "web", 4, 0)...)
@@ -152,6 +152,7 @@ func TestApplyRechecksAgainstAFreshRead(t *testing.T) {
 	}
 	// Another run deprecates the newest image between plan and apply.
 	f.images["w-003"].Status = ecsapi.StatusDeprecated
+	planMadeEarlier(e)
 	res, err := e.Apply(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
@@ -177,6 +178,7 @@ func TestApplySkipsWhatAnotherRunDid(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.images["w-000"].Status = ecsapi.StatusDeprecated
+	planMadeEarlier(e)
 	res, err := e.Apply(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)

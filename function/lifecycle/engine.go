@@ -3,8 +3,9 @@
 // the attribute changes from -> to and why), and then applies only that
 // difference through ModifyImageAttribute. Every invocation re-reads the state
 // it acts on (level-based; reads are shared within one invocation through a
-// Cache), and re-reads a family before each deprecation and after its own
-// writes, so duplicate, late or overlapping runs are harmless. Should two runs
+// Cache), re-checks each deprecation on a read of its family made less than
+// freshFor before it, and re-reads the family after its own writes, so
+// duplicate, late or overlapping runs are harmless. Should two runs
 // both pass their checks and together take a family below its floor (ECS has
 // no conditional write), the read after the writes sees it and the run undoes
 // its own deprecation: a family can dip below its floor for a moment, but does
@@ -82,9 +83,9 @@ func (e *Engine) now() time.Time {
 func (e *Engine) read() reader {
 	if e.Cache == nil {
 		// A literal Engine without a cache still works; it just reads more.
-		return reader{api: e.API, cache: NewCache()}
+		return reader{api: e.API, cache: NewCache(), clock: e.Budget}
 	}
-	return reader{api: e.API, cache: e.Cache}
+	return reader{api: e.API, cache: e.Cache, clock: e.Budget}
 }
 
 func (e *Engine) region(in intent.Intent) string {
@@ -138,8 +139,8 @@ func (e *Engine) Run(ctx context.Context, in intent.Intent) (*Result, error) {
 // current reports that the pass wrote nothing, so that its fresh read is
 // still the state after every write of the run.
 func (e *Engine) settle(ctx context.Context, in intent.Intent, res *Result) (_ *Result, current bool, _ error) {
-	if e.Cache != nil {
-		e.Cache.forget(res.Plan.RegionID, res.Plan.Families)
+	if err := e.rereadAfterWrites(ctx, res.Plan); err != nil {
+		return res, false, err
 	}
 	p, err := e.Plan(ctx, in)
 	if err != nil {
@@ -174,6 +175,27 @@ func (e *Engine) settle(ctx context.Context, in intent.Intent, res *Result) (_ *
 	res.Held = append(res.Held, again.Held...)
 	res.Changed = res.Changed || again.Changed
 	return res, false, err
+}
+
+// rereadAfterWrites makes the settle pass plan on reads made after the run's
+// writes. When the region's listing is cached (a rotate by glob listed it),
+// the pass lists the region again, and may find families new in it;
+// otherwise it reads the families' live images (liveFamily), among which are
+// the deprecations a pass can still make.
+func (e *Engine) rereadAfterWrites(ctx context.Context, p *Plan) error {
+	switch {
+	case e.Cache == nil:
+		return nil
+	case e.Cache.regionListed(p.RegionID):
+		e.Cache.forget(p.RegionID, p.Families)
+		return nil
+	}
+	for _, fam := range p.Families {
+		if err := e.read().liveFamily(ctx, p.RegionID, fam); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Prefetch reads the images named by a batch of intents, up to 100 ids per
@@ -243,7 +265,8 @@ func (e *Engine) Plan(ctx context.Context, in intent.Intent) (*Plan, error) {
 }
 
 func stepFor(img ecsapi.Image) Step {
-	return Step{ImageID: img.ImageID, ImageName: img.Name, Family: img.Family, Status: img.Status, CreationTime: img.CreationTime}
+	return Step{ImageID: img.ImageID, ImageName: img.Name, Family: img.Family, Status: img.Status, CreationTime: img.CreationTime,
+		unshared: img.SelfShared == ecsapi.SharingNone && !img.IsPublic}
 }
 
 // planImage plans modify, deprecate and activate on one image.
@@ -358,18 +381,27 @@ func changeReason(changes []FieldChange, status string) string {
 		}
 		return "already as asked, nothing to change"
 	}
-	fields := make([]string, 0, len(changes))
-	note := ""
-	for _, c := range changes {
-		fields = append(fields, c.Field)
-		if c.Field == FieldLicenseType {
-			// DescribeImages does not return LicenseType, so it cannot be
-			// compared: it is sent whenever the intent asks for it.
-			note = "; licenseType is always sent (DescribeImages does not return it)"
+	var b strings.Builder
+	b.Grow(len("set ") + 24*len(changes) + len(licenseNote))
+	b.WriteString("set ")
+	note := false
+	for i, c := range changes {
+		if i > 0 {
+			b.WriteString(", ")
 		}
+		b.WriteString(c.Field)
+		// DescribeImages does not return LicenseType, so it cannot be
+		// compared: it is sent whenever the intent asks for it.
+		note = note || c.Field == FieldLicenseType
 	}
-	return "set " + strings.Join(fields, ", ") + note
+	if note {
+		b.WriteString(licenseNote)
+	}
+	return b.String()
 }
+
+// licenseNote ends the reason of a change that sets licenseType.
+const licenseNote = "; licenseType is always sent (DescribeImages does not return it)"
 
 func withoutStatus(changes []FieldChange) []FieldChange {
 	return slices.DeleteFunc(slices.Clone(changes), func(c FieldChange) bool { return c.Field == FieldStatus })
@@ -385,7 +417,7 @@ func (e *Engine) floorReason(family string) string {
 // diff compares the image with the wanted attributes field by field and
 // applies the guards that reject a change outright.
 func (e *Engine) diff(ctx context.Context, region string, img ecsapi.Image, a intent.Attributes) ([]FieldChange, error) {
-	var out []FieldChange
+	out := make([]FieldChange, 0, fieldCount)
 	add := func(field, from, to string) {
 		if to != "" && to != from {
 			out = append(out, FieldChange{Field: field, From: from, To: to})
@@ -444,7 +476,19 @@ func (e *Engine) inUse(ctx context.Context, region string, img ecsapi.Image) (bo
 
 // guardShared reads the shares of an image about to be deprecated (and only
 // then), and either plans the unshare or drops the deprecation with a reason.
+//
+// It reads nothing when the DescribeImages answer the step was planned on
+// said the image is shared with no account (IsSelfShared "False") and is not
+// public: that answer is as fresh as a share read made now would be, and a
+// share added after either is caught by neither. "True" needs the accounts
+// (to unshare them or to name them in the reason), and an IsSelfShared that
+// is missing or not understood, or a public image (whether IsSelfShared
+// covers public and community sharing is not documented), is read as before:
+// the fallback costs a call, never a guard.
 func (e *Engine) guardShared(ctx context.Context, region string, s *Step) error {
+	if s.unshared {
+		return nil
+	}
 	accounts, err := e.API.DescribeImageSharePermission(ctx, region, s.ImageID)
 	if err != nil {
 		return fmt.Errorf("lifecycle: read shares of %s: %w", s.ImageID, err)

@@ -49,6 +49,9 @@ type fakeECS struct {
 	// beforeWrite, when set, runs before each ModifyImageAttribute with the
 	// fake locked: another run's write lands between a check and this write.
 	beforeWrite func(f *fakeECS, id string)
+	// unknownSharing leaves DescribeImages' IsSelfShared out (as for images
+	// of others): the engine must then ask DescribeImageSharePermission.
+	unknownSharing bool
 }
 
 func newFake(imgs ...*fakeImage) *fakeECS {
@@ -159,6 +162,7 @@ func (f *fakeECS) DescribeImages(_ context.Context, in ecsapi.DescribeImagesInpu
 		}
 		c := im.Image
 		c.Tags = maps.Clone(im.Tags)
+		c.SelfShared, c.IsPublic = f.sharing(im)
 		match = append(match, c)
 	}
 	// The API lists newest first.
@@ -169,6 +173,19 @@ func (f *fakeECS) DescribeImages(_ context.Context, in ecsapi.DescribeImagesInpu
 	}
 	lo, hi := min((page-1)*size, len(match)), min(page*size, len(match))
 	return ecsapi.ImagePage{Images: match[lo:hi], TotalCount: len(match), PageNumber: page, PageSize: size, RequestID: "fake"}, nil
+}
+
+// sharing is what DescribeImages says of im's shares, as ECS does: IsSelfShared
+// for accounts, IsPublic for "all".
+func (f *fakeECS) sharing(im *fakeImage) (ecsapi.Sharing, bool) {
+	public := im.IsPublic || slices.Contains(im.shares, "all")
+	switch {
+	case f.unknownSharing:
+		return ecsapi.SharingUnknown, public
+	case slices.ContainsFunc(im.shares, func(a string) bool { return a != "all" }):
+		return ecsapi.SharingAccounts, public
+	}
+	return ecsapi.SharingNone, public
 }
 
 func (f *fakeECS) ModifyImageAttribute(_ context.Context, in ecsapi.ModifyInput) (string, error) {

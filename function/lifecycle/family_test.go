@@ -39,10 +39,11 @@ func TestFamilyActions(t *testing.T) {
 			images:    family("w", "web", 5, 0),
 			in:        intent.Intent{Action: "rotate", ImageFamily: "web", Keep: keepN(2)},
 			wantAvail: map[string][]string{"web": ids("w", 3, 4)},
-			// one family read, 3 share reads, one fresh read before the first
-			// deprecation (the others check it as updated by our own writes),
-			// one fresh read after them (settle)
-			wantCalls: map[string]int{"DescribeImages": 3, "DescribeImageSharePermission": 3, "ModifyImageAttribute": 3},
+			// one family read (the re-check before the first deprecation
+			// judges by it, read a moment ago; the others by it as updated
+			// by our own writes), one fresh read after them (settle); no
+			// share read (DescribeImages says IsSelfShared "False")
+			wantCalls: map[string]int{"DescribeImages": 2, "DescribeImageSharePermission": 0, "ModifyImageAttribute": 3},
 			wantReason: map[string]string{
 				"w-004": "newest Available, kept (keep 2)", "w-000": "deprecated",
 			},
@@ -122,17 +123,17 @@ func TestFamilyActions(t *testing.T) {
 			in:     intent.Intent{Action: "rotate", ImageFamilies: []string{"web-*"}, Keep: keepN(1)},
 			wantAvail: map[string][]string{"web-a": ids("a", 2), "web-b": ids("b", 2),
 				"web-c": ids("c", 0, 1, 2), "db": ids("d", 0, 1, 2)},
-			// one region listing (12 images, one page), one fresh read per
-			// family before its first deprecation (web-a, web-b), one region
-			// listing after them (settle)
-			wantCalls: map[string]int{"DescribeImages": 1 + 2 + 1},
+			// one region listing (12 images, one page), which the re-checks
+			// before the deprecations in web-a and web-b judge by (read a
+			// moment ago), one region listing after them (settle)
+			wantCalls: map[string]int{"DescribeImages": 1 + 1},
 		},
 		{
 			name:      "rotate 150 images reads the family in 2 pages",
 			images:    family("w", "web", 150, 0),
 			in:        intent.Intent{Action: "rotate", ImageFamily: "web", Keep: keepN(2), DryRun: true},
 			wantAvail: map[string][]string{"web": ids("w", seq(150)...)},
-			wantCalls: map[string]int{"DescribeImages": 2, "DescribeImageSharePermission": 148, "ModifyImageAttribute": 0},
+			wantCalls: map[string]int{"DescribeImages": 2, "DescribeImageSharePermission": 0, "ModifyImageAttribute": 0},
 		},
 		{
 			name:      "rotate 100 images reads the family in 1 page",

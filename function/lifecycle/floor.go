@@ -61,22 +61,31 @@ func ownDeprecations(res *Result) (families []string, own map[string][]string) {
 	return families, own
 }
 
-// restoreFamilyFloor reads family fam (afresh unless current) and, while it
-// is below FamilyFloor, re-activates the images of own (this run's
-// deprecations there) that are still Deprecated, newest first: the newest are
-// the ones a rotation would keep.
+// restoreFamilyFloor reads family fam's live images (afresh unless current)
+// and, when it is below FamilyFloor, reads the whole family and re-activates
+// the images of own (this run's deprecations there) that are still
+// Deprecated, newest first (the newest are the ones a rotation would keep),
+// until the floor holds: what to undo is judged on a complete listing read
+// now, not on what the run knew of the Deprecated images.
 func (e *Engine) restoreFamilyFloor(ctx context.Context, res *Result, fam string, own []string, current bool) error {
 	region := res.Plan.RegionID
-	imgs, err := e.read().family(ctx, region, fam, !current)
+	read := e.read()
+	if !current {
+		if err := read.liveFamily(ctx, region, fam); err != nil {
+			return err
+		}
+	}
+	imgs, err := read.family(ctx, region, fam, false)
 	if err != nil {
 		return err
 	}
-	avail := 0
-	for _, img := range imgs {
-		if img.Status == ecsapi.StatusAvailable {
-			avail++
-		}
+	if countAvailable(imgs) >= e.Guards.FamilyFloor {
+		return nil
 	}
+	if imgs, err = read.family(ctx, region, fam, true); err != nil {
+		return err
+	}
+	avail := countAvailable(imgs)
 	for i := len(imgs) - 1; i >= 0 && avail < e.Guards.FamilyFloor; i-- { // newest first
 		img := imgs[i]
 		if img.Status != ecsapi.StatusDeprecated || !slices.Contains(own, img.ImageID) {
@@ -88,6 +97,17 @@ func (e *Engine) restoreFamilyFloor(ctx context.Context, res *Result, fam string
 		avail++
 	}
 	return nil
+}
+
+// countAvailable counts the Available images of imgs.
+func countAvailable(imgs []ecsapi.Image) int {
+	n := 0
+	for _, img := range imgs {
+		if img.Status == ecsapi.StatusAvailable {
+			n++
+		}
+	}
+	return n
 }
 
 // undoDeprecation re-activates img, which this run deprecated in family fam

@@ -31,7 +31,9 @@ func TestRestoreFloorAfterAConcurrentDeprecation(t *testing.T) {
 			other:     map[string]string{"w-n": "w-a"},
 			wantAvail: []string{"w-n"},
 			wantLast:  "w-n Status=Available",
-			// image, family, fresh family (recheck), fresh family (restore)
+			// image, family (recent: the re-check judges by it), the live
+			// images after the write (restore), below the floor: the family
+			// (what to undo is judged on a complete listing)
 			wantReads: 4,
 		},
 		{
@@ -50,8 +52,9 @@ func TestRestoreFloorAfterAConcurrentDeprecation(t *testing.T) {
 			other:     map[string]string{"w-002": "w-003"}, // e.g. a rollback from w-003
 			wantAvail: []string{"w-002"},
 			wantLast:  "w-002 Status=Available",
-			// family, one fresh family read before the first deprecation,
-			// settle (which also serves the floor check)
+			// family (recent: the re-check before the first deprecation
+			// judges by it), settle's live images (which also serve the
+			// floor check), below the floor: the family
 			wantReads: 3,
 		},
 	}

@@ -36,6 +36,7 @@ func TestHeldDeprecationIsShownAsHeld(t *testing.T) {
 	}
 	planned := p.Table()
 	f.images["w-003"].Status = ecsapi.StatusDeprecated // another run, between plan and apply
+	planMadeEarlier(e)
 	res, err := e.Apply(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
@@ -80,6 +81,7 @@ func TestHeldMoveIsShownAsHeld(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.images["m-1"].Status = ecsapi.StatusDeprecated
+	planMadeEarlier(e)
 	res, err := e.Apply(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,9 @@ const (
 	FieldStatus      = "status"
 	FieldNvmeSupport = "features.nvmeSupport"
 	FieldImdsSupport = "features.imdsSupport"
+
+	// fieldCount is how many attributes a change can set.
+	fieldCount = 8
 )
 
 // FieldChange is one attribute going from one value to another.
@@ -51,6 +54,9 @@ type Step struct {
 	// check is what Apply re-verifies against a fresh read of the family
 	// before it deprecates this image.
 	check deprecationCheck
+	// unshared: the read the step was planned on said the image is shared
+	// with no other account and is not public (guardShared reads nothing).
+	unshared bool
 }
 
 // deprecationCheck is re-verified by Apply just before a deprecation, on a

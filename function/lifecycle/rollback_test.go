@@ -255,6 +255,7 @@ func TestRollbackRechecksBeforeDeprecating(t *testing.T) {
 			t.Fatalf("plan: %v\n%s", err, p.Table())
 		}
 		f.images["w-a"].Status = ecsapi.StatusDeprecated // another run, between plan and apply
+		planMadeEarlier(e)
 		res, err := e.Apply(context.Background(), p)
 		if err != nil {
 			t.Fatal(err)

@@ -26,10 +26,15 @@ func (h *handler) Enabled(ctx context.Context, level slog.Level) bool {
 
 func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 	out := slog.NewRecord(r.Time, r.Level, h.text(r.Message), r.PC)
+	// Gathered, then added at once: a record grows its attributes by as
+	// many as each AddAttrs adds, so one at a time regrows them per attribute.
+	var buf [16]slog.Attr
+	attrs := buf[:0]
 	r.Attrs(func(a slog.Attr) bool {
-		out.AddAttrs(h.attr(a))
+		attrs = append(attrs, h.attr(a))
 		return true
 	})
+	out.AddAttrs(attrs...)
 	return h.next.Handle(ctx, out)
 }
 

@@ -1,6 +1,10 @@
 package retry
 
-import "github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
+import (
+	"strings"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
+)
 
 // The code tables of the classification chain (classify.go): adding a code
 // is a one-line change here. Sources: reference/ecs-sdk-and-wire.md section
@@ -16,7 +20,7 @@ var slowCodes = map[string]string{
 
 // transientCodes may pass within seconds: retried with backoff.
 var transientCodes = map[string]string{
-	"Throttling":          "API flow control: the call rate is over the quota",
+	throttling:            "API flow control: the call rate is over the quota",
 	"ServiceUnavailable":  "the service is briefly unavailable (503)",
 	"InternalError":       "a server-side failure (500) that the service asks to retry",
 	"UnknownError":        "the service's catch-all (400); treated as a passing failure",
@@ -34,13 +38,25 @@ var transientCodes = map[string]string{
 // transientPrefixes and transientSuffixes catch code families.
 var (
 	transientPrefixes = []string{
-		"Throttling.",         // Throttling.User, Throttling.Api, our Throttling.ClientLimit: flow control
+		throttling + ".",      // Throttling.User, Throttling.Api, our Throttling.ClientLimit: flow control
 		"ServiceUnavailable.", // e.g. ServiceUnavailable.RegionMaintaining
 	}
 	transientSuffixes = []string{
-		".Throttling", // e.g. Rejected.Throttling
+		"." + throttling, // e.g. Rejected.Throttling
 	}
 )
+
+// throttling names ECS's flow control: the code, a family of codes
+// (Throttling.User, Throttling.Api) and a suffix (Rejected.Throttling).
+const throttling = "Throttling"
+
+// isThrottlingCode says whether code is the service's flow control, on which
+// the rate limiter slows down. CodeClientLimit is this client's own refusal,
+// never the service's answer.
+func isThrottlingCode(code string) bool {
+	return code != CodeClientLimit && (code == throttling ||
+		strings.HasPrefix(code, throttling+".") || strings.HasSuffix(code, "."+throttling))
+}
 
 // alreadyDoneCodes map a ModifyImageAttribute code to the Status change for
 // which it means "the target state already holds".

@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecs-image-lifecycle/image-lifecycle/function/config"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/retry"
 	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv/fakeclock"
 )
 
 // These tests run the retry layer over the real SDK client against the local
@@ -75,9 +75,7 @@ func TestEmulatorImageIsCreatingThenSuccess(t *testing.T) {
 	s.SetFaults("ModifyImageAttribute", emulator.Faults{FailNext: []string{
 		"InvalidStatus.ImageIsCreating", "InvalidStatus.ImageIsCreating", "InvalidStatus.ImageIsCreating"}})
 	clk := &instantClock{}
-	c := fast(clk)
-	c.Limiter = retry.NewLimiter(config.Defaults().RateLimit, 16)
-	api := retry.New(sdkClient(t, s, nil), c)
+	api := retry.New(sdkClient(t, s, nil), fast(clk))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
@@ -166,22 +164,47 @@ func TestEmulatorThrottlingUnderBurst(t *testing.T) {
 			t.Errorf("no call throttled: the burst did not reach the service's limit")
 		}
 	})
-	t.Run("limiter on", func(t *testing.T) {
-		t.Parallel()
-		s := startEmulator(t, emulator.Options{})
-		s.SetFaults("DescribeImages", emulator.Faults{RateLimit: 20})
-		// 15/s with a burst of 15 stays under 20/s with a burst of 20 at any
-		// moment, as a call reaches the service only after its token: 30
-		// calls take about a second.
-		limited := noRetry
-		limited.Limiter = retry.NewLimiter(15, 15)
-		if got := burst(t, retry.New(sdkClient(t, s, nil), limited), 30); got != 0 {
-			t.Errorf("%d calls throttled with the client-side limiter on", got)
+}
+
+// sequential makes n DescribeImages calls one after the other through api,
+// each retried until it passes, and returns how many answers were
+// Throttling: every call past the n that passed.
+func sequential(t *testing.T, s *emulator.Server, api ecsapi.API, n int) (throttled int) {
+	t.Helper()
+	for i := range n {
+		if _, err := api.DescribeImages(context.Background(), ecsapi.DescribeImagesInput{OwnerAlias: "self"}); err != nil {
+			t.Fatalf("call %d: %v", i, err)
 		}
-		if n := s.Calls("DescribeImages"); n != 30 {
-			t.Errorf("%d calls reached the emulator, want 30", n)
-		}
-	})
+	}
+	return s.Calls("DescribeImages") - n
+}
+
+// The limiter learns the quota from the service's Throttling answers: set to
+// four times what the emulator allows (as when other instances share the
+// quota), it slows down to it, and few of its calls are throttled (4 of 600);
+// with no limiter, a third are (220), each costing a retry. The emulator and the retry layer share one fake clock,
+// so each run is the same to the call: the counts are exact.
+func TestEmulatorLimiterLearnsTheQuota(t *testing.T) {
+	t.Parallel()
+	const quota, calls = 50, 600
+	run := func(lim *retry.Limiter) int {
+		clk := fakeclock.New(time.Now())
+		s := startEmulator(t, emulator.Options{Now: clk.Now})
+		s.SetFaults("DescribeImages", emulator.Faults{RateLimit: quota})
+		c := fast(clk)
+		c.Policy.Base, c.Policy.Cap = 100*time.Millisecond, time.Second
+		c.Limiter = lim
+		return sequential(t, s, retry.New(sdkClient(t, s, nil), c), calls)
+	}
+	learning := run(retry.NewLimiter(4 * quota))
+	off := run(nil)
+	t.Logf("%d calls at %d/s: %d throttled answers with the limiter at 4x, %d without it", calls, quota, learning, off)
+	if learning > calls/50 {
+		t.Errorf("limiter at 4x the quota: %d throttled answers for %d calls, want at most 2%%", learning, calls)
+	}
+	if off < calls/4 || off < 10*learning {
+		t.Errorf("no limiter: %d throttled answers for %d calls; the contrast is lost", off, calls)
+	}
 }
 
 func TestEmulatorSecurityToken(t *testing.T) {

@@ -169,11 +169,13 @@ func run[T any](ctx context.Context, a *api, action string, classify func(error)
 		cancel()
 		l.lastDur = l.clk.Now().Sub(start)
 		if err == nil {
+			l.answered(nil, Permanent)
 			a.c.Quota.succeeded(l.retryCost)
 			a.observe(Event{Action: action, Attempt: attempt})
 			return v, nil
 		}
 		class := classify(err)
+		l.answered(err, class)
 		switch {
 		case class == AlreadyDone:
 			a.c.Quota.succeeded(l.retryCost)
@@ -209,6 +211,7 @@ type loop struct {
 	notAfter time.Time // the budget's Calls line; zero: the context alone bounds the call
 
 	waited    time.Duration
+	permit    permit        // the rate limiter's, for the attempt under way
 	last      error         // the failure worth reporting, for Exhausted
 	lastDur   time.Duration // how long the last attempt took: the estimate for the next
 	retryCost int           // quota tokens the attempt about to run, or running, took
@@ -222,8 +225,9 @@ func (l *loop) admit(ctx context.Context) (why string) {
 		return WhyNoTime
 	}
 	before := l.clk.Now()
-	err := l.api.c.Limiter.wait(ctx, l.action, l.clk, l.notAfter)
+	perm, err := l.api.c.Limiter.wait(ctx, l.action, l.clk, l.notAfter)
 	if err == nil {
+		l.permit = perm
 		l.waited += l.clk.Now().Sub(before)
 		return ""
 	}
@@ -236,6 +240,14 @@ func (l *loop) admit(ctx context.Context) (why string) {
 		}
 	}
 	return WhyNoTime
+}
+
+// answered tells the rate limiter how the attempt ended (err nil: success):
+// throttled by the service, or let through (a success, or an answer that the
+// target state already holds). Other failures say nothing about the rate.
+func (l *loop) answered(err error, class Class) {
+	throttled := err != nil && isThrottlingCode(ecsapi.Code(err))
+	l.api.c.Limiter.answered(l.action, l.permit, throttled, err == nil || class == AlreadyDone, l.clk.Now())
 }
 
 // attemptContext bounds one attempt by the Calls line.

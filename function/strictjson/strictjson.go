@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -83,6 +84,7 @@ func isIndex(tok string) bool {
 // nothing but JSON whitespace around it; otherwise an *Error.
 func Check(b []byte) error {
 	d := NewDecoder(b)
+	defer d.Release()
 	if _, err := d.ReadValue(); err != nil {
 		if err == io.EOF {
 			return errEmpty()
@@ -100,13 +102,37 @@ func errEmpty() *Error {
 // it refuses. It reads in place: values it returns alias the text.
 type Decoder struct {
 	text []byte
+	buf  bytes.Buffer // the text, for jsontext to read where it is
 	dec  *jsontext.Decoder
 }
 
+// decoders are kept for the next text (Release): a jsontext.Decoder keeps
+// the names of every object it reads to refuse a repeated one, and a fresh
+// one allocates that memory anew for each object of each message.
+var decoders = sync.Pool{New: func() any { return new(Decoder) }}
+
 // NewDecoder reads b. Options relax the defaults; only Split uses them.
+// Release gives the decoder back when the caller is done with it.
 func NewDecoder(b []byte, opts ...jsontext.Options) *Decoder {
+	d := decoders.Get().(*Decoder)
+	d.text = b
 	// A bytes.Buffer makes jsontext read the text where it is, without a copy.
-	return &Decoder{text: b, dec: jsontext.NewDecoder(bytes.NewBuffer(b), opts...)}
+	d.buf = *bytes.NewBuffer(b)
+	if d.dec == nil {
+		d.dec = jsontext.NewDecoder(&d.buf, opts...)
+	} else {
+		d.dec.Reset(&d.buf, opts...)
+	}
+	return d
+}
+
+// Release hands the decoder back for another text. Neither it nor a token
+// it returned may be used afterwards; the values it returned alias the text,
+// not the decoder, and stay valid.
+func (d *Decoder) Release() {
+	d.text, d.buf = nil, bytes.Buffer{}
+	d.dec.Reset(&d.buf)
+	decoders.Put(d)
 }
 
 // ReadToken reads the next token. At the end of the text it returns io.EOF.
@@ -256,6 +282,7 @@ func Split(b []byte) (elems []Element, isArray bool, err error) {
 	// Duplicates and invalid UTF-8 are let through here only to be judged
 	// per element below.
 	d := NewDecoder(b, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	defer d.Release()
 	if d.PeekKind() != '[' {
 		v, err := d.ReadValue()
 		if err == io.EOF {

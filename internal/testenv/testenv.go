@@ -54,6 +54,17 @@ func DemoSeed(t testing.TB) *emulator.Seed {
 	return seed
 }
 
+// BuildFunction compiles the function as the deployment does (no cgo,
+// trimmed), for this machine, into the test's temporary directory.
+func BuildFunction(t testing.TB) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "main")
+	if err := BuildFunctionTo(t.Context(), Root(t), out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // StartEmulator serves an ECS emulator on 127.0.0.1 until the test ends.
 // opts says everything (emulator.Options): the seed (nil is no images; see
 // DemoSeed), the keys (nil is emulator.DefaultKey), the STS token required.

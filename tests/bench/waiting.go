@@ -163,7 +163,7 @@ func waitingHandler(ecsURL, mnsURL, retryQueue string, clk *fakeClock) (*invoke.
 			return ecsapi.New(ecsapi.Config{Region: cfg.Region, Endpoint: ecsURL,
 				Credentials: &credential.Credentials{AccessKeyID: emulator.DefaultKey, AccessKeySecret: emulator.DefaultKey}})
 		},
-		Limiter: retry.NewLimiter(cfg.RateLimit, int(cfg.RateLimit)),
+		Limiter: retry.NewLimiter(cfg.RateLimit),
 		Policy:  retry.DefaultPolicy(),
 		Queue:   q,
 		Clock:   clk,

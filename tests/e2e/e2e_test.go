@@ -37,7 +37,7 @@ func runTests(m *testing.M) int {
 	binary = filepath.Join(dir, "main")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := testenv.BuildFunction(ctx, root, binary); err != nil {
+	if err := testenv.BuildFunctionTo(ctx, root, binary); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

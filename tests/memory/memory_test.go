@@ -93,7 +93,7 @@ func TestPeakRSS(t *testing.T) {
 		t.Skip("reads /proc/PID/status")
 	}
 	memorySize := sYAMLMemorySize(t)
-	binary := build(t)
+	binary := testenv.BuildFunction(t)
 	emu := testenv.StartDemoEmulator(t)
 
 	var table strings.Builder
@@ -191,17 +191,6 @@ func sYAMLMemorySize(t *testing.T) int64 {
 		t.Fatal("s.yaml gives imageLifecycle no memorySize")
 	}
 	return mb << 20 // FC's MB are MiB
-}
-
-// build compiles the function as the deployment does (no cgo, trimmed), for
-// this machine.
-func build(t *testing.T) string {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "main")
-	if err := testenv.BuildFunction(t.Context(), testenv.Root(t), out); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 func tail(s string) string {
