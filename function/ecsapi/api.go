@@ -99,6 +99,24 @@ type Changes struct {
 // IsZero reports whether no attribute is to be changed.
 func (c Changes) IsZero() bool { return c == Changes{} }
 
+// ApplyTo sets on img what a successful ModifyImageAttribute with c changed
+// (an empty field is one the call left alone, as on the wire). Image keeps no
+// licence type, so LicenseType leaves no trace.
+func (c Changes) ApplyTo(img *Image) {
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&img.Name, c.Name)
+	set(&img.Description, c.Description)
+	set(&img.Family, c.Family)
+	set(&img.BootMode, c.BootMode)
+	set(&img.Status, c.Status)
+	set(&img.NvmeSupport, c.NvmeSupport)
+	set(&img.ImdsSupport, c.ImdsSupport)
+}
+
 // ModifyInput is one ModifyImageAttribute call.
 type ModifyInput struct {
 	RegionID string

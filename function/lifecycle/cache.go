@@ -206,24 +206,7 @@ func (c *Cache) applied(region, id string, changes []FieldChange) {
 	if !ok {
 		return
 	}
-	for _, ch := range changes {
-		switch ch.Field {
-		case FieldImageName:
-			img.Name = ch.To
-		case FieldDescription:
-			img.Description = ch.To
-		case FieldImageFamily:
-			img.Family = ch.To
-		case FieldBootMode:
-			img.BootMode = ch.To
-		case FieldStatus:
-			img.Status = ch.To
-		case FieldNvmeSupport:
-			img.NvmeSupport = ch.To
-		case FieldImdsSupport:
-			img.ImdsSupport = ch.To
-		}
-	}
+	toAPI(changes).ApplyTo(&img)
 	c.images[k] = img
 }
 
