@@ -14,6 +14,7 @@ import (
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 	"github.com/ecs-image-lifecycle/image-lifecycle/tests/fcfake"
 	"github.com/ecs-image-lifecycle/image-lifecycle/tests/mnsfake"
 )
@@ -118,7 +119,8 @@ type run struct {
 	retrySeen   map[string]bool     // retry queue messages picked up
 	letters     map[string]string   // published id -> dead letter code
 	lettersSeen int
-	problems    []string // what broke the accounting, reported at the end
+	problems    []string        // what broke the accounting, reported at the end
+	answers     strings.Builder // every invocation's answer, for the secret scan
 
 	invocations, failedInvocations, redeliveries, deliveries int
 	outageInvocations, outageFailures                        int
@@ -171,7 +173,7 @@ func start(t *testing.T, sc *scenario, seed uint64) *run {
 		"DEAD_LETTER_QUEUE="+deadLetterQueue,
 		fmt.Sprintf("FAMILY_FLOOR=%d", familyFloor),
 		"ECS_RATE_LIMIT=200", // the emulator, not a client-side limit, decides when to throttle here
-		"LOG_LEVEL=info",
+		"LOG_LEVEL=debug",    // every line the function can write, for the secret scan
 	)
 	if err != nil {
 		_ = fc.Close()
@@ -304,7 +306,36 @@ func (r *run) invoke(payload []byte, timeout time.Duration) fcfake.Result {
 	if err != nil {
 		t.Fatalf("invocation %d: %v (the function exited: %v)", r.invocations+1, err, r.proc.Err())
 	}
+	r.answers.Write(res.Body)
 	return res
+}
+
+// checkNoSecret scans every byte the function wrote or sent, at debug level:
+// its output, every answer (report or error), every message it left in the
+// queues. The invocation's AccessKeySecret and SecurityToken must be in none,
+// in any form.
+func (r *run) checkNoSecret() {
+	var queued strings.Builder
+	for _, q := range []string{retryQueue, deadLetterQueue} {
+		for _, m := range r.mns.Messages(q) {
+			queued.WriteString(m.Body)
+		}
+	}
+	out := r.proc.Output()
+	if !strings.Contains(out, `"msg":"image change failed"`) {
+		// The function logs no debug lines of its own today; what a leak
+		// would ride in is the failures' text, which faults make plenty of.
+		r.t.Errorf("the output has no failed image change: the secret scan proves little")
+	}
+	for what, text := range map[string]string{"the output": out, "the answers": r.answers.String(), "the queues": queued.String()} {
+		for _, secret := range []string{keySecret, stsToken} {
+			for form, v := range testenv.SecretForms(secret) {
+				if strings.Contains(text, v) {
+					r.t.Errorf("%s hold the %s credential %q", what, form, v)
+				}
+			}
+		}
+	}
 }
 
 // buildsCreating returns the deliveries of b that promote a build the
@@ -474,6 +505,7 @@ func (r *run) check(want map[string]oimage) {
 			t.Errorf("message %s (%s) was dead-lettered, but the dead-letter queue does not hold it", m.id, m.intent.ID)
 		}
 	}
+	r.checkNoSecret()
 	// No write took a family below its floor.
 	_, violations := r.floor.counts()
 	for _, v := range violations {

@@ -1,14 +1,12 @@
 package e2e
 
 import (
-	"encoding/base64"
-	"encoding/json"
-	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 	"github.com/ecs-image-lifecycle/image-lifecycle/tests/hostile"
 )
 
@@ -65,9 +63,7 @@ func TestHostileTableThroughTheBinary(t *testing.T) {
 	}
 	for what, text := range map[string]string{"the process output": door.output(), "the reports": seen.String(), "the dead letters": letters.String()} {
 		for _, secret := range []string{ecsKeySecret, stsToken} {
-			j, _ := json.Marshal(secret)
-			for form, v := range map[string]string{"raw": secret, "URL-encoded": url.QueryEscape(secret),
-				"JSON-escaped": string(j[1 : len(j)-1]), "base64": base64.StdEncoding.EncodeToString([]byte(secret))} {
+			for form, v := range testenv.SecretForms(secret) {
 				if strings.Contains(text, v) {
 					t.Errorf("%s holds the %s credential %q", what, form, v)
 				}
