@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,6 +20,7 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/lifecycle"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
 	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv/reportcheck"
 	"github.com/ecs-image-lifecycle/image-lifecycle/tests/mnsfake"
 )
 
@@ -174,7 +174,7 @@ func TestMissingOrRefusedCredentialsFailTheMessage(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rep, err := invocation(t, h, tc.creds, mnsBatch(t, mnsMessage{ID: "m", Body: body}))
-			checkAccounting(t, rep, err, []string{"m"})
+			reportcheck.Accounting(t, rep, err, []string{"m"})
 			if m := rep.Messages[0]; m.Outcome != report.Failed || m.Code != tc.code {
 				t.Fatalf("%s %s (%s), want failed with %s", m.Outcome, m.Code, m.Error, tc.code)
 			}
@@ -211,40 +211,6 @@ func mnsBatch(t testing.TB, msgs ...mnsMessage) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// checkAccounting asserts the report's invariants: received equals the sum
-// of the counts and the number of messages, every id in want appears exactly
-// once, and failed > 0 exactly when Handle returned a *FailedError.
-func checkAccounting(t testing.TB, rep *report.Report, err error, want []string) {
-	t.Helper()
-	sum := 0
-	for _, n := range rep.Counts {
-		sum += n
-	}
-	if rep.Received != sum || rep.Received != len(rep.Messages) || rep.Received != len(want) {
-		t.Errorf("received %d, sum of counts %d, messages %d, sent %d: all must be equal",
-			rep.Received, sum, len(rep.Messages), len(want))
-	}
-	seen := map[string]int{}
-	for _, m := range rep.Messages {
-		seen[m.ID]++
-	}
-	for _, id := range want {
-		if seen[id] != 1 {
-			t.Errorf("message %q appears %d times in the report, want exactly once", id, seen[id])
-		}
-	}
-	var fe *invoke.FailedError
-	isFailed := errors.As(err, &fe)
-	switch {
-	case rep.Failed() > 0 && !isFailed:
-		t.Errorf("%d failed messages but Handle returned %v, want *FailedError", rep.Failed(), err)
-	case rep.Failed() == 0 && err != nil:
-		t.Errorf("no failed message but Handle returned %v", err)
-	case isFailed && (fe.Failed != rep.Failed() || len(fe.IDs) != rep.Failed()):
-		t.Errorf("FailedError %+v does not match %d failed messages", fe, rep.Failed())
-	}
 }
 
 // statusOf is an image's current status in the emulator.

@@ -9,6 +9,7 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
 	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv/reportcheck"
 	"github.com/ecs-image-lifecycle/image-lifecycle/tests/mnsfake"
 )
 
@@ -102,7 +103,7 @@ func TestAccountingProperty(t *testing.T) {
 					ids[i] = m.ID
 				}
 				rep, err := handle(t, h, 20*time.Second, mnsBatch(t, batch...))
-				checkAccounting(t, rep, err, ids)
+				reportcheck.Accounting(t, rep, err, ids)
 				for _, m := range rep.Messages {
 					allowed := allowedOutcomes(kinds[m.ID], q.retry, q.dlq, q.retryDown, q.dlqDown)
 					if !allowed[m.Outcome] {

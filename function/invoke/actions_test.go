@@ -7,6 +7,7 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
 	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv/reportcheck"
 )
 
 // TestEveryActionEveryOutcome takes each action to applied, unchanged and
@@ -73,7 +74,7 @@ func TestEveryActionEveryOutcome(t *testing.T) {
 			emu := testenv.StartEmulator(t, emulator.Options{Seed: testenv.DemoSeed(t)})
 			h := newHandler(t, emu, setup{})
 			rep, err := handle(t, h, 10*time.Second, mnsBatch(t, mnsMessage{ID: "m1", Body: tc.body}))
-			checkAccounting(t, rep, err, []string{"m1"})
+			reportcheck.Accounting(t, rep, err, []string{"m1"})
 			if err != nil {
 				t.Errorf("Handle: %v", err)
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/retry"
 	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv/reportcheck"
 	"github.com/ecs-image-lifecycle/image-lifecycle/tests/mnsfake"
 )
 
@@ -40,7 +41,7 @@ func TestSlowReadWhileWaitingDefersWithTheCreatingCode(t *testing.T) {
 	const timeout = 2 * time.Second
 	start := time.Now()
 	rep, err := handle(t, h, timeout, mnsBatch(t, mnsMessage{ID: "build-1", Body: promoteBuilding}))
-	checkAccounting(t, rep, err, []string{"build-1"})
+	reportcheck.Accounting(t, rep, err, []string{"build-1"})
 	if took := time.Since(start); took > timeout {
 		t.Errorf("Handle took %v, past the %v deadline", took, timeout)
 	}
@@ -97,7 +98,7 @@ func TestCreatingWaitRunsOnTheInjectedClock(t *testing.T) {
 
 	start := time.Now()
 	rep, err := handle(t, h, time.Minute, mnsBatch(t, mnsMessage{ID: "build-1", Body: promoteBuilding}))
-	checkAccounting(t, rep, err, []string{"build-1"})
+	reportcheck.Accounting(t, rep, err, []string{"build-1"})
 	if m := rep.Messages[0]; m.Outcome != report.Deferred || m.Code != "InvalidStatus.ImageIsCreating" {
 		t.Fatalf("%s %s (%s), want deferred InvalidStatus.ImageIsCreating", m.Outcome, m.Code, m.Error)
 	}
@@ -134,7 +135,7 @@ func TestRetryBudgetDefersInsteadOfRetrying(t *testing.T) {
 		batch = append(batch, mnsMessage{ID: id, Body: `{"action":"modify","imageId":"` + img + `","attributes":{"description":"rebuilt"}}`})
 	}
 	rep, err := handle(t, h, 10*time.Second, mnsBatch(t, batch...))
-	checkAccounting(t, rep, err, ids)
+	reportcheck.Accounting(t, rep, err, ids)
 	for _, m := range rep.Messages {
 		if m.Outcome != report.Deferred || m.Code != "ServiceUnavailable" {
 			t.Errorf("%s: %s %s (%s), want deferred ServiceUnavailable", m.ID, m.Outcome, m.Code, m.Error)

@@ -9,6 +9,7 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
 	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv/reportcheck"
 	"github.com/ecs-image-lifecycle/image-lifecycle/tests/mnsfake"
 )
 
@@ -68,7 +69,7 @@ func TestChaos(t *testing.T) {
 	// The reference: the same batch with no faults, in one invocation.
 	ref := testenv.StartEmulator(t, emulator.Options{Seed: chaosSeed()})
 	rep, err := handle(t, newHandler(t, ref, setup{}), 30*time.Second, mnsBatch(t, batch...))
-	checkAccounting(t, rep, err, ids(batch))
+	reportcheck.Accounting(t, rep, err, ids(batch))
 	if rep.Counts[report.Applied]+rep.Counts[report.Unchanged]+rep.Counts[report.Planned] != len(batch) {
 		t.Fatalf("fault-free run did not settle everything: %v", rep.Counts)
 	}
@@ -107,7 +108,7 @@ func TestChaos(t *testing.T) {
 			round := 0
 			for ; len(pending) > 0 && round < maxRounds; round++ {
 				rep, err := handle(t, h, 30*time.Second, mnsBatch(t, pending...))
-				checkAccounting(t, rep, err, ids(pending))
+				reportcheck.Accounting(t, rep, err, ids(pending))
 				checkFloor(t, emu.Images(), 1)
 				queued := map[string]string{}
 				for _, m := range mns.Messages(retryQueue) {

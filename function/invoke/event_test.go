@@ -14,6 +14,7 @@ import (
 	lifecyclepolicy "github.com/ecs-image-lifecycle/image-lifecycle/function/policy"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
 	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv/reportcheck"
 	"github.com/ecs-image-lifecycle/image-lifecycle/tests/mnsfake"
 )
 
@@ -81,7 +82,7 @@ func TestBlastRadiusDeadLetterAndConfirmation(t *testing.T) {
 	h := newHandler(t, emu, setup{mns: mns, retry: true, dlq: true, policy: pol})
 	const rotate = `{"action":"rotate","id":"nightly","imageFamily":"web"}`
 	rep, err := handle(t, h, 5*time.Second, mnsBatch(t, mnsMessage{ID: "msg-1", Body: rotate}))
-	checkAccounting(t, rep, err, []string{"msg-1"})
+	reportcheck.Accounting(t, rep, err, []string{"msg-1"})
 	m := rep.Messages[0]
 	want := []string{webOldest, webNov06}
 	if m.Outcome != report.DeadLettered || m.Code != "Forbidden.BlastRadius" || m.Confirm == nil || !slices.Equal(m.Confirm.Deprecate, want) ||
@@ -117,7 +118,7 @@ func TestBlastRadiusDeadLetterAndConfirmation(t *testing.T) {
 	body["confirm"], _ = json.Marshal(letter.Confirm)
 	again, _ := json.Marshal(body)
 	rep, err = handle(t, h, 5*time.Second, mnsBatch(t, mnsMessage{ID: "msg-2", Body: string(again)}))
-	checkAccounting(t, rep, err, []string{"msg-2"})
+	reportcheck.Accounting(t, rep, err, []string{"msg-2"})
 	if m := rep.Messages[0]; m.Outcome != report.Applied {
 		t.Fatalf("confirmed: %s %s: %s", m.Outcome, m.Code, m.Error)
 	}
@@ -151,7 +152,7 @@ func TestEventDeferredAndBack(t *testing.T) {
 	h := newHandler(t, emu, setup{mns: mns, retry: true, dlq: true, policy: samplePolicy(t)})
 	event := sample(t, "triggers/actiontrail-copyimage.json")
 	rep, err := handle(t, h, 5*time.Second, []byte(event))
-	checkAccounting(t, rep, err, []string{"5b2e9c41-8f07-4d3a-b6e2-1a9c0f4d7e22"})
+	reportcheck.Accounting(t, rep, err, []string{"5b2e9c41-8f07-4d3a-b6e2-1a9c0f4d7e22"})
 	if m := rep.Messages[0]; m.Outcome != report.Deferred || m.Code != "InvalidImageId.NotFound" || m.RegionID != "cn-shanghai" {
 		t.Fatalf("first delivery: %s %s in %s: %s", m.Outcome, m.Code, m.RegionID, m.Error)
 	}
@@ -172,7 +173,7 @@ func TestEventDeferredAndBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep, err = handle(t, h, 5*time.Second, mnsBatch(t, fromQueue(queued)...))
-	checkAccounting(t, rep, err, []string{queued[0].ID})
+	reportcheck.Accounting(t, rep, err, []string{queued[0].ID})
 	m := rep.Messages[0]
 	if m.Outcome != report.Applied || m.Attempt != 2 || m.ImageID != webCopySH || !slices.Equal(m.Families, []string{"web"}) {
 		t.Fatalf("second delivery: %s attempt %d image %s families %v: %s", m.Outcome, m.Attempt, m.ImageID, m.Families, m.Error)
@@ -195,7 +196,7 @@ func TestEventConfirmedAtItsTop(t *testing.T) {
 	h := newHandler(t, emu, setup{mns: mns, retry: true, dlq: true, policy: pol})
 	event := sample(t, "triggers/actiontrail-createimage.json")
 	rep, err := handle(t, h, 5*time.Second, []byte(event))
-	checkAccounting(t, rep, err, []string{"0c6f2b8e-3d41-4b7a-9a52-6e1f0d7c4a11"})
+	reportcheck.Accounting(t, rep, err, []string{"0c6f2b8e-3d41-4b7a-9a52-6e1f0d7c4a11"})
 	m := rep.Messages[0]
 	want := []string{webOldest, webNov06, webNov20} // beyond keep 1; the tagged image is excluded
 	if m.Outcome != report.DeadLettered || m.Code != "Forbidden.BlastRadius" || m.Confirm == nil || !slices.Equal(m.Confirm.Deprecate, want) {
@@ -208,7 +209,7 @@ func TestEventConfirmedAtItsTop(t *testing.T) {
 	body["confirm"], _ = json.Marshal(m.Confirm)
 	again, _ := json.Marshal(body)
 	rep, err = handle(t, h, 5*time.Second, again)
-	checkAccounting(t, rep, err, []string{"0c6f2b8e-3d41-4b7a-9a52-6e1f0d7c4a11"})
+	reportcheck.Accounting(t, rep, err, []string{"0c6f2b8e-3d41-4b7a-9a52-6e1f0d7c4a11"})
 	if m := rep.Messages[0]; m.Outcome != report.Applied {
 		t.Fatalf("confirmed: %s %s: %s", m.Outcome, m.Code, m.Error)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/invoke"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
 	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv/reportcheck"
 	"github.com/ecs-image-lifecycle/image-lifecycle/tests/mnsfake"
 )
 
@@ -44,7 +45,7 @@ func TestWorkerPanic(t *testing.T) {
 	rep, err := handle(t, h, 10*time.Second, mnsBatch(t,
 		mnsMessage{ID: "panics", Body: `{"action":"modify","imageId":"` + apiNov02 + `","attributes":{"description":"xx"}}`},
 		mnsMessage{ID: "fine", Body: `{"action":"modify","imageId":"` + apiNov24 + `","attributes":{"description":"yy"}}`}))
-	checkAccounting(t, rep, err, []string{"panics", "fine"})
+	reportcheck.Accounting(t, rep, err, []string{"panics", "fine"})
 	got := byID(rep)
 	if m := got["panics"]; m.Outcome != report.Failed || m.Code != "InternalError.Panic" || !strings.Contains(m.Error, "boom") {
 		t.Errorf("panicking message: %s %s %q, want failed InternalError.Panic", m.Outcome, m.Code, m.Error)
@@ -65,7 +66,7 @@ func TestNoClient(t *testing.T) {
 	rep, err := handle(t, h, 10*time.Second, mnsBatch(t,
 		mnsMessage{ID: "a", Body: `{"action":"deprecate","imageId":"` + webOldest + `"}`},
 		mnsMessage{ID: "b", Body: `not json`}))
-	checkAccounting(t, rep, err, []string{"a", "b"})
+	reportcheck.Accounting(t, rep, err, []string{"a", "b"})
 	var fe *invoke.FailedError
 	if !errors.As(err, &fe) || fe.Failed != 2 {
 		t.Fatalf("Handle error %v, want *FailedError for both", err)

@@ -8,6 +8,7 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
 	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv/reportcheck"
 )
 
 // TestOrderWithinFamily: messages about one image or family run in arrival
@@ -41,7 +42,7 @@ func TestOrderWithinFamily(t *testing.T) {
 				h := newHandler(t, emu, setup{concurrency: 8})
 				rep, err := handle(t, h, 10*time.Second, mnsBatch(t,
 					mnsMessage{ID: "first", Body: tc.first}, mnsMessage{ID: "second", Body: tc.second}))
-				checkAccounting(t, rep, err, []string{"first", "second"})
+				reportcheck.Accounting(t, rep, err, []string{"first", "second"})
 				if got := statusOf(t, emu, webNov06); got != tc.want {
 					t.Fatalf("round %d: image is %s, want %s (%v)", round, got, tc.want, rep.Counts)
 				}
@@ -102,7 +103,7 @@ func TestConcurrencyAcrossFamilies(t *testing.T) {
 			start := time.Now()
 			rep, err := handle(t, h, 20*time.Second, mnsBatch(t, tc.batch...))
 			took := time.Since(start)
-			checkAccounting(t, rep, err, ids)
+			reportcheck.Accounting(t, rep, err, ids)
 			if rep.Counts[report.Applied] != len(tc.batch) {
 				t.Fatalf("counts %v, want every message applied", rep.Counts)
 			}
@@ -165,7 +166,7 @@ func TestBatchReadEfficiency(t *testing.T) {
 			}
 			emu.ResetCalls()
 			rep, err := handle(t, h, 30*time.Second, mnsBatch(t, batch...))
-			checkAccounting(t, rep, err, ids)
+			reportcheck.Accounting(t, rep, err, ids)
 			if rep.Counts[report.Applied] != deprecates {
 				t.Fatalf("counts %v, want %d applied", rep.Counts, deprecates)
 			}
@@ -211,7 +212,7 @@ func checkSecondWins(t *testing.T, first, second string) {
 	h := newHandler(t, emu, setup{concurrency: 8})
 	rep, err := handle(t, h, 10*time.Second, mnsBatch(t,
 		mnsMessage{ID: "first", Body: first}, mnsMessage{ID: "second", Body: second}))
-	checkAccounting(t, rep, err, []string{"first", "second"})
+	reportcheck.Accounting(t, rep, err, []string{"first", "second"})
 	if got := statusOf(t, emu, webNov06); got != "Available" {
 		t.Errorf("image is %s, want Available: the second message overtook the first (%v)", got, rep.Counts)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
 	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv/reportcheck"
 )
 
 // Image ids of events/seed/demo.json.
@@ -157,7 +158,7 @@ func TestSamples(t *testing.T) {
 			for _, m := range rep.Messages {
 				ids = append(ids, m.ID)
 			}
-			checkAccounting(t, rep, err, ids)
+			reportcheck.Accounting(t, rep, err, ids)
 			got := map[report.Outcome]int{}
 			for o, n := range rep.Counts {
 				if n > 0 {

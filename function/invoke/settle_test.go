@@ -14,6 +14,7 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
 	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv/fakeclock"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv/reportcheck"
 	"github.com/ecs-image-lifecycle/image-lifecycle/tests/mnsfake"
 )
 
@@ -82,7 +83,7 @@ func TestDeferralRoundTrip(t *testing.T) {
 	// reserve), then the message is deferred, not failed.
 	start := time.Now()
 	rep, err := handle(t, h, 1500*time.Millisecond, mnsBatch(t, mnsMessage{ID: "orig-1", Body: stuckModify}))
-	checkAccounting(t, rep, err, []string{"orig-1"})
+	reportcheck.Accounting(t, rep, err, []string{"orig-1"})
 	if took := time.Since(start); took < 700*time.Millisecond {
 		t.Errorf("Handle took %v: the transient error was not waited out until near the deadline", took)
 	}
@@ -109,7 +110,7 @@ func TestDeferralRoundTrip(t *testing.T) {
 	// Delivery 2: MNS hands the deferred message back under its new id.
 	clk.Advance(time.Minute)
 	rep, err = handle(t, h, 1500*time.Millisecond, mnsBatch(t, fromQueue(queued)...))
-	checkAccounting(t, rep, err, []string{queued[0].ID})
+	reportcheck.Accounting(t, rep, err, []string{queued[0].ID})
 	if m := rep.Messages[0]; m.Outcome != report.Deferred || m.Attempt != 2 || m.RetryDelay != "1m0s" {
 		t.Fatalf("delivery 2: %s attempt %d delay %s (%s), want deferred attempt 2 after 1m0s", m.Outcome, m.Attempt, m.RetryDelay, m.Error)
 	}
@@ -124,7 +125,7 @@ func TestDeferralRoundTrip(t *testing.T) {
 
 	// Delivery 3 reaches MaxAttempts 3: dead-lettered with the last code.
 	rep, err = handle(t, h, 1500*time.Millisecond, mnsBatch(t, fromQueue(queued[1:])...))
-	checkAccounting(t, rep, err, []string{queued[1].ID})
+	reportcheck.Accounting(t, rep, err, []string{queued[1].ID})
 	m = rep.Messages[0]
 	if m.Outcome != report.DeadLettered || m.Code != "InvalidStatus.ImageIsCreating" || !strings.Contains(m.Error, "retries exhausted") {
 		t.Fatalf("delivery 3: %s %s (%s), want dead-lettered InvalidStatus.ImageIsCreating, retries exhausted", m.Outcome, m.Code, m.Error)
@@ -155,7 +156,7 @@ func TestDeadLetterCarriesOriginalID(t *testing.T) {
 	clk := fakeclock.New(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
 	h := newHandler(t, emu, setup{mns: mns, retry: true, dlq: true, maxAttempts: 2, callAttempts: 2, now: clk.Now})
 	rep, err := handle(t, h, 5*time.Second, mnsBatch(t, mnsMessage{ID: "orig-2", Body: stuckModify}))
-	checkAccounting(t, rep, err, []string{"orig-2"})
+	reportcheck.Accounting(t, rep, err, []string{"orig-2"})
 	rep, err = handle(t, h, 5*time.Second, mnsBatch(t, fromQueue(mns.Messages(retryQueue))...))
 	if rep.Messages[0].Outcome != report.DeadLettered {
 		t.Fatalf("second delivery %s, want dead-lettered (err %v)", rep.Messages[0].Outcome, err)
@@ -206,7 +207,7 @@ func TestDeferralExhaustion(t *testing.T) {
 			h := newHandler(t, emu, setup{mns: mns, retry: true, dlq: tc.dlq, maxAttempts: tc.maxAttempts, maxAge: tc.maxAge,
 				callAttempts: 2, now: func() time.Time { return now }})
 			rep, err := handle(t, h, 5*time.Second, mnsBatch(t, mnsMessage{ID: "redelivery-9", Body: redelivered(tc.attempt)}))
-			checkAccounting(t, rep, err, []string{"redelivery-9"})
+			reportcheck.Accounting(t, rep, err, []string{"redelivery-9"})
 			if err != nil {
 				t.Errorf("Handle: %v, want no error (the message settled)", err)
 			}
@@ -282,7 +283,7 @@ func TestDeadLetter(t *testing.T) {
 				ids = append(ids, m.msg.ID)
 			}
 			rep, err := handle(t, h, 10*time.Second, mnsBatch(t, batch...))
-			checkAccounting(t, rep, err, ids)
+			reportcheck.Accounting(t, rep, err, ids)
 			if err != nil {
 				t.Errorf("Handle: %v, want nil: every message settled", err)
 			}
@@ -366,7 +367,7 @@ func TestQueueOutage(t *testing.T) {
 			mns.SetDown(tc.down, true)
 			h := newHandler(t, emu, setup{mns: mns, retry: true, dlq: true, callAttempts: 3})
 			rep, err := handle(t, h, 10*time.Second, mnsBatch(t, batch...))
-			checkAccounting(t, rep, err, []string{"transient", "invalid", "good", "dry"})
+			reportcheck.Accounting(t, rep, err, []string{"transient", "invalid", "good", "dry"})
 			var fe *invoke.FailedError
 			if !errors.As(err, &fe) || len(fe.IDs) != 1 || fe.IDs[0] != tc.failed {
 				t.Fatalf("Handle error %v, want *FailedError naming %s", err, tc.failed)
