@@ -137,8 +137,16 @@ func TestLogLines(t *testing.T) {
 	}
 	s.SetFaults("DescribeImages", Faults{FailNext: []string{FaultReset}})
 	_, _ = sts.DescribeImages(describe())
+	// The reset's line is written when its handler returns, which the client,
+	// seeing the connection closed, does not wait for: let it land first.
+	waitLines := func(n int) {
+		for i := 0; i < 250 && strings.Count(out.String(), "\n") < n; i++ {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitLines(3)
 	_, _ = defaultClient(t, s).DescribeImages(describe()) // no token
-
+	waitLines(4)
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
 	if len(lines) != 4 {
 		t.Fatalf("%d lines:\n%s", len(lines), out.String())

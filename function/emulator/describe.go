@@ -55,9 +55,7 @@ func (s *Server) describeImages(f url.Values) (map[string]any, *apiError) {
 	if q.dryRun {
 		return nil, errorf(http.StatusBadRequest, "DryRunOperation", "Request validation has been passed with DryRun flag set.")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.advanceAll()
+	defer s.lockCurrent()()
 	var found []*image
 	for _, img := range s.images {
 		if q.matches(img, s.instancesUsing(img.ImageID) > 0) {
@@ -89,9 +87,7 @@ func (s *Server) describeImageFromFamily(f url.Values) (map[string]any, *apiErro
 	if err := required(f, "RegionId", "ImageFamily"); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.advanceAll()
+	defer s.lockCurrent()()
 	var best *image
 	for _, img := range s.images {
 		if img.RegionID == f.Get("RegionId") && img.OwnerAlias == "self" && img.Family == f.Get("ImageFamily") &&
@@ -162,9 +158,7 @@ func (s *Server) modifyImageSharePermission(f url.Values) (map[string]any, *apiE
 	if perr != nil {
 		return nil, perr
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.advanceAll()
+	defer s.lockCurrent()()
 	img, err := s.lookup(f.Get("RegionId"), f.Get("ImageId"))
 	if err != nil || img.OwnerAlias != "self" {
 		return nil, imageNotFound()

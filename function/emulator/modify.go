@@ -63,9 +63,7 @@ func (s *Server) modifyImageAttribute(f url.Values) (map[string]any, *apiError) 
 		return nil, perr
 	}
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.advanceAll()
+	defer s.lockCurrent()()
 	img, err := s.lookup(f.Get("RegionId"), f.Get("ImageId"))
 	if err != nil {
 		return nil, err

@@ -251,11 +251,18 @@ func (s *Server) ResetCalls() {
 	s.modifies, s.modifyDropped = nil, 0
 }
 
+// lockCurrent locks the state and brings every Creating image up to now,
+// as every read and write of an image sees it; it returns the unlock:
+// defer s.lockCurrent()().
+func (s *Server) lockCurrent() (unlock func()) {
+	s.mu.Lock()
+	s.advanceAll()
+	return s.mu.Unlock
+}
+
 // Image returns the current state of one image.
 func (s *Server) Image(id string) (ecsapi.Image, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.advanceAll()
+	defer s.lockCurrent()()
 	img, ok := s.images[id]
 	if !ok {
 		return ecsapi.Image{}, false
@@ -265,9 +272,7 @@ func (s *Server) Image(id string) (ecsapi.Image, bool) {
 
 // Images returns every image, sorted by CreationTime then ImageId.
 func (s *Server) Images() []ecsapi.Image {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.advanceAll()
+	defer s.lockCurrent()()
 	out := make([]ecsapi.Image, 0, len(s.images))
 	for _, img := range s.images {
 		out = append(out, s.snapshot(img))
