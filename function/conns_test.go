@@ -13,6 +13,7 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 )
 
 // countingListener counts the TCP connections the emulator accepts.
@@ -36,14 +37,14 @@ func (l *countingListener) Accept() (net.Conn, error) {
 func TestOnePoolPerProcess(t *testing.T) {
 	const families, perFamily = 10, 100
 	seed := &emulator.Seed{}
-	var msgs []mnsMessage
+	var msgs []testenv.MNSMessage
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for f := range families {
 		for i := range perFamily {
 			id := fmt.Sprintf("m-pool%dx%03d", f, i)
 			seed.Images = append(seed.Images, emulator.SeedImage{Image: ecsapi.Image{ImageID: id, Name: "pool-" + id[2:],
 				Family: fmt.Sprintf("pool%d", f), Status: ecsapi.StatusAvailable, CreationTime: base.Add(time.Duration(i) * time.Hour)}})
-			msgs = append(msgs, mnsMessage{ID: id, Body: fmt.Sprintf(`{"action":"modify","imageId":%q,"attributes":{"description":"pooled %d"}}`, id, i)})
+			msgs = append(msgs, testenv.MNSMessage{ID: id, Body: fmt.Sprintf(`{"action":"modify","imageId":%q,"attributes":{"description":"pooled %d"}}`, id, i)})
 		}
 	}
 	emu, err := emulator.New(emulator.Options{Seed: seed})
@@ -65,7 +66,7 @@ func TestOnePoolPerProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := credential.Credentials{AccessKeyID: emulator.DefaultKey, AccessKeySecret: emulator.DefaultKey}
-	rep, err := invocation(t, h, key, mnsBatch(t, msgs...))
+	rep, err := invocation(t, h, key, testenv.MNSBatch(t, msgs...))
 	if err != nil || rep.Counts[report.Applied] != len(msgs) {
 		t.Fatalf("counts %v, err %v: want %d applied", rep.Counts, err, len(msgs))
 	}
@@ -74,7 +75,7 @@ func TestOnePoolPerProcess(t *testing.T) {
 		t.Errorf("%d connections for %d calls, want at most BATCH_CONCURRENCY + 2 = %d", got, calls, most)
 	}
 	first := counted.accepted.Load()
-	again := mnsBatch(t, mnsMessage{ID: "again", Body: `{"action":"modify","imageId":"m-pool0x000","attributes":{"description":"pooled again"}}`})
+	again := testenv.MNSBatch(t, testenv.MNSMessage{ID: "again", Body: `{"action":"modify","imageId":"m-pool0x000","attributes":{"description":"pooled again"}}`})
 	if rep, err := invocation(t, h, key, again); err != nil || rep.Counts[report.Applied] != 1 {
 		t.Fatalf("counts %v, err %v", rep.Counts, err)
 	}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -115,9 +113,9 @@ func credentialWorld(t *testing.T) (*emulator.Server, *mnsfake.Server, *invoke.H
 // ServiceUnavailable) and one to dead-letter (not an intent).
 func deferAndDeadLetter(t *testing.T, emu *emulator.Server, n int) []byte {
 	emu.SetFaults("", emulator.Faults{FailNext: slices.Repeat([]string{"ServiceUnavailable"}, 100)})
-	return mnsBatch(t,
-		mnsMessage{ID: "transient-" + string(rune('0'+n)), Body: `{"action":"deprecate","imageId":"` + webOldest + `"}`},
-		mnsMessage{ID: "invalid-" + string(rune('0'+n)), Body: `{"action":"shred"}`})
+	return testenv.MNSBatch(t,
+		testenv.MNSMessage{ID: "transient-" + string(rune('0'+n)), Body: `{"action":"deprecate","imageId":"` + webOldest + `"}`},
+		testenv.MNSMessage{ID: "invalid-" + string(rune('0'+n)), Body: `{"action":"shred"}`})
 }
 
 func invocation(t *testing.T, h *invoke.Handler, c credential.Credentials, payload []byte) (*report.Report, error) {
@@ -173,7 +171,7 @@ func TestMissingOrRefusedCredentialsFailTheMessage(t *testing.T) {
 		{"no token", credential.Credentials{AccessKeyID: keyA.AccessKeyID, AccessKeySecret: keyA.AccessKeySecret}, "InvalidSecurityToken.Malformed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rep, err := invocation(t, h, tc.creds, mnsBatch(t, mnsMessage{ID: "m", Body: body}))
+			rep, err := invocation(t, h, tc.creds, testenv.MNSBatch(t, testenv.MNSMessage{ID: "m", Body: body}))
 			reportcheck.Accounting(t, rep, err, []string{"m"})
 			if m := rep.Messages[0]; m.Outcome != report.Failed || m.Code != tc.code {
 				t.Fatalf("%s %s (%s), want failed with %s", m.Outcome, m.Code, m.Error, tc.code)
@@ -186,31 +184,6 @@ func TestMissingOrRefusedCredentialsFailTheMessage(t *testing.T) {
 	if statusOf(t, emu, webOldest) != "Available" {
 		t.Error("the image changed")
 	}
-}
-
-// mnsMessage is one message as the MNS trigger hands it over (RawData form).
-type mnsMessage struct {
-	ID   string
-	Body string
-}
-
-// mnsBatch is the RawData payload of an MNS queue trigger carrying msgs.
-func mnsBatch(t testing.TB, msgs ...mnsMessage) []byte {
-	t.Helper()
-	type raw struct {
-		RequestID   string `json:"requestId"`
-		MessageID   string `json:"messageId"`
-		MessageBody string `json:"messageBody"`
-	}
-	out := make([]raw, len(msgs))
-	for i, m := range msgs {
-		out[i] = raw{RequestID: fmt.Sprintf("req-%d", i), MessageID: m.ID, MessageBody: m.Body}
-	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // statusOf is an image's current status in the emulator.

@@ -81,20 +81,20 @@ func TestAccountingProperty(t *testing.T) {
 			covered := map[string]int{}
 			for b := range batchesPerConfig {
 				n := 1 + r.IntN(14)
-				var batch []mnsMessage
+				var batch []testenv.MNSMessage
 				kinds := map[string]kind{}
 				for i := range n {
 					id := fmt.Sprintf("b%d-m%d", b, i)
 					if i > 0 && r.IntN(5) == 0 {
 						// A duplicate: MNS delivered the same body twice under new ids.
 						prev := batch[r.IntN(len(batch))]
-						batch = append(batch, mnsMessage{ID: id, Body: prev.Body})
+						batch = append(batch, testenv.MNSMessage{ID: id, Body: prev.Body})
 						kinds[id] = kinds[prev.ID]
 						covered["duplicate"]++
 						continue
 					}
 					k := kind(r.IntN(int(kindCount)))
-					batch = append(batch, mnsMessage{ID: id, Body: poolMessage(r, k)})
+					batch = append(batch, testenv.MNSMessage{ID: id, Body: poolMessage(r, k)})
 					kinds[id] = k
 					covered[k.String()]++
 				}
@@ -102,7 +102,7 @@ func TestAccountingProperty(t *testing.T) {
 				for i, m := range batch {
 					ids[i] = m.ID
 				}
-				rep, err := handle(t, h, 20*time.Second, mnsBatch(t, batch...))
+				rep, err := handle(t, h, 20*time.Second, testenv.MNSBatch(t, batch...))
 				reportcheck.Accounting(t, rep, err, ids)
 				for _, m := range rep.Messages {
 					allowed := allowedOutcomes(kinds[m.ID], q.retry, q.dlq, q.retryDown, q.dlqDown)

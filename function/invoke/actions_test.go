@@ -73,7 +73,7 @@ func TestEveryActionEveryOutcome(t *testing.T) {
 			t.Parallel()
 			emu := testenv.StartEmulator(t, emulator.Options{Seed: testenv.DemoSeed(t)})
 			h := newHandler(t, emu, setup{})
-			rep, err := handle(t, h, 10*time.Second, mnsBatch(t, mnsMessage{ID: "m1", Body: tc.body}))
+			rep, err := handle(t, h, 10*time.Second, testenv.MNSBatch(t, testenv.MNSMessage{ID: "m1", Body: tc.body}))
 			reportcheck.Accounting(t, rep, err, []string{"m1"})
 			if err != nil {
 				t.Errorf("Handle: %v", err)

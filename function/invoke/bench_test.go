@@ -18,22 +18,22 @@ import (
 func BenchmarkHandle(b *testing.B) {
 	promoteFamily := familySeed("promo", "m-promo", 5)
 	bigFamily := familySeed("big", "m-big", 100)
-	var modifies []mnsMessage
+	var modifies []testenv.MNSMessage
 	for i := range 100 {
-		modifies = append(modifies, mnsMessage{ID: fmt.Sprintf("mod-%03d", i),
+		modifies = append(modifies, testenv.MNSMessage{ID: fmt.Sprintf("mod-%03d", i),
 			Body: fmt.Sprintf(`{"action":"modify","imageId":"m-big%03d","attributes":{"description":"benchmark %d","features":{"nvmeSupport":"unsupported"}}}`, i, i)})
 	}
 	cases := []struct {
 		name    string
 		seed    []emulator.SeedImage
-		batch   []mnsMessage
+		batch   []testenv.MNSMessage
 		applied int
 	}{
 		// Rename and describe the newest, deprecate the two oldest (keep 2 plus it).
-		{name: "promote", seed: promoteFamily, applied: 1, batch: []mnsMessage{{ID: "promote",
+		{name: "promote", seed: promoteFamily, applied: 1, batch: []testenv.MNSMessage{{ID: "promote",
 			Body: `{"action":"promote","imageId":"m-promo004","keep":2,"attributes":{"imageName":"promo-release","description":"released"}}`}}},
 		// Keep the newest 2 of 100 Available images: 98 deprecations.
-		{name: "rotate-100", seed: bigFamily, applied: 1, batch: []mnsMessage{{ID: "rotate",
+		{name: "rotate-100", seed: bigFamily, applied: 1, batch: []testenv.MNSMessage{{ID: "rotate",
 			Body: `{"action":"rotate","imageFamily":"big","keep":2}`}}},
 		{name: "modify-batch-100", seed: bigFamily, applied: 100, batch: modifies},
 	}
@@ -41,7 +41,7 @@ func BenchmarkHandle(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			emu := testenv.StartEmulator(b, emulator.Options{Seed: &emulator.Seed{Images: bc.seed}})
 			h := newHandler(b, emu, setup{})
-			payload := mnsBatch(b, bc.batch...)
+			payload := testenv.MNSBatch(b, bc.batch...)
 			calls := 0
 			b.ReportAllocs()
 			b.ResetTimer()

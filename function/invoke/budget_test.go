@@ -40,7 +40,7 @@ func TestSlowReadWhileWaitingDefersWithTheCreatingCode(t *testing.T) {
 	}
 	const timeout = 2 * time.Second
 	start := time.Now()
-	rep, err := handle(t, h, timeout, mnsBatch(t, mnsMessage{ID: "build-1", Body: promoteBuilding}))
+	rep, err := handle(t, h, timeout, testenv.MNSBatch(t, testenv.MNSMessage{ID: "build-1", Body: promoteBuilding}))
 	reportcheck.Accounting(t, rep, err, []string{"build-1"})
 	if took := time.Since(start); took > timeout {
 		t.Errorf("Handle took %v, past the %v deadline", took, timeout)
@@ -97,7 +97,7 @@ func TestCreatingWaitRunsOnTheInjectedClock(t *testing.T) {
 	h.OnCreatingWait = func(w lifecycle.CreatingWait) { waits = append(waits, w) }
 
 	start := time.Now()
-	rep, err := handle(t, h, time.Minute, mnsBatch(t, mnsMessage{ID: "build-1", Body: promoteBuilding}))
+	rep, err := handle(t, h, time.Minute, testenv.MNSBatch(t, testenv.MNSMessage{ID: "build-1", Body: promoteBuilding}))
 	reportcheck.Accounting(t, rep, err, []string{"build-1"})
 	if m := rep.Messages[0]; m.Outcome != report.Deferred || m.Code != "InvalidStatus.ImageIsCreating" {
 		t.Fatalf("%s %s (%s), want deferred InvalidStatus.ImageIsCreating", m.Outcome, m.Code, m.Error)
@@ -127,14 +127,14 @@ func TestRetryBudgetDefersInsteadOfRetrying(t *testing.T) {
 	mns := testenv.StartMNS(t, mnsfake.Options{}, retryQueue, deadQueue)
 	h := newHandler(t, emu, setup{mns: mns, retry: true, dlq: true})
 	h.Quota = retry.NewQuota(3 * retry.RetryCost) // three retries for the whole process
-	var batch []mnsMessage
+	var batch []testenv.MNSMessage
 	var ids []string
 	for i, img := range []string{apiNov02, apiShared, apiNov24, "m-bp1batch3c4d5e6f7g8", webNov20} {
 		id := "modify-" + string(rune('a'+i))
 		ids = append(ids, id)
-		batch = append(batch, mnsMessage{ID: id, Body: `{"action":"modify","imageId":"` + img + `","attributes":{"description":"rebuilt"}}`})
+		batch = append(batch, testenv.MNSMessage{ID: id, Body: `{"action":"modify","imageId":"` + img + `","attributes":{"description":"rebuilt"}}`})
 	}
-	rep, err := handle(t, h, 10*time.Second, mnsBatch(t, batch...))
+	rep, err := handle(t, h, 10*time.Second, testenv.MNSBatch(t, batch...))
 	reportcheck.Accounting(t, rep, err, ids)
 	for _, m := range rep.Messages {
 		if m.Outcome != report.Deferred || m.Code != "ServiceUnavailable" {

@@ -20,7 +20,7 @@ import (
 type callCase struct {
 	name  string
 	seed  []emulator.SeedImage
-	msgs  []mnsMessage
+	msgs  []testenv.MNSMessage
 	calls map[string]int // the exact count of each action; an action not named is 0
 	// perChange bounds the calls per changed image (ModifyImageAttribute);
 	// 0 where the safety reads of a small family cannot fit (the case says why).
@@ -43,7 +43,7 @@ func TestCallsPerAction(t *testing.T) {
 			// the counts the same on a busy machine as on an idle one.
 			h.Clock = fakeclock.New(time.Now())
 			for batch := range slices.Chunk(c.msgs, 100) {
-				rep, err := handle(t, h, time.Minute, mnsBatch(t, batch...))
+				rep, err := handle(t, h, time.Minute, testenv.MNSBatch(t, batch...))
 				if err != nil || rep.Counts[report.Applied]+rep.Counts[report.Unchanged] != len(batch) {
 					t.Fatalf("counts %v, err %v: want every message applied or unchanged\n%+v", rep.Counts, err, rep.Messages[0])
 				}
@@ -71,7 +71,7 @@ func callCases() []callCase {
 	}
 	sharedOne := familySeed("web", "m-web", 5)
 	sharedOne[1].SharedWith = []string{"1111"}
-	rotate := []mnsMessage{{ID: "rotate", Body: `{"action":"rotate","imageFamily":"big","keep":2}`}}
+	rotate := []testenv.MNSMessage{{ID: "rotate", Body: `{"action":"rotate","imageFamily":"big","keep":2}`}}
 	return []callCase{
 		// 3 pages for the plan (the re-check before the first deprecation
 		// judges by it), and after the writes 1 page of the family's live
@@ -83,12 +83,12 @@ func callCases() []callCase {
 		// The one image shared with an account is the only share read; it
 		// stays Available (the shared guard).
 		{name: "rotate with one shared image", seed: sharedOne,
-			msgs:  []mnsMessage{{ID: "rotate", Body: `{"action":"rotate","imageFamily":"web","keep":2}`}},
+			msgs:  []testenv.MNSMessage{{ID: "rotate", Body: `{"action":"rotate","imageFamily":"web","keep":2}`}},
 			calls: map[string]int{"DescribeImages": 2, "DescribeImageSharePermission": 2, "ModifyImageAttribute": 2}},
 		// The batch's ids (one call), the family (for the floor), the write,
 		// the family after it (the floor, ECS having no conditional write).
 		{name: "deprecate one in a family of 5", seed: familySeed("five", "m-five", 5), perChange: 4,
-			msgs:  []mnsMessage{{ID: "dep", Body: `{"action":"deprecate","imageId":"m-five000"}`}},
+			msgs:  []testenv.MNSMessage{{ID: "dep", Body: `{"action":"deprecate","imageId":"m-five000"}`}},
 			calls: map[string]int{"DescribeImages": 3, "ModifyImageAttribute": 1}},
 		{name: "modify every attribute, 300 in 3 batches", seed: everyAttributeSeed(), msgs: everyAttributeMessages(), perChange: 1.02,
 			// per batch its ids, and the family its images leave (one
@@ -123,11 +123,11 @@ func everyAttributeSeed() []emulator.SeedImage {
 
 // everyAttributeMessages modify every attribute of each image of
 // everyAttributeSeed, moving it to another family and making it Available.
-func everyAttributeMessages() []mnsMessage {
-	var out []mnsMessage
+func everyAttributeMessages() []testenv.MNSMessage {
+	var out []testenv.MNSMessage
 	for f := range 3 {
 		for i := range 100 {
-			out = append(out, mnsMessage{ID: fmt.Sprintf("all-%d-%d", f, i), Body: fmt.Sprintf(`{"action":"modify","imageId":"m-all%dx%03d",`+
+			out = append(out, testenv.MNSMessage{ID: fmt.Sprintf("all-%d-%d", f, i), Body: fmt.Sprintf(`{"action":"modify","imageId":"m-all%dx%03d",`+
 				`"attributes":{"imageName":"new-%d-%d","description":"a new description","imageFamily":"moved%d","bootMode":"UEFI",`+
 				`"licenseType":"BYOL","status":"Available","features":{"nvmeSupport":"supported","imdsSupport":"v2"}}}`, f, i, f, i, f)})
 		}
@@ -136,10 +136,10 @@ func everyAttributeMessages() []mnsMessage {
 }
 
 // actionMessages are n messages of action, one for each image prefix000...
-func actionMessages(action, prefix string, n int) []mnsMessage {
-	out := make([]mnsMessage, n)
+func actionMessages(action, prefix string, n int) []testenv.MNSMessage {
+	out := make([]testenv.MNSMessage, n)
 	for i := range out {
-		out[i] = mnsMessage{ID: fmt.Sprintf("%s-%d", action, i), Body: fmt.Sprintf(`{"action":%q,"imageId":"%s%03d"}`, action, prefix, i)}
+		out[i] = testenv.MNSMessage{ID: fmt.Sprintf("%s-%d", action, i), Body: fmt.Sprintf(`{"action":%q,"imageId":"%s%03d"}`, action, prefix, i)}
 	}
 	return out
 }
@@ -156,18 +156,18 @@ func families(name string, count, size int) []emulator.SeedImage {
 
 // promoteMessages promote the newest image of each families("pro", 10, 30),
 // renamed, keep 2.
-func promoteMessages() []mnsMessage {
-	out := make([]mnsMessage, 10)
+func promoteMessages() []testenv.MNSMessage {
+	out := make([]testenv.MNSMessage, 10)
 	for f := range out {
-		out[f] = mnsMessage{ID: fmt.Sprintf("promote-%d", f), Body: fmt.Sprintf(
+		out[f] = testenv.MNSMessage{ID: fmt.Sprintf("promote-%d", f), Body: fmt.Sprintf(
 			`{"action":"promote","imageId":"m-pro%dx029","keep":2,"attributes":{"imageName":"pro%d-release"}}`, f, f)}
 	}
 	return out
 }
 
 // deprecateMessages deprecate the 10 oldest of each families("dep", 10, 11).
-func deprecateMessages() []mnsMessage {
-	var out []mnsMessage
+func deprecateMessages() []testenv.MNSMessage {
+	var out []testenv.MNSMessage
 	for f := range 10 {
 		out = append(out, actionMessages("deprecate", fmt.Sprintf("m-dep%dx", f), 10)...)
 	}

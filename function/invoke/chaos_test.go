@@ -29,10 +29,10 @@ func chaosSeed() *emulator.Seed {
 // settle in (a redelivered message runs after the others): attribute sets on
 // distinct images, one status intent per image in families 0-3, a rotation
 // (keep 2) in families 4-7, duplicates and dry runs.
-func chaosBatch() []mnsMessage {
-	var out []mnsMessage
+func chaosBatch() []testenv.MNSMessage {
+	var out []testenv.MNSMessage
 	add := func(body string) {
-		out = append(out, mnsMessage{ID: fmt.Sprintf("chaos-%02d", len(out)), Body: body})
+		out = append(out, testenv.MNSMessage{ID: fmt.Sprintf("chaos-%02d", len(out)), Body: body})
 	}
 	img := func(f, i int) string { return fmt.Sprintf("m-chaos%dx%03d", f, i) }
 	for f := range 8 {
@@ -68,7 +68,7 @@ func TestChaos(t *testing.T) {
 
 	// The reference: the same batch with no faults, in one invocation.
 	ref := testenv.StartEmulator(t, emulator.Options{Seed: chaosSeed()})
-	rep, err := handle(t, newHandler(t, ref, setup{}), 30*time.Second, mnsBatch(t, batch...))
+	rep, err := handle(t, newHandler(t, ref, setup{}), 30*time.Second, testenv.MNSBatch(t, batch...))
 	reportcheck.Accounting(t, rep, err, ids(batch))
 	if rep.Counts[report.Applied]+rep.Counts[report.Unchanged]+rep.Counts[report.Planned] != len(batch) {
 		t.Fatalf("fault-free run did not settle everything: %v", rep.Counts)
@@ -107,7 +107,7 @@ func TestChaos(t *testing.T) {
 			const maxRounds = 30
 			round := 0
 			for ; len(pending) > 0 && round < maxRounds; round++ {
-				rep, err := handle(t, h, 30*time.Second, mnsBatch(t, pending...))
+				rep, err := handle(t, h, 30*time.Second, testenv.MNSBatch(t, pending...))
 				reportcheck.Accounting(t, rep, err, ids(pending))
 				checkFloor(t, emu.Images(), 1)
 				queued := map[string]string{}
@@ -118,7 +118,7 @@ func TestChaos(t *testing.T) {
 				for _, m := range pending {
 					sent[m.ID] = m.Body
 				}
-				var next []mnsMessage
+				var next []testenv.MNSMessage
 				for _, m := range rep.Messages {
 					switch m.Outcome {
 					case report.Applied, report.Unchanged, report.Planned:
@@ -127,9 +127,9 @@ func TestChaos(t *testing.T) {
 						if !ok {
 							t.Fatalf("round %d: %s deferred to %q, which the retry queue does not hold", round, m.ID, m.DeferredTo)
 						}
-						next = append(next, mnsMessage{ID: m.DeferredTo, Body: body})
+						next = append(next, testenv.MNSMessage{ID: m.DeferredTo, Body: body})
 					case report.Failed:
-						next = append(next, mnsMessage{ID: m.ID, Body: sent[m.ID]})
+						next = append(next, testenv.MNSMessage{ID: m.ID, Body: sent[m.ID]})
 					default:
 						t.Fatalf("round %d: %s ended %s %s (%s): faults are transient, nothing may be given up", round, m.ID, m.Outcome, m.Code, m.Error)
 					}
@@ -177,7 +177,7 @@ func seedImages(s *emulator.Seed) []ecsapi.Image {
 	return out
 }
 
-func ids(msgs []mnsMessage) []string {
+func ids(msgs []testenv.MNSMessage) []string {
 	out := make([]string, len(msgs))
 	for i, m := range msgs {
 		out[i] = m.ID

@@ -81,7 +81,7 @@ func TestBlastRadiusDeadLetterAndConfirmation(t *testing.T) {
 	}
 	h := newHandler(t, emu, setup{mns: mns, retry: true, dlq: true, policy: pol})
 	const rotate = `{"action":"rotate","id":"nightly","imageFamily":"web"}`
-	rep, err := handle(t, h, 5*time.Second, mnsBatch(t, mnsMessage{ID: "msg-1", Body: rotate}))
+	rep, err := handle(t, h, 5*time.Second, testenv.MNSBatch(t, testenv.MNSMessage{ID: "msg-1", Body: rotate}))
 	reportcheck.Accounting(t, rep, err, []string{"msg-1"})
 	m := rep.Messages[0]
 	want := []string{webOldest, webNov06}
@@ -117,7 +117,7 @@ func TestBlastRadiusDeadLetterAndConfirmation(t *testing.T) {
 	}
 	body["confirm"], _ = json.Marshal(letter.Confirm)
 	again, _ := json.Marshal(body)
-	rep, err = handle(t, h, 5*time.Second, mnsBatch(t, mnsMessage{ID: "msg-2", Body: string(again)}))
+	rep, err = handle(t, h, 5*time.Second, testenv.MNSBatch(t, testenv.MNSMessage{ID: "msg-2", Body: string(again)}))
 	reportcheck.Accounting(t, rep, err, []string{"msg-2"})
 	if m := rep.Messages[0]; m.Outcome != report.Applied {
 		t.Fatalf("confirmed: %s %s: %s", m.Outcome, m.Code, m.Error)
@@ -128,7 +128,7 @@ func TestBlastRadiusDeadLetterAndConfirmation(t *testing.T) {
 		}
 	}
 	// The same confirmed message again changes nothing: its images are done.
-	rep, _ = handle(t, h, 5*time.Second, mnsBatch(t, mnsMessage{ID: "msg-3", Body: string(again)}))
+	rep, _ = handle(t, h, 5*time.Second, testenv.MNSBatch(t, testenv.MNSMessage{ID: "msg-3", Body: string(again)}))
 	if m := rep.Messages[0]; m.Outcome != report.Unchanged {
 		t.Errorf("the confirmation again: %s %s", m.Outcome, m.Error)
 	}
@@ -172,7 +172,7 @@ func TestEventDeferredAndBack(t *testing.T) {
 	if err := emu.PutImage(cp); err != nil {
 		t.Fatal(err)
 	}
-	rep, err = handle(t, h, 5*time.Second, mnsBatch(t, fromQueue(queued)...))
+	rep, err = handle(t, h, 5*time.Second, testenv.MNSBatch(t, fromQueue(queued)...))
 	reportcheck.Accounting(t, rep, err, []string{queued[0].ID})
 	m := rep.Messages[0]
 	if m.Outcome != report.Applied || m.Attempt != 2 || m.ImageID != webCopySH || !slices.Equal(m.Families, []string{"web"}) {

@@ -42,9 +42,9 @@ func TestWorkerPanic(t *testing.T) {
 		api, err := build(c)
 		return panickyAPI{API: api, imageID: apiNov02}, err
 	}
-	rep, err := handle(t, h, 10*time.Second, mnsBatch(t,
-		mnsMessage{ID: "panics", Body: `{"action":"modify","imageId":"` + apiNov02 + `","attributes":{"description":"xx"}}`},
-		mnsMessage{ID: "fine", Body: `{"action":"modify","imageId":"` + apiNov24 + `","attributes":{"description":"yy"}}`}))
+	rep, err := handle(t, h, 10*time.Second, testenv.MNSBatch(t,
+		testenv.MNSMessage{ID: "panics", Body: `{"action":"modify","imageId":"` + apiNov02 + `","attributes":{"description":"xx"}}`},
+		testenv.MNSMessage{ID: "fine", Body: `{"action":"modify","imageId":"` + apiNov24 + `","attributes":{"description":"yy"}}`}))
 	reportcheck.Accounting(t, rep, err, []string{"panics", "fine"})
 	got := byID(rep)
 	if m := got["panics"]; m.Outcome != report.Failed || m.Code != "InternalError.Panic" || !strings.Contains(m.Error, "boom") {
@@ -63,9 +63,9 @@ func TestNoClient(t *testing.T) {
 	mns := testenv.StartMNS(t, mnsfake.Options{}, retryQueue, deadQueue)
 	h := newHandler(t, emu, setup{mns: mns, retry: true, dlq: true})
 	h.NewAPI = func(*ecsapi.Credentials) (ecsapi.API, error) { return nil, errors.New("no credentials") }
-	rep, err := handle(t, h, 10*time.Second, mnsBatch(t,
-		mnsMessage{ID: "a", Body: `{"action":"deprecate","imageId":"` + webOldest + `"}`},
-		mnsMessage{ID: "b", Body: `not json`}))
+	rep, err := handle(t, h, 10*time.Second, testenv.MNSBatch(t,
+		testenv.MNSMessage{ID: "a", Body: `{"action":"deprecate","imageId":"` + webOldest + `"}`},
+		testenv.MNSMessage{ID: "b", Body: `not json`}))
 	reportcheck.Accounting(t, rep, err, []string{"a", "b"})
 	var fe *invoke.FailedError
 	if !errors.As(err, &fe) || fe.Failed != 2 {
@@ -88,7 +88,7 @@ func TestZeroConfigLiteral(t *testing.T) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		rep, _ := h.Handle(ctx, invoke.Env{}, mnsBatch(t, mnsMessage{ID: "a", Body: `{"action":"deprecate","imageId":"` + webOldest + `"}`}))
+		rep, _ := h.Handle(ctx, invoke.Env{}, testenv.MNSBatch(t, testenv.MNSMessage{ID: "a", Body: `{"action":"deprecate","imageId":"` + webOldest + `"}`}))
 		done <- rep
 	}()
 	select {

@@ -147,36 +147,11 @@ func handle(t testing.TB, h *invoke.Handler, timeout time.Duration, payload []by
 	return rep, err
 }
 
-// mnsMessage is one message as the MNS trigger hands it over (RawData form).
-type mnsMessage struct {
-	ID   string
-	Body string
-}
-
-// mnsBatch is the RawData payload of an MNS queue trigger carrying msgs.
-func mnsBatch(t testing.TB, msgs ...mnsMessage) []byte {
-	t.Helper()
-	type raw struct {
-		RequestID   string `json:"requestId"`
-		MessageID   string `json:"messageId"`
-		MessageBody string `json:"messageBody"`
-	}
-	out := make([]raw, len(msgs))
-	for i, m := range msgs {
-		out[i] = raw{RequestID: fmt.Sprintf("req-%d", i), MessageID: m.ID, MessageBody: m.Body}
-	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // fromQueue turns messages read from the MNS fake back into trigger messages.
-func fromQueue(msgs []mnsfake.Message) []mnsMessage {
-	out := make([]mnsMessage, len(msgs))
+func fromQueue(msgs []mnsfake.Message) []testenv.MNSMessage {
+	out := make([]testenv.MNSMessage, len(msgs))
 	for i, m := range msgs {
-		out[i] = mnsMessage{ID: m.ID, Body: m.Body}
+		out[i] = testenv.MNSMessage{ID: m.ID, Body: m.Body}
 	}
 	return out
 }

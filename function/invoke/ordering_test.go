@@ -40,8 +40,8 @@ func TestOrderWithinFamily(t *testing.T) {
 				// Slow writes widen any window in which the second could overtake the first.
 				emu.SetFaults("ModifyImageAttribute", emulator.Faults{FailNext: []string{emulator.FaultSlow}, SlowDelay: 100 * time.Millisecond})
 				h := newHandler(t, emu, setup{concurrency: 8})
-				rep, err := handle(t, h, 10*time.Second, mnsBatch(t,
-					mnsMessage{ID: "first", Body: tc.first}, mnsMessage{ID: "second", Body: tc.second}))
+				rep, err := handle(t, h, 10*time.Second, testenv.MNSBatch(t,
+					testenv.MNSMessage{ID: "first", Body: tc.first}, testenv.MNSMessage{ID: "second", Body: tc.second}))
 				reportcheck.Accounting(t, rep, err, []string{"first", "second"})
 				if got := statusOf(t, emu, webNov06); got != tc.want {
 					t.Fatalf("round %d: image is %s, want %s (%v)", round, got, tc.want, rep.Counts)
@@ -72,15 +72,15 @@ func TestConcurrencyAcrossFamilies(t *testing.T) {
 	modify := func(family, image string) string {
 		return fmt.Sprintf(`{"action":"modify","imageId":%q,"attributes":{"imageFamily":%q,"description":"touched"}}`, image, family)
 	}
-	var across, within []mnsMessage
+	var across, within []testenv.MNSMessage
 	for i := range n {
-		across = append(across, mnsMessage{ID: fmt.Sprintf("a%d", i), Body: modify(fmt.Sprintf("fam%d", i), fmt.Sprintf("m-fam%dx000", i))})
-		within = append(within, mnsMessage{ID: fmt.Sprintf("w%d", i), Body: modify("fam0", fmt.Sprintf("m-fam0x%03d", i%3))})
+		across = append(across, testenv.MNSMessage{ID: fmt.Sprintf("a%d", i), Body: modify(fmt.Sprintf("fam%d", i), fmt.Sprintf("m-fam%dx000", i))})
+		within = append(within, testenv.MNSMessage{ID: fmt.Sprintf("w%d", i), Body: modify("fam0", fmt.Sprintf("m-fam0x%03d", i%3))})
 	}
 	within = within[:3] // three distinct images of fam0
 	tests := []struct {
 		name        string
-		batch       []mnsMessage
+		batch       []testenv.MNSMessage
 		concurrency int
 		atLeast     time.Duration // serial work cannot be faster
 		below       time.Duration // concurrent work must be faster
@@ -101,7 +101,7 @@ func TestConcurrencyAcrossFamilies(t *testing.T) {
 				ids[i] = m.ID
 			}
 			start := time.Now()
-			rep, err := handle(t, h, 20*time.Second, mnsBatch(t, tc.batch...))
+			rep, err := handle(t, h, 20*time.Second, testenv.MNSBatch(t, tc.batch...))
 			took := time.Since(start)
 			reportcheck.Accounting(t, rep, err, ids)
 			if rep.Counts[report.Applied] != len(tc.batch) {
@@ -157,15 +157,15 @@ func TestBatchReadEfficiency(t *testing.T) {
 			seed := emulator.Seed{Images: familySeed("eff", "m-eff", images)}
 			emu := testenv.StartEmulator(t, emulator.Options{Seed: &seed})
 			h := newHandler(t, emu, setup{concurrency: tc.concurrency})
-			var batch []mnsMessage
+			var batch []testenv.MNSMessage
 			var ids []string
 			for i := range deprecates {
 				id := fmt.Sprintf("d%02d", i)
-				batch = append(batch, mnsMessage{ID: id, Body: fmt.Sprintf(`{"action":"deprecate","imageId":"m-eff%03d"}`, i)})
+				batch = append(batch, testenv.MNSMessage{ID: id, Body: fmt.Sprintf(`{"action":"deprecate","imageId":"m-eff%03d"}`, i)})
 				ids = append(ids, id)
 			}
 			emu.ResetCalls()
-			rep, err := handle(t, h, 30*time.Second, mnsBatch(t, batch...))
+			rep, err := handle(t, h, 30*time.Second, testenv.MNSBatch(t, batch...))
 			reportcheck.Accounting(t, rep, err, ids)
 			if rep.Counts[report.Applied] != deprecates {
 				t.Fatalf("counts %v, want %d applied", rep.Counts, deprecates)
@@ -210,8 +210,8 @@ func checkSecondWins(t *testing.T, first, second string) {
 	emu := testenv.StartEmulator(t, emulator.Options{Seed: testenv.DemoSeed(t)})
 	emu.SetFaults("ModifyImageAttribute", emulator.Faults{FailNext: []string{emulator.FaultSlow}, SlowDelay: 300 * time.Millisecond})
 	h := newHandler(t, emu, setup{concurrency: 8})
-	rep, err := handle(t, h, 10*time.Second, mnsBatch(t,
-		mnsMessage{ID: "first", Body: first}, mnsMessage{ID: "second", Body: second}))
+	rep, err := handle(t, h, 10*time.Second, testenv.MNSBatch(t,
+		testenv.MNSMessage{ID: "first", Body: first}, testenv.MNSMessage{ID: "second", Body: second}))
 	reportcheck.Accounting(t, rep, err, []string{"first", "second"})
 	if got := statusOf(t, emu, webNov06); got != "Available" {
 		t.Errorf("image is %s, want Available: the second message overtook the first (%v)", got, rep.Counts)

@@ -13,6 +13,7 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/intent"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/lifecycle"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/trigger"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 )
 
 // memECS answers DescribeImages by ids from memory: the ECS of a benchmark
@@ -42,18 +43,18 @@ func (m memECS) DescribeImages(_ context.Context, in ecsapi.DescribeImagesInput)
 // used by no instance: every attribute differs, and no guard reads more).
 func overheadBatch(b *testing.B, n int) ([]byte, memECS) {
 	mem := memECS{images: map[string]ecsapi.Image{}}
-	msgs := make([]mnsMessage, n)
+	msgs := make([]testenv.MNSMessage, n)
 	created := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range msgs {
 		id := fmt.Sprintf("m-over%04d", i)
 		mem.images[id] = ecsapi.Image{ImageID: id, RegionID: "cn-hangzhou", Name: "over-" + id[2:], Family: "over",
 			Status: ecsapi.StatusDeprecated, CreationTime: created, OwnerAlias: "self", BootMode: "BIOS",
 			NvmeSupport: "unsupported", ImdsSupport: "v1", Usage: "none", SelfShared: ecsapi.SharingNone}
-		msgs[i] = mnsMessage{ID: fmt.Sprintf("msg-%04d", i), Body: fmt.Sprintf(`{"action":"modify","imageId":%q,`+
+		msgs[i] = testenv.MNSMessage{ID: fmt.Sprintf("msg-%04d", i), Body: fmt.Sprintf(`{"action":"modify","imageId":%q,`+
 			`"attributes":{"imageName":"new-%d","description":"a new description","imageFamily":"moved","bootMode":"UEFI",`+
 			`"licenseType":"BYOL","status":"Available","features":{"nvmeSupport":"supported","imdsSupport":"v2"}}}`, id, i)}
 	}
-	return mnsBatch(b, msgs...), mem
+	return testenv.MNSBatch(b, msgs...), mem
 }
 
 // BenchmarkMessageOverhead is the function's own work per message: decode

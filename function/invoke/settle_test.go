@@ -82,7 +82,7 @@ func TestDeferralRoundTrip(t *testing.T) {
 	// Delivery 1: the call is retried until the deadline (less the policy's
 	// reserve), then the message is deferred, not failed.
 	start := time.Now()
-	rep, err := handle(t, h, 1500*time.Millisecond, mnsBatch(t, mnsMessage{ID: "orig-1", Body: stuckModify}))
+	rep, err := handle(t, h, 1500*time.Millisecond, testenv.MNSBatch(t, testenv.MNSMessage{ID: "orig-1", Body: stuckModify}))
 	reportcheck.Accounting(t, rep, err, []string{"orig-1"})
 	if took := time.Since(start); took < 700*time.Millisecond {
 		t.Errorf("Handle took %v: the transient error was not waited out until near the deadline", took)
@@ -109,7 +109,7 @@ func TestDeferralRoundTrip(t *testing.T) {
 
 	// Delivery 2: MNS hands the deferred message back under its new id.
 	clk.Advance(time.Minute)
-	rep, err = handle(t, h, 1500*time.Millisecond, mnsBatch(t, fromQueue(queued)...))
+	rep, err = handle(t, h, 1500*time.Millisecond, testenv.MNSBatch(t, fromQueue(queued)...))
 	reportcheck.Accounting(t, rep, err, []string{queued[0].ID})
 	if m := rep.Messages[0]; m.Outcome != report.Deferred || m.Attempt != 2 || m.RetryDelay != "1m0s" {
 		t.Fatalf("delivery 2: %s attempt %d delay %s (%s), want deferred attempt 2 after 1m0s", m.Outcome, m.Attempt, m.RetryDelay, m.Error)
@@ -124,7 +124,7 @@ func TestDeferralRoundTrip(t *testing.T) {
 	}
 
 	// Delivery 3 reaches MaxAttempts 3: dead-lettered with the last code.
-	rep, err = handle(t, h, 1500*time.Millisecond, mnsBatch(t, fromQueue(queued[1:])...))
+	rep, err = handle(t, h, 1500*time.Millisecond, testenv.MNSBatch(t, fromQueue(queued[1:])...))
 	reportcheck.Accounting(t, rep, err, []string{queued[1].ID})
 	m = rep.Messages[0]
 	if m.Outcome != report.DeadLettered || m.Code != "InvalidStatus.ImageIsCreating" || !strings.Contains(m.Error, "retries exhausted") {
@@ -155,9 +155,9 @@ func TestDeadLetterCarriesOriginalID(t *testing.T) {
 	mns := testenv.StartMNS(t, mnsfake.Options{}, retryQueue, deadQueue)
 	clk := fakeclock.New(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
 	h := newHandler(t, emu, setup{mns: mns, retry: true, dlq: true, maxAttempts: 2, callAttempts: 2, now: clk.Now})
-	rep, err := handle(t, h, 5*time.Second, mnsBatch(t, mnsMessage{ID: "orig-2", Body: stuckModify}))
+	rep, err := handle(t, h, 5*time.Second, testenv.MNSBatch(t, testenv.MNSMessage{ID: "orig-2", Body: stuckModify}))
 	reportcheck.Accounting(t, rep, err, []string{"orig-2"})
-	rep, err = handle(t, h, 5*time.Second, mnsBatch(t, fromQueue(mns.Messages(retryQueue))...))
+	rep, err = handle(t, h, 5*time.Second, testenv.MNSBatch(t, fromQueue(mns.Messages(retryQueue))...))
 	if rep.Messages[0].Outcome != report.DeadLettered {
 		t.Fatalf("second delivery %s, want dead-lettered (err %v)", rep.Messages[0].Outcome, err)
 	}
@@ -206,7 +206,7 @@ func TestDeferralExhaustion(t *testing.T) {
 			now := tc.now
 			h := newHandler(t, emu, setup{mns: mns, retry: true, dlq: tc.dlq, maxAttempts: tc.maxAttempts, maxAge: tc.maxAge,
 				callAttempts: 2, now: func() time.Time { return now }})
-			rep, err := handle(t, h, 5*time.Second, mnsBatch(t, mnsMessage{ID: "redelivery-9", Body: redelivered(tc.attempt)}))
+			rep, err := handle(t, h, 5*time.Second, testenv.MNSBatch(t, testenv.MNSMessage{ID: "redelivery-9", Body: redelivered(tc.attempt)}))
 			reportcheck.Accounting(t, rep, err, []string{"redelivery-9"})
 			if err != nil {
 				t.Errorf("Handle: %v, want no error (the message settled)", err)
@@ -254,17 +254,17 @@ func TestDeferralExhaustion(t *testing.T) {
 func TestDeadLetter(t *testing.T) {
 	t.Parallel()
 	msgs := []struct {
-		msg  mnsMessage
+		msg  testenv.MNSMessage
 		code string
 		// asString: the body was not JSON, so the trigger carries it on as a
 		// JSON string (trigger.Message.Body), and the DLQ gets that string.
 		asString bool
 	}{
-		{mnsMessage{ID: "bad-field", Body: `{"action":"modify","imageId":"` + apiNov02 + `","ImageName":"x"}`}, "InvalidParameter.UnknownField", false},
-		{mnsMessage{ID: "bad-name", Body: `{"action":"modify","imageId":"` + apiNov02 + `","attributes":{"imageName":"aliyun-x"}}`}, "InvalidImageName.Malformed", false},
-		{mnsMessage{ID: "not-json", Body: `deprecate m-bp1a2b3c4d5e6f7g8h9i please`}, "InvalidParameter.Payload", true},
+		{testenv.MNSMessage{ID: "bad-field", Body: `{"action":"modify","imageId":"` + apiNov02 + `","ImageName":"x"}`}, "InvalidParameter.UnknownField", false},
+		{testenv.MNSMessage{ID: "bad-name", Body: `{"action":"modify","imageId":"` + apiNov02 + `","attributes":{"imageName":"aliyun-x"}}`}, "InvalidImageName.Malformed", false},
+		{testenv.MNSMessage{ID: "not-json", Body: `deprecate m-bp1a2b3c4d5e6f7g8h9i please`}, "InvalidParameter.Payload", true},
 		// The emulator refuses a name another image of the account already has.
-		{mnsMessage{ID: "duplicate-name", Body: `{"action":"modify","imageId":"` + apiNov02 + `","attributes":{"imageName":"api-2026-11-12"}}`}, "InvalidImageName.Duplicated", false},
+		{testenv.MNSMessage{ID: "duplicate-name", Body: `{"action":"modify","imageId":"` + apiNov02 + `","attributes":{"imageName":"api-2026-11-12"}}`}, "InvalidImageName.Duplicated", false},
 	}
 	for _, withDLQ := range []bool{true, false} {
 		name := "no DLQ"
@@ -276,13 +276,13 @@ func TestDeadLetter(t *testing.T) {
 			emu := testenv.StartEmulator(t, emulator.Options{Seed: testenv.DemoSeed(t)})
 			mns := testenv.StartMNS(t, mnsfake.Options{}, retryQueue, deadQueue)
 			h := newHandler(t, emu, setup{mns: mns, retry: true, dlq: withDLQ})
-			var batch []mnsMessage
+			var batch []testenv.MNSMessage
 			var ids []string
 			for _, m := range msgs {
 				batch = append(batch, m.msg)
 				ids = append(ids, m.msg.ID)
 			}
-			rep, err := handle(t, h, 10*time.Second, mnsBatch(t, batch...))
+			rep, err := handle(t, h, 10*time.Second, testenv.MNSBatch(t, batch...))
 			reportcheck.Accounting(t, rep, err, ids)
 			if err != nil {
 				t.Errorf("Handle: %v, want nil: every message settled", err)
@@ -343,7 +343,7 @@ func TestDeadLetter(t *testing.T) {
 // rest of the batch still settles.
 func TestQueueOutage(t *testing.T) {
 	t.Parallel()
-	batch := []mnsMessage{
+	batch := []testenv.MNSMessage{
 		{ID: "transient", Body: stuckModify},
 		{ID: "invalid", Body: `{"action":"retire","imageId":"` + apiNov02 + `"}`},
 		{ID: "good", Body: `{"action":"modify","imageId":"` + apiNov24 + `","attributes":{"description":"still here"}}`},
@@ -366,7 +366,7 @@ func TestQueueOutage(t *testing.T) {
 			mns := testenv.StartMNS(t, mnsfake.Options{}, retryQueue, deadQueue)
 			mns.SetDown(tc.down, true)
 			h := newHandler(t, emu, setup{mns: mns, retry: true, dlq: true, callAttempts: 3})
-			rep, err := handle(t, h, 10*time.Second, mnsBatch(t, batch...))
+			rep, err := handle(t, h, 10*time.Second, testenv.MNSBatch(t, batch...))
 			reportcheck.Accounting(t, rep, err, []string{"transient", "invalid", "good", "dry"})
 			var fe *invoke.FailedError
 			if !errors.As(err, &fe) || len(fe.IDs) != 1 || fe.IDs[0] != tc.failed {

@@ -9,6 +9,8 @@
 package testenv
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -98,4 +100,29 @@ func StartMNS(t testing.TB, opts mnsfake.Options, queues ...string) *mnsfake.Ser
 		mns.CreateQueue(q)
 	}
 	return mns
+}
+
+// MNSMessage is one message as the MNS trigger hands it over (RawData form).
+type MNSMessage struct {
+	ID   string
+	Body string
+}
+
+// MNSBatch is the RawData payload of an MNS queue trigger carrying msgs.
+func MNSBatch(t testing.TB, msgs ...MNSMessage) []byte {
+	t.Helper()
+	type raw struct {
+		RequestID   string `json:"requestId"`
+		MessageID   string `json:"messageId"`
+		MessageBody string `json:"messageBody"`
+	}
+	out := make([]raw, len(msgs))
+	for i, m := range msgs {
+		out[i] = raw{RequestID: fmt.Sprintf("req-%d", i), MessageID: m.ID, MessageBody: m.Body}
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -1,13 +1,10 @@
 package chaos
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 )
@@ -26,23 +23,12 @@ func TestMain(m *testing.M) {
 
 func runTests(m *testing.M) int {
 	flag.Parse()
-	root, err := filepath.Abs(filepath.Join("..", ".."))
+	bin, _, remove, err := testenv.BuildForTestMain("chaos-function-")
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	dir, err := os.MkdirTemp("", "chaos-function-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	binary = filepath.Join(dir, "main")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	if err := testenv.BuildFunctionTo(ctx, root, binary); err != nil {
 		fmt.Fprintln(os.Stderr, "chaos:", err)
 		return 1
 	}
+	defer remove()
+	binary = bin
 	return m.Run()
 }

@@ -1,12 +1,9 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 )
@@ -22,24 +19,12 @@ func TestMain(m *testing.M) {
 }
 
 func runTests(m *testing.M) int {
-	root, err := filepath.Abs(filepath.Join("..", ".."))
+	bin, root, remove, err := testenv.BuildForTestMain("e2e-function-")
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
+		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
-	repoRoot = root
-	dir, err := os.MkdirTemp("", "e2e-function-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	binary = filepath.Join(dir, "main")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	if err := testenv.BuildFunctionTo(ctx, root, binary); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
+	defer remove()
+	binary, repoRoot = bin, root
 	return m.Run()
 }
