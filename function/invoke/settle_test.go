@@ -66,6 +66,9 @@ func decodeDeadLetter(t *testing.T, m mnsfake.Message) deadLetterBody {
 	return b
 }
 
+// deferralInvocation is the function timeout of TestDeferralRoundTrip.
+const deferralInvocation = 3 * time.Second
+
 // TestDeferralRoundTrip follows one transient message through the retry
 // queue: the first delivery runs out of invocation time and is deferred with
 // the retry object and the schedule's delay; each redelivery counts the
@@ -80,9 +83,11 @@ func TestDeferralRoundTrip(t *testing.T) {
 	firstSeen := clk.Now()
 
 	// Delivery 1: the call is retried until the deadline (less the policy's
-	// reserve), then the message is deferred, not failed.
+	// reserve), then the message is deferred, not failed. The invocations are
+	// short, but long enough that settling's quarter of them (750 ms) leaves
+	// the MNS send room on a machine busy with the whole race-built suite.
 	start := time.Now()
-	rep, err := handle(t, h, 1500*time.Millisecond, testenv.MNSBatch(t, testenv.MNSMessage{ID: "orig-1", Body: stuckModify}))
+	rep, err := handle(t, h, deferralInvocation, testenv.MNSBatch(t, testenv.MNSMessage{ID: "orig-1", Body: stuckModify}))
 	reportcheck.Accounting(t, rep, err, []string{"orig-1"})
 	if took := time.Since(start); took < 700*time.Millisecond {
 		t.Errorf("Handle took %v: the transient error was not waited out until near the deadline", took)
@@ -109,7 +114,7 @@ func TestDeferralRoundTrip(t *testing.T) {
 
 	// Delivery 2: MNS hands the deferred message back under its new id.
 	clk.Advance(time.Minute)
-	rep, err = handle(t, h, 1500*time.Millisecond, testenv.MNSBatch(t, fromQueue(queued)...))
+	rep, err = handle(t, h, deferralInvocation, testenv.MNSBatch(t, fromQueue(queued)...))
 	reportcheck.Accounting(t, rep, err, []string{queued[0].ID})
 	if m := rep.Messages[0]; m.Outcome != report.Deferred || m.Attempt != 2 || m.RetryDelay != "1m0s" {
 		t.Fatalf("delivery 2: %s attempt %d delay %s (%s), want deferred attempt 2 after 1m0s", m.Outcome, m.Attempt, m.RetryDelay, m.Error)
@@ -124,7 +129,7 @@ func TestDeferralRoundTrip(t *testing.T) {
 	}
 
 	// Delivery 3 reaches MaxAttempts 3: dead-lettered with the last code.
-	rep, err = handle(t, h, 1500*time.Millisecond, testenv.MNSBatch(t, fromQueue(queued[1:])...))
+	rep, err = handle(t, h, deferralInvocation, testenv.MNSBatch(t, fromQueue(queued[1:])...))
 	reportcheck.Accounting(t, rep, err, []string{queued[1].ID})
 	m = rep.Messages[0]
 	if m.Outcome != report.DeadLettered || m.Code != "InvalidStatus.ImageIsCreating" || !strings.Contains(m.Error, "retries exhausted") {
