@@ -86,7 +86,8 @@ func callCases() []callCase {
 			msgs:  []testenv.MNSMessage{{ID: "rotate", Body: `{"action":"rotate","imageFamily":"web","keep":2}`}},
 			calls: map[string]int{"DescribeImages": 2, "DescribeImageSharePermission": 2, "ModifyImageAttribute": 2}},
 		// The batch's ids (one call), the family (for the floor), the write,
-		// the family after it (the floor, ECS having no conditional write).
+		// what the write left live in the family, by id (the floor, ECS
+		// having no conditional write).
 		{name: "deprecate one in a family of 5", seed: familySeed("five", "m-five", 5), perChange: 4,
 			msgs:  []testenv.MNSMessage{{ID: "dep", Body: `{"action":"deprecate","imageId":"m-five000"}`}},
 			calls: map[string]int{"DescribeImages": 3, "ModifyImageAttribute": 1}},
@@ -100,11 +101,20 @@ func callCases() []callCase {
 		// family of 30 holds 29 changes: the two listings are 2/29 of them.
 		{name: "promote in 10 families of 30", seed: families("pro", 10, 30), msgs: promoteMessages(), perChange: 1.08,
 			calls: map[string]int{"DescribeImages": 1 + 10*2, "ModifyImageAttribute": 10 * 29}},
-		// Each explicit deprecate checks its family's floor after its write
-		// (one listing a message); the re-check before the next one judges
-		// by that listing. A family of 11 is one page.
-		{name: "deprecate 10 in each of 10 families", seed: families("dep", 10, 11), msgs: deprecateMessages(), perChange: 2.11,
-			calls: map[string]int{"DescribeImages": 1 + 10 + 100, "ModifyImageAttribute": 100}},
+		// The batch's ids, each family once (a page of 11; the re-check
+		// before each deprecation judges by it, as updated by the batch's
+		// own writes), and after every write the images left live in the
+		// 10 families, by id, in one call (the floors).
+		{name: "deprecate 10 in each of 10 families", seed: families("dep", 10, 11), msgs: deprecateMessages(), perChange: 1.12,
+			calls: map[string]int{"DescribeImages": 1 + 10 + 1, "ModifyImageAttribute": 100}},
+		// Rollbacks: 30 families of 10, the newest Available and named; in
+		// half of them the one before it is too (one write), in the other
+		// half it is re-activated first (two writes), and the family read
+		// again before the newest is deprecated (only a read made after the
+		// re-activation shows the floor that deprecation counts on holds).
+		// Then the batch's one read after the writes.
+		{name: "rollback in 30 families of 10", seed: rollbackSeed(), msgs: rollbackMessages(), perChange: 2.05,
+			calls: map[string]int{"DescribeImages": 1 + 30 + 15 + 1, "ModifyImageAttribute": 45}},
 	}
 }
 
@@ -161,6 +171,29 @@ func promoteMessages() []testenv.MNSMessage {
 	for f := range out {
 		out[f] = testenv.MNSMessage{ID: fmt.Sprintf("promote-%d", f), Body: fmt.Sprintf(
 			`{"action":"promote","imageId":"m-pro%dx029","keep":2,"attributes":{"imageName":"pro%d-release"}}`, f, f)}
+	}
+	return out
+}
+
+// rollbackSeed is 30 families of 10 Deprecated images, the newest
+// Available, and in the even families the one before it too.
+func rollbackSeed() []emulator.SeedImage {
+	out := families("rb", 30, 10)
+	for i := range out {
+		f, n := i/10, i%10
+		if n < 8 || (n == 8 && f%2 == 1) {
+			out[i].Status = ecsapi.StatusDeprecated
+		}
+	}
+	return out
+}
+
+// rollbackMessages roll back each family of rollbackSeed from its newest image.
+func rollbackMessages() []testenv.MNSMessage {
+	out := make([]testenv.MNSMessage, 30)
+	for f := range out {
+		out[f] = testenv.MNSMessage{ID: fmt.Sprintf("rollback-%d", f), Body: fmt.Sprintf(
+			`{"action":"rollback","imageFamily":"rb%d","imageId":"m-rb%dx009"}`, f, f)}
 	}
 	return out
 }

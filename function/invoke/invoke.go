@@ -190,9 +190,11 @@ func parseAll(msgs []trigger.Message) (parsed []parsedMessage, valid []intent.In
 }
 
 // processAll works the batch's messages concurrently, up to h.Concurrency at
-// once, and returns their outcomes in the order the messages came.
+// once, then makes the batch's one read after its writes (restoreFloors),
+// and returns the messages' outcomes in the order the messages came.
 func (h *Handler) processAll(inv *invocation, msgs []trigger.Message, parsed []parsedMessage, region string) []report.Message {
-	results := make([]report.Message, len(msgs))
+	out := make([]report.Message, len(msgs))
+	runs := make([]*lifecycle.Result, len(msgs))
 	g := new(errgroup.Group)
 	g.SetLimit(max(h.Concurrency, 1)) // a zero limit would run nothing at all
 	ids := make([]string, len(msgs))
@@ -203,13 +205,14 @@ func (h *Handler) processAll(inv *invocation, msgs []trigger.Message, parsed []p
 		g.Go(func() error {
 			// Within one family, messages run in the order they arrived.
 			for _, i := range idxs {
-				results[i] = h.processSafely(inv, msgs[i], parsed[i])
+				out[i], runs[i] = h.processSafely(inv, msgs[i], parsed[i])
 			}
 			return nil
 		})
 	}
 	_ = g.Wait() // processSafely never returns an error: every message has an outcome
-	return results
+	h.restoreFloors(inv, msgs, parsed, out, runs)
+	return out
 }
 
 // engine is one invocation's lifecycle engine: api behind the retry layer,
@@ -220,6 +223,8 @@ func (h *Handler) engine(api ecsapi.API, region string, b retry.Budget) *lifecyc
 	}), h.Guards, region)
 	engine.Budget = b
 	engine.Policy = h.LifecyclePolicy
+	engine.DeferFloor = true // one read after the writes for the whole batch: processAll
+
 	if h.Now != nil {
 		engine.Now = h.Now
 	}
@@ -301,7 +306,7 @@ func parse(msg trigger.Message) parsedMessage {
 // processSafely turns a panic while working one message into that message's
 // failure: a worker goroutine's panic would otherwise end the whole process
 // (the runtime SDK recovers only the handler's own goroutine), losing the batch.
-func (h *Handler) processSafely(inv *invocation, msg trigger.Message, p parsedMessage) (m report.Message) {
+func (h *Handler) processSafely(inv *invocation, msg trigger.Message, p parsedMessage) (m report.Message, res *lifecycle.Result) {
 	defer func() {
 		if r := recover(); r != nil {
 			inv.log.Error("panic while working a message", "messageId", msg.ID, "intentId", msg.IntentID, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
@@ -313,35 +318,28 @@ func (h *Handler) processSafely(inv *invocation, msg trigger.Message, p parsedMe
 	return h.process(inv, msg, p)
 }
 
-// process takes one message to exactly one outcome.
-func (h *Handler) process(inv *invocation, msg trigger.Message, p parsedMessage) report.Message {
+// process takes one message to exactly one outcome, and returns with it the
+// engine's result, if it ran.
+func (h *Handler) process(inv *invocation, msg trigger.Message, p parsedMessage) (report.Message, *lifecycle.Result) {
 	m := report.Message{ID: msg.ID, IntentID: msg.IntentID, Source: msg.Source, Attempt: msg.Attempt}
 	in := p.in
 	describe(&m, in)
 	if p.skip != "" {
 		m.Outcome, m.Reason = report.Unchanged, p.skip
-		return m
+		return m, nil
 	}
 	if p.err != nil {
 		if msg.Err != nil {
-			return h.settlePermanent(inv, msg, m, nil, p.code, p.err.Error())
+			return h.settlePermanent(inv, msg, m, nil, p.code, p.err.Error()), nil
 		}
-		return h.settlePermanent(inv, msg, m, &in, p.code, p.err.Error())
+		return h.settlePermanent(inv, msg, m, &in, p.code, p.err.Error()), nil
 	}
 	if h.DryRun {
 		in.DryRun = true
 	}
 
 	res, err := inv.engine.Run(inv.work, in)
-	if res != nil {
-		m.Plan, m.Held = res.Plan, res.Held
-		describePlanned(&m, in, res.Plan)
-		for _, a := range res.Applied {
-			if a.RequestID != "" {
-				m.RequestIDs = append(m.RequestIDs, a.RequestID)
-			}
-		}
-	}
+	describeResult(&m, in, res)
 	if err == nil {
 		switch {
 		case in.DryRun:
@@ -351,12 +349,27 @@ func (h *Handler) process(inv *invocation, msg trigger.Message, p parsedMessage)
 		default:
 			m.Outcome = report.Unchanged
 		}
-		return m
+		return m, res
 	}
 	class, code := verdict(err)
 	m.Confirm = toConfirm(err)
 	h.logChangeFailure(inv.log, m, err, class, code)
-	return h.settle(inv, msg, m, &in, class, code, err)
+	return h.settle(inv, msg, m, &in, class, code, err), res
+}
+
+// describeResult puts in m what the engine's run planned, applied and held.
+func describeResult(m *report.Message, in intent.Intent, res *lifecycle.Result) {
+	if res == nil {
+		return
+	}
+	m.Plan, m.Held = res.Plan, res.Held
+	describePlanned(m, in, res.Plan)
+	m.RequestIDs = nil
+	for _, a := range res.Applied {
+		if a.RequestID != "" {
+			m.RequestIDs = append(m.RequestIDs, a.RequestID)
+		}
+	}
 }
 
 func describe(m *report.Message, in intent.Intent) {

@@ -122,14 +122,15 @@ func TestConcurrencyAcrossFamilies(t *testing.T) {
 //   - 1: Prefetch reads the 50 ids in one call (up to 100 ids a call);
 //   - 1: the first plan reads the family (60 images, one page of 100), and
 //     every later plan finds it in the invocation's cache;
-//   - 50: a run that deprecated re-reads the family after its writes, to undo
-//     its own deprecation should two runs have taken the family below its
-//     floor together (lifecycle, since 964ce35);
+//   - 1: after every message's writes, the batch reads the images its
+//     deprecations left live in the family, by id, to undo its own
+//     deprecations should two runs have taken the family below its floor
+//     together (lifecycle.Engine.RestoreFloors);
 //   - 0: Apply re-checks the floor before each deprecation against other
 //     writers (DESIGN, Concurrency) on a listing read less than a second
-//     before: the previous message's read after its write.
+//     before, as updated by the batch's own writes: the plan's.
 //
-// That is 52 with one worker: one read per deprecation. With several
+// That is 3 with one worker. With several
 // workers, the first plans start together and each misses the still empty
 // family cache (there is no single-flight), so up to Concurrency-1 extra
 // family reads happen.
@@ -138,10 +139,9 @@ func TestBatchReadEfficiency(t *testing.T) {
 	const (
 		images     = 60
 		deprecates = 50
-		// prefetch + first family read + a family read after each
-		// deprecation (its floor), which the re-check before the next one
-		// judges by (read a moment before)
-		floorReads = 1 + 1 + deprecates
+		// prefetch + first family read + the batch's read after its
+		// writes (the floor)
+		floorReads = 1 + 1 + 1
 	)
 	tests := []struct {
 		concurrency int

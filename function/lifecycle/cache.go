@@ -48,6 +48,15 @@ type Cache struct {
 	missing  map[imageKey]bool       // looked up by id and not found
 	families map[familyKey]time.Time // the family's complete listing is cached, read then
 	regions  map[string]time.Time    // the region's complete listing is cached, read then
+
+	// seq orders this invocation's listings and writes, so that the read
+	// after the writes (RestoreFloors) can tell whether the family's cached
+	// state comes from a listing that started after the last write to it,
+	// and needs no new read.
+	seq        uint64
+	listedSeq  map[familyKey]uint64 // a listing of the family (complete or live) started at
+	regionSeq  map[string]uint64    // a listing of the whole region started at
+	writtenSeq map[familyKey]uint64 // the last write to an image of the family ended at
 }
 
 type imageKey struct{ region, id string }
@@ -60,7 +69,33 @@ func NewCache() *Cache {
 		missing:  map[imageKey]bool{},
 		families: map[familyKey]time.Time{},
 		regions:  map[string]time.Time{},
+
+		listedSeq:  map[familyKey]uint64{},
+		regionSeq:  map[string]uint64{},
+		writtenSeq: map[familyKey]uint64{},
 	}
+}
+
+// ticket is taken just before a listing is sent: the listing shows every
+// write that ended before it.
+func (c *Cache) ticket() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	return c.seq
+}
+
+// listedAfterWrites reports whether the cached state of a family comes from a
+// listing (of the family, its live images, or the region) sent after this
+// invocation's last write to an image of that family: the listing shows
+// every one of those writes, and a read now would add only what other runs
+// wrote since, which no read can rule out anyway.
+func (c *Cache) listedAfterWrites(region, family string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := familyKey{region, family}
+	listed := max(c.listedSeq[k], c.regionSeq[region])
+	return listed > 0 && listed > c.writtenSeq[k]
 }
 
 // sortImages orders images oldest first by CreationTime, then ImageId, so that
@@ -120,9 +155,10 @@ func (c *Cache) family(region, family string) (imgs []ecsapi.Image, readAt time.
 
 // setFamily records a complete, fresh listing of a family: images that were
 // cached in it and are no longer listed have left it.
-func (c *Cache) setFamily(region, family string, imgs []ecsapi.Image, readAt time.Time) {
+func (c *Cache) setFamily(region, family string, imgs []ecsapi.Image, readAt time.Time, ticket uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.listed(familyKey{region, family}, ticket)
 	for k, img := range c.images {
 		if k.region == region && img.Family == family {
 			delete(c.images, k)
@@ -132,9 +168,10 @@ func (c *Cache) setFamily(region, family string, imgs []ecsapi.Image, readAt tim
 	c.families[familyKey{region, family}] = readAt
 }
 
-func (c *Cache) setRegion(region string, imgs []ecsapi.Image, readAt time.Time) {
+func (c *Cache) setRegion(region string, imgs []ecsapi.Image, readAt time.Time, ticket uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.regionSeq[region] = max(c.regionSeq[region], ticket)
 	for k := range c.images {
 		if k.region == region {
 			delete(c.images, k)
@@ -161,9 +198,10 @@ func (c *Cache) setImages(region string, ids []string, imgs []ecsapi.Image) {
 // or deleted it; which is not known) and is dropped; a Deprecated one stays as
 // cached. The family counts as listed, and fresh, only when it was listed
 // before: a live listing alone does not know its Deprecated images.
-func (c *Cache) setLive(region, family string, live []ecsapi.Image, readAt time.Time) {
+func (c *Cache) setLive(region, family string, live []ecsapi.Image, readAt time.Time, ticket uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.listed(familyKey{region, family}, ticket)
 	for k, img := range c.images {
 		if k.region == region && img.Family == family && img.Status != ecsapi.StatusDeprecated {
 			delete(c.images, k)
@@ -176,6 +214,11 @@ func (c *Cache) setLive(region, family string, live []ecsapi.Image, readAt time.
 	if byFamily || byRegion {
 		c.families[k] = readAt
 	}
+}
+
+// listed records that a listing of family k was sent at ticket. c.mu is held.
+func (c *Cache) listed(k familyKey, ticket uint64) {
+	c.listedSeq[k] = max(c.listedSeq[k], ticket)
 }
 
 // regionListed reports whether the region's complete listing is cached.
@@ -206,8 +249,11 @@ func (c *Cache) applied(region, id string, changes []FieldChange) {
 	if !ok {
 		return
 	}
+	c.seq++
+	c.writtenSeq[familyKey{region, img.Family}] = c.seq
 	toAPI(changes).ApplyTo(&img)
 	c.images[k] = img
+	c.writtenSeq[familyKey{region, img.Family}] = c.seq // a move writes to both families
 }
 
 // reader reads images through the API, filling the cache.
@@ -275,25 +321,25 @@ func (r reader) recentFamily(ctx context.Context, region, family string) ([]ecsa
 
 // listFamily reads a family's listing and caches it.
 func (r reader) listFamily(ctx context.Context, region, family string) ([]ecsapi.Image, error) {
-	readAt := r.now()
+	readAt, ticket := r.now(), r.cache.ticket()
 	imgs, err := r.pages(ctx, ecsapi.DescribeImagesInput{RegionID: region, Family: family})
 	if err != nil {
 		return nil, err
 	}
 	imgs = onlyFamily(imgs, family)
-	r.cache.setFamily(region, family, imgs, readAt)
+	r.cache.setFamily(region, family, imgs, readAt, ticket)
 	return imgs, nil
 }
 
 // liveFamily reads a family's live images afresh, over what the cache knows
 // of the rest (setLive), after the run's own writes.
 func (r reader) liveFamily(ctx context.Context, region, family string) error {
-	readAt := r.now()
+	readAt, ticket := r.now(), r.cache.ticket()
 	imgs, err := r.pages(ctx, ecsapi.DescribeImagesInput{RegionID: region, Family: family, Statuses: liveStatuses})
 	if err != nil {
 		return err
 	}
-	r.cache.setLive(region, family, onlyFamily(imgs, family), readAt)
+	r.cache.setLive(region, family, onlyFamily(imgs, family), readAt, ticket)
 	return nil
 }
 
@@ -309,12 +355,12 @@ func (r reader) region(ctx context.Context, region string) (map[string][]ecsapi.
 	_, cached := r.cache.regions[region]
 	r.cache.mu.Unlock()
 	if !cached {
-		readAt := r.now()
+		readAt, ticket := r.now(), r.cache.ticket()
 		imgs, err := r.pages(ctx, ecsapi.DescribeImagesInput{RegionID: region})
 		if err != nil {
 			return nil, err
 		}
-		r.cache.setRegion(region, imgs, readAt)
+		r.cache.setRegion(region, imgs, readAt, ticket)
 	}
 	r.cache.mu.Lock()
 	defer r.cache.mu.Unlock()

@@ -123,10 +123,10 @@ func TestSetLive(t *testing.T) {
 	c := NewCache()
 	known := []ecsapi.Image{img("w-0", "web", "Deprecated", 0).Image, img("w-1", "web", "Available", 1).Image,
 		img("w-2", "web", "Available", 2).Image, img("w-3", "web", "Creating", 3).Image}
-	c.setFamily(testRegion, "web", known, t0)
+	c.setFamily(testRegion, "web", known, t0, c.ticket())
 	live := []ecsapi.Image{img("w-2", "web", "Available", 2).Image, img("w-3", "web", "Available", 3).Image,
 		img("x-9", "web", "Available", 9).Image} // w-1 left; w-3 is done; x-9 came in
-	c.setLive(testRegion, "web", live, t0.Add(time.Minute))
+	c.setLive(testRegion, "web", live, t0.Add(time.Minute), c.ticket())
 	imgs, readAt, ok := c.family(testRegion, "web")
 	var got []string
 	for _, im := range imgs {
@@ -136,7 +136,7 @@ func TestSetLive(t *testing.T) {
 	if !ok || !slices.Equal(got, want) || !readAt.Equal(t0.Add(time.Minute)) {
 		t.Errorf("family = %q read at %v (listed %t), want %q read a minute on", got, readAt, ok, want)
 	}
-	c.setLive(testRegion, "api", live[:1], t0)
+	c.setLive(testRegion, "api", live[:1], t0, c.ticket())
 	if _, _, ok := c.family(testRegion, "api"); ok {
 		t.Errorf("a family known only by its live images counts as listed")
 	}

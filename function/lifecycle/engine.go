@@ -59,6 +59,11 @@ type Engine struct {
 	// event becomes, and the blast radius of a plan (policy.go, event.go,
 	// blastradius.go).
 	Policy *policy.Policy
+	// DeferFloor leaves the read after a run's writes, which restores the
+	// family floor, to the caller: an invocation runs RestoreFloors once for
+	// its whole batch, after every run's writes, where each run would read
+	// its families itself.
+	DeferFloor bool
 }
 
 // NewEngine returns an engine with a fresh read cache and default timings.
@@ -115,14 +120,14 @@ func (e *Engine) Run(ctx context.Context, in intent.Intent) (*Result, error) {
 		return &Result{Plan: p}, nil
 	}
 	res, err := e.Apply(ctx, p)
-	// current: the cache holds a read of the families made after every
-	// write of this run (a settle pass that found nothing more to do).
-	current := false
 	if err == nil && (res.Changed || res.diverged) && (in.Action == intent.ActionPromote || in.Action == intent.ActionRotate) {
-		res, current, err = e.settle(ctx, in, res)
+		res, err = e.settle(ctx, in, res)
+	}
+	if e.DeferFloor {
+		return res, err
 	}
 	// Also after an error: what was deprecated before it stays deprecated.
-	if ferr := e.restoreFloor(ctx, res, current); ferr != nil {
+	if ferr := e.RestoreFloors(ctx, []*Result{res})[0]; ferr != nil {
 		// The first error decides how the message is settled.
 		err = errors.Join(err, ferr)
 	}
@@ -136,15 +141,13 @@ func (e *Engine) Run(ctx context.Context, in intent.Intent) (*Result, error) {
 // images Available as a single run would, or at most one extra while another
 // run is still writing, which that run's own settle pass then sees. A run
 // that changed nothing, and found nothing changed under it, skips the pass.
-// current reports that the pass wrote nothing, so that its fresh read is
-// still the state after every write of the run.
-func (e *Engine) settle(ctx context.Context, in intent.Intent, res *Result) (_ *Result, current bool, _ error) {
+func (e *Engine) settle(ctx context.Context, in intent.Intent, res *Result) (*Result, error) {
 	if err := e.rereadAfterWrites(ctx, res.Plan); err != nil {
-		return res, false, err
+		return res, err
 	}
 	p, err := e.Plan(ctx, in)
 	if err != nil {
-		return res, false, err
+		return res, err
 	}
 	// Only the deprecations: when another run has since deprecated or
 	// changed the promoted image (a newer promote won), this run does not
@@ -158,7 +161,7 @@ func (e *Engine) settle(ctx context.Context, in intent.Intent, res *Result) (_ *
 		}
 	}
 	if !p.HasChanges() {
-		return res, e.Cache != nil, nil
+		return res, nil
 	}
 	e.holdBeyondBlastRadius(in, res, p)
 	again, err := e.Apply(ctx, p)
@@ -174,7 +177,7 @@ func (e *Engine) settle(ctx context.Context, in intent.Intent, res *Result) (_ *
 	res.Applied = append(res.Applied, again.Applied...)
 	res.Held = append(res.Held, again.Held...)
 	res.Changed = res.Changed || again.Changed
-	return res, false, err
+	return res, err
 }
 
 // rereadAfterWrites makes the settle pass plan on reads made after the run's

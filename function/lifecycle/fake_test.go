@@ -38,7 +38,8 @@ type fakeECS struct {
 	mu         sync.Mutex
 	images     map[string]*fakeImage
 	calls      map[string]int
-	writes     []string // "m-1 Status=Deprecated", in order
+	describes  []ecsapi.DescribeImagesInput // every DescribeImages asked, in order
+	writes     []string                     // "m-1 Status=Deprecated", in order
 	floor      int
 	violations []string
 	interleave bool
@@ -142,6 +143,7 @@ func apiErr(action, code string, status int) error {
 
 func (f *fakeECS) DescribeImages(_ context.Context, in ecsapi.DescribeImagesInput) (ecsapi.ImagePage, error) {
 	defer f.enter("DescribeImages")()
+	f.describes = append(f.describes, in)
 	if len(in.ImageIDs) > 100 || in.PageSize > 100 {
 		return ecsapi.ImagePage{}, apiErr("DescribeImages", "InvalidParameter", http.StatusBadRequest)
 	}

@@ -2,15 +2,19 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
 )
 
-// restoreFloor re-reads every family this run deprecated images in and, when
-// a family is below FamilyFloor, re-activates the run's own deprecations in
-// it, newest first, until the floor holds again.
+// RestoreFloors is the read after the writes for the given results (one run
+// each, of this engine's invocation): for every family they deprecated
+// images in, it reads the family's state and, when the family is below
+// FamilyFloor, re-activates those runs' own deprecations in it, newest first,
+// until the floor holds again. It returns one error per result: a failure in
+// a family goes to every result that deprecated there.
 //
 // Why: Apply re-checks each deprecation on a fresh read just before its write,
 // but ECS has no conditional write, so two runs can each pass their check and
@@ -23,75 +27,156 @@ import (
 // write is therefore seen by its own run, which undoes it (and, when needed,
 // its other deprecations there), so a family does not stay below its floor.
 //
-// current says that the cache already holds a read made after every write of
-// this run (a settle pass that wrote nothing); otherwise the family is read
-// afresh. A run that deprecated nothing reads nothing here.
-func (e *Engine) restoreFloor(ctx context.Context, res *Result, current bool) error {
-	if res == nil || res.Plan == nil || e.Guards.FamilyFloor <= 0 {
-		return nil
+// The read is as small as that argument allows. A family whose cached state
+// comes from a listing sent after the last write to it (a settle pass that
+// wrote nothing) needs none. Otherwise the images the cache holds as live
+// (Available or Creating) in those families are read by id, 100 a call for
+// every family of the region at once: what counts against the floor is an
+// image that stopped being Available, moved away or was deleted, and each of
+// those is one of them; an image that became Available or joined the family
+// since can only add to it. Only a family found below its floor is listed
+// whole, to judge what to undo on a complete listing read now. An invocation
+// that defers its runs' floors (DeferFloor) thus reads once for its whole
+// batch where each run would read once per family.
+func (e *Engine) RestoreFloors(ctx context.Context, results []*Result) []error {
+	errs := make([]error, len(results))
+	if e.Guards.FamilyFloor <= 0 {
+		return errs
 	}
-	families, own := ownDeprecations(res)
-	for _, fam := range families {
-		if err := e.restoreFamilyFloor(ctx, res, fam, own[fam], current); err != nil {
-			return err
+	read := e.read()
+	checks := floorChecks(results)
+	e.readLive(ctx, read, checks)
+	for _, c := range checks {
+		err := c.err
+		if err == nil {
+			err = e.restoreFamilyFloor(ctx, read, results, c)
+		}
+		if err != nil {
+			for _, i := range c.results {
+				errs[i] = errors.Join(errs[i], err)
+			}
 		}
 	}
-	return nil
+	return errs
 }
 
-// ownDeprecations lists the families this run deprecated images in, in the
-// order of its writes, and for each the images it deprecated there: only
-// those may be re-activated, since another run's deprecation is its to undo.
-func ownDeprecations(res *Result) (families []string, own map[string][]string) {
-	own = map[string][]string{} // family -> images this run deprecated
-	for _, a := range res.Applied {
-		if !slices.ContainsFunc(a.Changes, isDeprecation) {
-			continue
-		}
-		i := slices.IndexFunc(res.Plan.Steps, func(s Step) bool { return s.ImageID == a.ImageID && s.Family != "" })
-		if i < 0 {
-			continue
-		}
-		fam := res.Plan.Steps[i].Family
-		if _, seen := own[fam]; !seen {
-			families = append(families, fam)
-		}
-		own[fam] = append(own[fam], a.ImageID)
-	}
-	return families, own
+// floorCheck is one family the results deprecated images in.
+type floorCheck struct {
+	region, family string
+	owner          map[string]int // an image deprecated there -> the result that did
+	results        []int          // the results that deprecated there, in order
+	err            error          // reading the family's live images failed
 }
 
-// restoreFamilyFloor reads family fam's live images (afresh unless current)
-// and, when it is below FamilyFloor, reads the whole family and re-activates
-// the images of own (this run's deprecations there) that are still
+// floorChecks lists the families the results deprecated images in, in the
+// order of their writes, each with the images deprecated there and by whom:
+// only those may be re-activated, since another run's deprecation is its to
+// undo.
+func floorChecks(results []*Result) []*floorCheck {
+	var checks []*floorCheck
+	byKey := map[familyKey]*floorCheck{}
+	for i, res := range results {
+		if res == nil || res.Plan == nil {
+			continue
+		}
+		for _, a := range res.Applied {
+			if !slices.ContainsFunc(a.Changes, isDeprecation) {
+				continue
+			}
+			j := slices.IndexFunc(res.Plan.Steps, func(s Step) bool { return s.ImageID == a.ImageID && s.Family != "" })
+			if j < 0 {
+				continue
+			}
+			k := familyKey{res.Plan.RegionID, res.Plan.Steps[j].Family}
+			c := byKey[k]
+			if c == nil {
+				c = &floorCheck{region: k.region, family: k.family, owner: map[string]int{}}
+				byKey[k] = c
+				checks = append(checks, c)
+			}
+			c.owner[a.ImageID] = i
+			if !slices.Contains(c.results, i) {
+				c.results = append(c.results, i)
+			}
+		}
+	}
+	return checks
+}
+
+// readLive brings the cached state of the checks' families up to now: by id
+// for the images the cache holds as live there, 100 a call per region, or
+// with a listing of the family's live images when the cache has no listing
+// of it. A family listed after its last write is left as cached. A failed
+// read is recorded on the checks it was for.
+func (e *Engine) readLive(ctx context.Context, read reader, checks []*floorCheck) {
+	byID := map[string][]*floorCheck{} // region -> checks verified by id
+	ids := map[string][]string{}       // region -> the ids to read
+	var regions []string
+	for _, c := range checks {
+		if read.cache.listedAfterWrites(c.region, c.family) {
+			continue
+		}
+		imgs, _, listed := read.cache.family(c.region, c.family)
+		if !listed {
+			c.err = read.liveFamily(ctx, c.region, c.family)
+			continue
+		}
+		if _, seen := ids[c.region]; !seen {
+			regions = append(regions, c.region)
+		}
+		ids[c.region] = append(ids[c.region], liveIDs(imgs)...)
+		byID[c.region] = append(byID[c.region], c)
+	}
+	for _, region := range regions {
+		for chunk := range slices.Chunk(ids[region], pageSize) {
+			imgs, err := read.pages(ctx, ecsapi.DescribeImagesInput{RegionID: region, ImageIDs: chunk})
+			if err != nil {
+				for _, c := range byID[region] {
+					c.err = err
+				}
+				break
+			}
+			read.cache.setImages(region, chunk, imgs)
+		}
+	}
+}
+
+// liveIDs lists the images of imgs that are not Deprecated.
+func liveIDs(imgs []ecsapi.Image) []string {
+	var ids []string
+	for _, img := range imgs {
+		if img.Status != ecsapi.StatusDeprecated {
+			ids = append(ids, img.ImageID)
+		}
+	}
+	return ids
+}
+
+// restoreFamilyFloor judges check c's family on the cache readLive brought up
+// to now and, when it is below FamilyFloor, reads the whole family and
+// re-activates the results' own deprecations there that are still
 // Deprecated, newest first (the newest are the ones a rotation would keep),
 // until the floor holds: what to undo is judged on a complete listing read
-// now, not on what the run knew of the Deprecated images.
-func (e *Engine) restoreFamilyFloor(ctx context.Context, res *Result, fam string, own []string, current bool) error {
-	region := res.Plan.RegionID
-	read := e.read()
-	if !current {
-		if err := read.liveFamily(ctx, region, fam); err != nil {
-			return err
-		}
-	}
-	imgs, err := read.family(ctx, region, fam, false)
+// now, not on what the runs knew of the Deprecated images.
+func (e *Engine) restoreFamilyFloor(ctx context.Context, read reader, results []*Result, c *floorCheck) error {
+	imgs, err := read.family(ctx, c.region, c.family, false)
 	if err != nil {
 		return err
 	}
 	if countAvailable(imgs) >= e.Guards.FamilyFloor {
 		return nil
 	}
-	if imgs, err = read.family(ctx, region, fam, true); err != nil {
+	if imgs, err = read.family(ctx, c.region, c.family, true); err != nil {
 		return err
 	}
 	avail := countAvailable(imgs)
 	for i := len(imgs) - 1; i >= 0 && avail < e.Guards.FamilyFloor; i-- { // newest first
 		img := imgs[i]
-		if img.Status != ecsapi.StatusDeprecated || !slices.Contains(own, img.ImageID) {
+		owner, own := c.owner[img.ImageID]
+		if img.Status != ecsapi.StatusDeprecated || !own {
 			continue
 		}
-		if err := e.undoDeprecation(ctx, res, fam, img, avail); err != nil {
+		if err := e.undoDeprecation(ctx, results[owner], c.family, img, avail); err != nil {
 			return err
 		}
 		avail++

@@ -1,6 +1,9 @@
 package lifecycle
 
 import (
+	"context"
+	"errors"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -101,5 +104,110 @@ func TestRestoreFloorLeavesAFamilyAtItsFloor(t *testing.T) {
 	res := run(t, newTestEngine(f), intent.Intent{Action: "rollback", ImageID: "w-n"})
 	if got := f.writeLog(); !slices.Equal(got, []string{"w-n Status=Deprecated"}) || len(res.Held) != 0 {
 		t.Fatalf("writes %q, held %+v", got, res.Held)
+	}
+}
+
+// failingReads is the fake with every DescribeImages by ImageIds refused.
+type failingReads struct{ *fakeECS }
+
+func (f failingReads) DescribeImages(ctx context.Context, in ecsapi.DescribeImagesInput) (ecsapi.ImagePage, error) {
+	if len(in.ImageIDs) > 0 {
+		return ecsapi.ImagePage{}, apiErr("DescribeImages", "ServiceUnavailable", http.StatusServiceUnavailable)
+	}
+	return f.fakeECS.DescribeImages(ctx, in)
+}
+
+// deferredBatch runs ins one after another on an engine that defers the
+// floor to the caller, as an invocation does, and returns their results and
+// their results.
+func deferredBatch(t *testing.T, e *Engine, ins ...intent.Intent) []*Result {
+	t.Helper()
+	e.DeferFloor = true
+	var results []*Result
+	for _, in := range ins {
+		results = append(results, run(t, e, in))
+	}
+	return results
+}
+
+func deprecations(ids ...string) []intent.Intent {
+	var ins []intent.Intent
+	for _, id := range ids {
+		ins = append(ins, intent.Intent{Action: "deprecate", ImageID: id})
+	}
+	return ins
+}
+
+// A batch that deprecated in two families reads what is left of both in one
+// DescribeImages by id, after the last write, and lists neither again.
+func TestRestoreFloorsReadsOnceForABatch(t *testing.T) {
+	t.Parallel()
+	f := newFake(append(family("w", "web", 4, 0), family("a", "api", 4, 0)...)...)
+	e := newTestEngine(f)
+	results := deferredBatch(t, e, deprecations("w-000", "a-000", "w-001", "w-002", "a-001")...)
+	before, writes := len(f.describes), len(f.writeLog())
+	errs := e.RestoreFloors(context.Background(), results)
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	read := f.describes[before:]
+	if len(read) != 1 || read[0].Family != "" || !slices.Equal(slices.Sorted(slices.Values(read[0].ImageIDs)), []string{"a-002", "a-003", "w-003"}) {
+		t.Fatalf("reads after the writes = %+v, want one by the ids left live: a-002, a-003, w-003", read)
+	}
+	if got := f.writeLog()[writes:]; len(got) != 0 {
+		t.Errorf("writes after the batch = %q, want none: every family is above its floor", got)
+	}
+}
+
+// Another run deprecates the last Available image of a family after the
+// batch's writes: the read after them sees it, lists the family, and undoes
+// the batch's newest deprecation there, reported on the result that made it.
+func TestRestoreFloorsUndoesTheBatchsNewestDeprecation(t *testing.T) {
+	t.Parallel()
+	f := newFake(append(family("w", "web", 4, 0), family("a", "api", 4, 0)...)...)
+	e := newTestEngine(f)
+	results := deferredBatch(t, e, deprecations("w-001", "a-000", "w-000", "w-002")...)
+	f.mu.Lock()
+	f.images["w-003"].Status = ecsapi.StatusDeprecated // another run
+	f.mu.Unlock()
+	before := len(f.describes)
+	if err := errors.Join(e.RestoreFloors(context.Background(), results)...); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.available("web"); !slices.Equal(got, []string{"w-002"}) {
+		t.Fatalf("web Available = %v, want w-002 (the batch's newest deprecation there) re-activated", got)
+	}
+	if n := len(f.describes) - before; n != 2 || f.describes[before+1].Family != "web" {
+		t.Errorf("reads after the writes = %+v, want by id, then the family web listed", f.describes[before:])
+	}
+	for i, res := range results {
+		undone := slices.ContainsFunc(res.Held, func(h HeldStep) bool { return h.ImageID == "w-002" && strings.Contains(h.Reason, "undone") })
+		if undone != (i == 3) {
+			t.Errorf("result %d (%s) Held = %+v; the undo belongs to result 3 alone", i, res.Plan.ImageID, res.Held)
+		}
+	}
+	if got := f.available("api"); len(got) != 3 {
+		t.Errorf("api Available = %v, want its 3 untouched", got)
+	}
+}
+
+// When the read after the writes fails, every result that deprecated in the
+// families it was for gets the error (its message is settled on it), and a
+// result that deprecated nothing does not.
+func TestRestoreFloorsGivesAFailedReadToTheResultsItWasFor(t *testing.T) {
+	t.Parallel()
+	f := newFake(append(family("w", "web", 4, 0), family("a", "api", 4, 0)...)...)
+	e := newTestEngine(f)
+	ins := append(deprecations("w-000", "a-000"), intent.Intent{Action: "modify", ImageID: "a-003", Attributes: &intent.Attributes{Description: "d"}})
+	results := deferredBatch(t, e, ins...)
+	e.API = failingReads{f}
+	errs := e.RestoreFloors(context.Background(), results)
+	for i, want := range []bool{true, true, false} {
+		if got := errs[i] != nil; got != want {
+			t.Errorf("result %d error = %v, want an error: %v", i, errs[i], want)
+		}
+	}
+	if errs[0] != nil && !strings.Contains(errs[0].Error(), "ServiceUnavailable") {
+		t.Errorf("error = %v, want the API's code", errs[0])
 	}
 }
