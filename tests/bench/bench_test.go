@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -158,5 +159,51 @@ func TestWriteMarkdownKeepsTheProse(t *testing.T) {
 	}
 	if err := writeMarkdown(path, "x"); err == nil {
 		t.Error("a file without markers was rewritten")
+	}
+}
+
+// The RSS breakdown reads a binary's read-only segments and whether it links
+// reflect's method lookup by name: text/template does, a plain program not.
+func TestReadOnlySegments(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds two programs")
+	}
+	build := func(name, src string) string {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module "+name+"\n\ngo 1.22\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("go", "build", "-trimpath", "-o", "prog", ".")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", name, err, out)
+		}
+		return filepath.Join(dir, "prog")
+	}
+	plain := build("plain", "package main\n\nimport \"os\"\n\nfunc main() { os.Stdout.WriteString(\"hi\\n\") }\n")
+	tmpl := build("tmpl", "package main\n\nimport (\n\t\"os\"\n\t\"text/template\"\n)\n\n"+
+		"func main() { template.Must(template.New(\"\").Parse(os.Args[0])).Execute(os.Stdout, os.Args) }\n")
+	for _, c := range []struct {
+		bin  string
+		want bool
+	}{{plain, false}, {tmpl, true}} {
+		size, byName, err := readOnlySegments(c.bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(c.bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if size <= 0 || size >= fi.Size() {
+			t.Errorf("%s: read-only segments %d bytes, want some of its %d", filepath.Base(filepath.Dir(c.bin)), size, fi.Size())
+		}
+		if byName != c.want {
+			t.Errorf("%s: links reflect.Value.MethodByName %v, want %v", c.bin, byName, c.want)
+		}
 	}
 }
