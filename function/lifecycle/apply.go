@@ -22,7 +22,7 @@ const maxAccountsPerUnshare = 10
 // longer holds is reported in Result.Held. One fresh read per family, not per
 // image, keeps a rotation close to one call per changed image; what another
 // run writes between two of our steps is caught by the re-read after the
-// writes (restoreFloor). A dry-run plan is not applied.
+// writes (RestoreFloors). A dry-run plan is not applied.
 // Result.Plan is a copy of p whose steps list as Changes only what was sent
 // and as Held what was held back. Apply stops at the first API error and
 // returns it wrapped (steps after it keep their planned changes).

@@ -35,7 +35,7 @@ var liveStatuses = []string{ecsapi.StatusAvailable, ecsapi.StatusCreating}
 // after its writes, is as fresh as a new read would be by the time that read
 // came back (a listing takes a call or more, and the rate limit spaces
 // calls). What another run writes after it is caught by the read after the
-// writes (restoreFloor), as with any re-check.
+// writes (RestoreFloors), as with any re-check.
 const freshFor = time.Second
 
 // Cache holds what one invocation has read, so that a batch of intents on the

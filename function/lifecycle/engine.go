@@ -4,12 +4,12 @@
 // difference through ModifyImageAttribute. Every invocation re-reads the state
 // it acts on (level-based; reads are shared within one invocation through a
 // Cache), re-checks each deprecation on a read of its family made less than
-// freshFor before it, and re-reads the family after its own writes, so
-// duplicate, late or overlapping runs are harmless. Should two runs
-// both pass their checks and together take a family below its floor (ECS has
-// no conditional write), the read after the writes sees it and the run undoes
-// its own deprecation: a family can dip below its floor for a moment, but does
-// not stay there.
+// freshFor before it, and re-reads the family after its own writes (once
+// for a whole batch: RestoreFloors), so duplicate, late or overlapping runs
+// are harmless. Should two runs both pass their checks and together take a
+// family below its floor (ECS has no conditional write), the read after the
+// writes sees it and the run undoes its own deprecation: a family can dip
+// below its floor for a moment, but does not stay there.
 package lifecycle
 
 import (

@@ -24,6 +24,11 @@ type callScenario struct {
 	images   []emulator.SeedImage
 	intents  []string
 	converge bool // run the intents again and count that run apart: nothing left to change
+	// safety says which reads the guards need whatever the code does (a
+	// family is listed before the first deprecation in it, and read after
+	// the writes: ECS has no conditional write), and what they cost here:
+	// where this scenario's bound lies above the target.
+	safety string
 }
 
 func callScenarios() []callScenario {
@@ -67,7 +72,12 @@ func callScenarios() []callScenario {
 				in = append(in, fmt.Sprintf(`{"action":%q,"imageId":%q}`, a.action, im.ImageID))
 			}
 		}
-		sc = append(sc, callScenario{name: a.action, what: "300 images in 30 families of 11, 3 batches of 100", images: imgs, intents: in})
+		c := callScenario{name: a.action, what: "300 images in 30 families of 11, 3 batches of 100", images: imgs, intents: in}
+		if a.action == "deprecate" {
+			c.safety = "the floor's reads, per batch of 100 over 10 families: the batch's ids 1, each family listed once before its first " +
+				"deprecation 10, what the writes left live, by id, 1: 12 for 100 writes, 1.12 at least"
+		}
+		sc = append(sc, c)
 	}
 
 	// promote: 10 families of 30 Available; the newest of each is promoted
@@ -79,7 +89,9 @@ func callScenarios() []callScenario {
 		in = append(in, fmt.Sprintf(`{"action":"promote","imageId":%q,"keep":2,"attributes":{"imageName":"pro%d-release","description":"released build"}}`,
 			fam[29].ImageID, f))
 	}
-	sc = append(sc, callScenario{name: "promote", what: "10 families of 30, one batch of 10 promotes, keep 2", images: imgs, intents: in})
+	sc = append(sc, callScenario{name: "promote", what: "10 families of 30, one batch of 10 promotes, keep 2", images: imgs, intents: in,
+		safety: "per family its listing, and the settle pass's read of its live images after the writes (which serves the floor too): " +
+			"2 for 29 writes, 1.07 at least with families of 30"})
 
 	// rotate: one family of 300 Available, keep 2; then the same again.
 	sc = append(sc, callScenario{name: "rotate", what: "1 family of 300, keep 2", images: family("rot", "rot", 300, ecsapi.StatusAvailable),
@@ -98,7 +110,9 @@ func callScenarios() []callScenario {
 		imgs = append(imgs, fam...)
 		in = append(in, fmt.Sprintf(`{"action":"rollback","imageFamily":"rb%02d","imageId":%q}`, f, fam[9].ImageID))
 	}
-	sc = append(sc, callScenario{name: "rollback", what: "30 families of 10, one batch of 30", images: imgs, intents: in})
+	sc = append(sc, callScenario{name: "rollback", what: "30 families of 10, one batch of 30", images: imgs, intents: in,
+		safety: "each family listed 30, again after a re-activation before its newest is deprecated 15 (only a read after that " +
+			"write shows the floor holds), the batch's ids and its read after the writes 2: 47 for 45 writes, 2.04 at least"})
 
 	// A single deprecate in a family of 5.
 	fam := family("one", "one", 5, ecsapi.StatusAvailable)
@@ -187,6 +201,9 @@ func (s *suite) measureCalls() error {
 			s.add("1 calls", "single deprecate, family of 5: calls", fmt.Sprintf("%.0f", total), "<= 4", total <= 4, detail)
 			continue
 		default:
+			if sc.safety != "" && perImage > 1.02 {
+				detail += "; the gap is the guards' own reads: " + sc.safety
+			}
 			s.add("1 calls", sc.name+": ECS calls per changed image", fmt.Sprintf("%.2f", perImage), "<= 1.02", perImage <= 1.02, detail)
 		}
 		s.figure("calls/"+sc.name+"/per-image", perImage)
