@@ -83,15 +83,18 @@ func jsonMember(raw jsontext.Value) (body []byte, err error) {
 
 // checkBody says whether a body found in a string is JSON: its structure, and
 // for a single value its strict verdict. The elements of an array body are
-// judged one by one later (bodyMessages), so that one bad intent in a list
+// judged one by one later (appendMessages), so that one bad intent in a list
 // costs only itself.
 func checkBody(body []byte) error {
-	elems, inArray, err := strictjson.Split(body)
+	if firstByte(body) == '{' && strictjson.Check(body) == nil {
+		return nil // the common case, one intent, read once
+	}
+	vals, inArray, err := strictjson.Values(body)
 	switch {
 	case err != nil:
 		return err
 	case !inArray:
-		return elems[0].Err
+		return strictjson.Check(vals[0])
 	}
 	return nil
 }

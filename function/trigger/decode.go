@@ -31,18 +31,18 @@ func Decode(payload []byte) []Message {
 	// One copy, so that no message aliases the caller's buffer; every body
 	// below is a slice of it (or, for a string body, its unquoted text).
 	payload = bytes.Clone(payload)
-	elems, inArray, err := strictjson.Split(payload)
+	vals, inArray, err := strictjson.Values(payload)
 	if err != nil {
 		return []Message{unknownPayload(payload, fmt.Errorf("%w: the payload is not JSON: %w; %s", ErrUnknownShape, err, accepted))}
 	}
-	shape, first, at := payloadShape(elems, inArray)
+	shape, first, at := payloadShape(vals, inArray)
 	switch {
 	case shape == ShapeEmpty:
 		return []Message{}
 	case shape == ShapeUnknown && at >= 0:
 		// The whole payload is of an unknown shape: one message stands for it,
 		// rather than one error per element of, say, a Kafka batch.
-		what := describe(elems[at].Raw)
+		what := describe(vals[at])
 		if inArray {
 			what = "a JSON array whose first element is " + what
 		}
@@ -50,22 +50,13 @@ func Decode(payload []byte) []Message {
 	}
 	// Elements of a batch are judged one by one, so one bad element costs
 	// only itself.
-	msgs := make([]Message, 0, len(elems))
-	for i, el := range elems {
-		var o opened
-		switch {
-		case el.Err != nil:
-			where := "the payload"
-			if inArray {
-				where = fmt.Sprintf("element %d of the payload", i)
-			}
-			o = refusal(SourceUnknown, ids{}, el.Raw, fmt.Errorf("%w: %s is not strict JSON: %w", ErrUnknownShape, where, el.Err))
-		case i == at:
-			o = open(first, i)
-		default:
-			o = open(classify(el.Raw), i)
+	msgs := make([]Message, 0, len(vals))
+	for i, raw := range vals {
+		e := first
+		if i != at {
+			e = classify(raw)
 		}
-		msgs = append(msgs, o.messages()...)
+		msgs = open(e, i, inArray).appendMessages(msgs)
 	}
 	return msgs
 }
@@ -87,18 +78,26 @@ func refusal(source string, scheme ids, carried []byte, err error) opened {
 }
 
 // open finds the body of one classified element; index is its place in the
-// payload.
-func open(e element, index int) opened {
+// payload (inArray: the payload is an array of them).
+func open(e element, index int, inArray bool) opened {
 	switch e.kind {
+	case kindUnknown:
+		if e.err != nil {
+			where := "the payload"
+			if inArray {
+				where = fmt.Sprintf("element %d of the payload", index)
+			}
+			return refusal(SourceUnknown, ids{}, e.raw, fmt.Errorf("%w: %s is not strict JSON: %w", ErrUnknownShape, where, e.err))
+		}
 	case kindMNSEvent:
 		return openMNSEvent(e)
 	case kindRawData:
-		return openMNSMessage(firstNonEmpty(str(e.MessageID), hashID(e.raw)), e.mnsMessage, e.raw)
+		return openMNSMessage(envelopeID(e.raw, e.messageID), e.mnsMessage, e.raw)
 	case kindCustomEvent:
 		return openCustomEvent(e)
 	case kindActionTrail:
 		// The event is the message: its id names it, and it is read whole.
-		return opened{source: SourceEventBridge, ids: ids{envelope: firstNonEmpty(str(e.ID), hashID(e.raw))}, body: e.raw}
+		return opened{source: SourceEventBridge, ids: ids{envelope: envelopeID(e.raw, e.id)}, body: e.raw}
 	case kindTimer:
 		return openTimer(e)
 	case kindIntent:
@@ -111,27 +110,27 @@ func open(e element, index int) opened {
 // openMNSEvent reads an MNS message from its CloudEvent. The id is the MNS
 // message id, which stays the same when EventBridge delivers the message again.
 func openMNSEvent(e element) opened {
-	id := firstNonEmpty(str(e.data.MessageID), str(e.ID), hashID(e.raw))
+	id := envelopeID(e.raw, e.mns.messageID, e.id)
 	switch {
-	case !has(e.Data):
+	case !has(e.data):
 		return refusal(SourceMNS, ids{envelope: id}, e.raw, fmt.Errorf("%w: the MNS CloudEvent has no data", ErrMissingBody))
-	case firstByte(e.Data) != '{':
+	case firstByte(e.data) != '{':
 		return refusal(SourceMNS, ids{envelope: id}, e.raw,
-			fmt.Errorf("%w: the MNS CloudEvent's data is %s, not an object with messageBody", ErrInvalidBody, describe(e.Data)))
+			fmt.Errorf("%w: the MNS CloudEvent's data is %s, not an object with messageBody", ErrInvalidBody, describe(e.data)))
 	}
-	return openMNSMessage(id, e.data, e.raw)
+	return openMNSMessage(id, e.mns, e.raw)
 }
 
 // openMNSMessage reads one MNS message, from a CloudEvent's data or a RawData
 // element; envelope is what a message without a body carries on instead.
 func openMNSMessage(id string, m mnsMessage, envelope jsontext.Value) opened {
 	scheme := ids{envelope: id}
-	if !has(m.MessageBody) {
+	if !has(m.messageBody) {
 		return refusal(SourceMNS, scheme, envelope, fmt.Errorf("%w: messageBody is missing", ErrMissingBody))
 	}
-	body, err := mnsBody(m.MessageBody)
+	body, err := mnsBody(m.messageBody)
 	if err != nil {
-		return refusal(SourceMNS, scheme, m.MessageBody, err)
+		return refusal(SourceMNS, scheme, m.messageBody, err)
 	}
 	return opened{source: SourceMNS, ids: scheme, body: body}
 }
@@ -139,13 +138,13 @@ func openMNSMessage(id string, m mnsMessage, envelope jsontext.Value) opened {
 // openCustomEvent reads an EventBridge CloudEvent that carries its intent in
 // data, as a JSON object (or array) or as a string holding one.
 func openCustomEvent(e element) opened {
-	scheme := ids{envelope: firstNonEmpty(str(e.ID), hashID(e.raw))}
-	if !has(e.Data) {
+	scheme := ids{envelope: envelopeID(e.raw, e.id)}
+	if !has(e.data) {
 		return refusal(SourceEventBridge, scheme, e.raw, fmt.Errorf("%w: the CloudEvent has no data", ErrMissingBody))
 	}
-	body, err := jsonMember(e.Data)
+	body, err := jsonMember(e.data)
 	if err != nil {
-		return refusal(SourceEventBridge, scheme, e.Data, fmt.Errorf("%w: data is a string that is not JSON (%w)", ErrInvalidBody, err))
+		return refusal(SourceEventBridge, scheme, e.data, fmt.Errorf("%w: data is a string that is not JSON (%w)", ErrInvalidBody, err))
 	}
 	return opened{source: SourceEventBridge, ids: scheme, body: body}
 }
@@ -153,73 +152,88 @@ func openCustomEvent(e element) opened {
 // openTimer reads a timer trigger event, whose configured payload arrives as a
 // string holding JSON: one intent or an array of them.
 func openTimer(e element) opened {
-	scheme := timerIDs(str(e.TriggerName), str(e.TriggerTime))
-	if !has(e.Payload) {
+	scheme := timerIDs(str(e.triggerName), str(e.triggerTime))
+	if !has(e.payload) {
 		return refusal(SourceTimer, scheme, e.raw, fmt.Errorf("%w: the timer event has no payload", ErrMissingBody))
 	}
-	body, err := jsonMember(e.Payload)
+	body, err := jsonMember(e.payload)
 	if err != nil {
-		return refusal(SourceTimer, scheme, e.Payload,
+		return refusal(SourceTimer, scheme, e.payload,
 			fmt.Errorf("%w: the timer payload is not JSON (%w); configure the trigger's payload as an intent or an array of intents", ErrInvalidBody, err))
 	}
 	return opened{source: SourceTimer, ids: scheme, body: body}
 }
 
-// messages cuts an opened element's body into messages: one for an object,
-// one per element for an array of them. Each is read strictly: a repeated
-// name or invalid UTF-8 in one element rejects that element only. An element
-// without a body gives the one message that says why.
-func (o opened) messages() []Message {
+// appendMessages cuts an opened element's body into messages, appended to
+// msgs: one for an object, one per element for an array of them. Each is
+// read strictly: a repeated name or invalid UTF-8 in one element rejects
+// that element only. An element without a body gives the one message that
+// says why.
+func (o opened) appendMessages(msgs []Message) []Message {
 	if o.err != nil {
-		return []Message{o.failed(o.ids.refused(o.carried), o.carried, o.err)}
+		return append(msgs, o.failed(o.ids.refused(o.carried), o.carried, o.err))
 	}
 	body := o.body
-	elems, inArray, err := strictjson.Split(body)
+	if firstByte(body) == '{' {
+		// The common case, one intent, read once; a body that does not read
+		// is refused below, in the words of a full split.
+		if h, err := readHead(body); err == nil {
+			// The body as it came, surrounding whitespace included: byte-exact.
+			return append(msgs, o.message(body, 0, false, h))
+		}
+	}
+	elems, inArray, err := strictjson.Values(body)
 	switch {
 	case err != nil:
-		return []Message{o.failed(o.ids.refused(body), body, fmt.Errorf("%w: %w", ErrInvalidBody, err))}
-	case !inArray && elems[0].Err != nil:
-		return []Message{o.failed(o.ids.refused(body), body, fmt.Errorf("%w: %w", ErrInvalidBody, elems[0].Err))}
-	case !inArray && firstByte(body) == '{':
-		// The body as it came, surrounding whitespace included: byte-exact.
-		return []Message{o.message(body, 0, false)}
+		return append(msgs, o.failed(o.ids.refused(body), body, fmt.Errorf("%w: %w", ErrInvalidBody, err)))
 	case !inArray:
-		return []Message{o.failed(o.ids.refused(body), body,
-			fmt.Errorf("%w: the body is %s, not an intent object or an array of them", ErrInvalidBody, describe(body)))}
-	case len(elems) == 0:
-		return []Message{o.failed(o.ids.refused(body), body, fmt.Errorf("%w: the body is an empty array: it carries no intent", ErrInvalidBody))}
-	}
-	msgs := make([]Message, 0, len(elems))
-	for i, el := range elems {
-		switch {
-		case el.Err != nil:
-			msgs = append(msgs, o.failed(o.ids.name(i, true, "", el.Raw), el.Raw,
-				fmt.Errorf("%w: element %d of the body: %w", ErrInvalidBody, i, el.Err)))
-		case firstByte(el.Raw) != '{':
-			msgs = append(msgs, o.failed(o.ids.name(i, true, "", el.Raw), el.Raw,
-				fmt.Errorf("%w: element %d of the body is %s, not an intent object", ErrInvalidBody, i, describe(el.Raw))))
-		default:
-			msgs = append(msgs, o.message(el.Raw, i, true))
+		if err := strictjson.Check(elems[0]); err != nil {
+			return append(msgs, o.failed(o.ids.refused(body), body, fmt.Errorf("%w: %w", ErrInvalidBody, err)))
 		}
+		// Not an object: an object that reads took the way above.
+		return append(msgs, o.failed(o.ids.refused(body), body,
+			fmt.Errorf("%w: the body is %s, not an intent object or an array of them", ErrInvalidBody, describe(body))))
+	case len(elems) == 0:
+		return append(msgs, o.failed(o.ids.refused(body), body, fmt.Errorf("%w: the body is an empty array: it carries no intent", ErrInvalidBody)))
+	}
+	for i, raw := range elems {
+		msgs = append(msgs, o.element(raw, i))
 	}
 	return msgs
 }
 
-// message makes a usable message from an object's bytes: an intent, or an
-// ActionTrail event, wherever it came from (an EventBridge rule, or a
-// deferred event back from the retry queue). An event's "id" is its
-// CloudEvent id, not an intent's correlation id, so it has no IntentID.
-func (o opened) message(body []byte, index int, inArray bool) Message {
-	intentID, attempt := readIntent(body)
-	event := actiontrail.IsActionTrail(body)
-	if event {
-		intentID = ""
+// element is the message of element i of an array body.
+func (o opened) element(raw []byte, i int) Message {
+	if firstByte(raw) != '{' {
+		if err := strictjson.Check(raw); err != nil {
+			return o.failed(o.ids.name(i, true, "", raw), raw, fmt.Errorf("%w: element %d of the body: %w", ErrInvalidBody, i, err))
+		}
+		return o.failed(o.ids.name(i, true, "", raw), raw,
+			fmt.Errorf("%w: element %d of the body is %s, not an intent object", ErrInvalidBody, i, describe(raw)))
+	}
+	h, err := readHead(raw)
+	if err != nil {
+		return o.failed(o.ids.name(i, true, "", raw), raw, fmt.Errorf("%w: element %d of the body: %w", ErrInvalidBody, i, err))
+	}
+	return o.message(raw, i, true, h)
+}
+
+// message makes a usable message from an object's bytes and its head: an
+// intent, or an ActionTrail event, wherever it came from (an EventBridge
+// rule, or a deferred event back from the retry queue). An event's "id" is
+// its CloudEvent id, not an intent's correlation id, so it has no IntentID.
+func (o opened) message(body []byte, index int, inArray bool, h intentHead) Message {
+	intentID := ""
+	// What actiontrail.IsActionTrail decides, from the type already read.
+	event := actiontrail.IsType(string(memberText(h.typ)))
+	if !event {
+		intentID = str(h.id)
 	}
 	return Message{
 		ID:       o.ids.name(index, inArray, intentID, body),
 		IntentID: intentID,
 		Source:   o.source,
-		Attempt:  attempt,
+		Attempt:  h.attempt(),
 		Body:     body,
 		Event:    event,
 	}
@@ -236,26 +250,29 @@ func (o opened) failed(id string, body []byte, err error) Message {
 // Only JSON whitespace is trimmed: anything else is part of what was sent.
 func unknownPayload(payload []byte, err error) Message {
 	trimmed := trimSpace(payload)
-	return refusal(SourceUnknown, ids{}, trimmed, err).messages()[0]
+	return refusal(SourceUnknown, ids{}, trimmed, err).appendMessages(nil)[0]
 }
 
-// readIntent returns the intent's id ("" if none) and the number of this
-// delivery: retry.attempt+1 for a deferred message, else 1. It reads
-// leniently: a wrong type here must not lose the message.
-func readIntent(body []byte) (intentID string, attempt int) {
-	var h intentHead
-	if readWire(body, &h) != nil {
-		return "", 1
-	}
-	attempt = 1
-	if h.Retry != nil {
-		if n, ok := wholeNumber(h.Retry.Attempt); ok && n > 0 {
-			attempt = int(min(n, math.MaxInt32-1)) + 1
-		}
-	}
-	return str(h.ID), attempt
+// readHead reads an intent object's head, strictly (see wire.read): err is
+// Check's verdict on body.
+func readHead(body []byte) (h intentHead, err error) {
+	return h, strictRead(intentHeadWire, body, &h)
 }
 
+// attempt is the number of this delivery: retry.attempt+1 for a deferred
+// message, else 1. It reads leniently: a retry that is not an object, or
+// an attempt that is not a whole number, must not lose the message.
+func (h intentHead) attempt() int {
+	var r retryHead
+	// retry is part of an object read strictly already: it reads.
+	if firstByte(h.retry) != '{' || retryWire.read(h.retry, &r) != nil {
+		return 1
+	}
+	if n, ok := wholeNumber(r.attempt); ok && n > 0 {
+		return int(min(n, math.MaxInt32-1)) + 1
+	}
+	return 1
+}
 // wholeNumber reads a JSON number that is a whole number (3, 3.0, 3e0).
 func wholeNumber(raw jsontext.Value) (int64, bool) {
 	if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil {

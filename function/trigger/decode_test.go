@@ -320,7 +320,7 @@ func TestDecode(t *testing.T) {
 			shape:   ShapeDirect,
 			want:    []want{{id: "x", source: SourceDirect, attempt: 1, body: `{"action":"activate","id":"x","retry":{"attempt":"three"}}`}},
 		},
-		// A member of the wrong type reads as empty (readWire): the element is
+		// A member of the wrong type reads as empty (str): the element is
 		// still located, named by the next id it carries, and kept.
 		{
 			name:    "numeric MNS messageId: the CloudEvent id names it",

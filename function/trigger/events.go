@@ -1,34 +1,38 @@
 package trigger
 
 import (
-	"errors"
+	"bytes"
 
-	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/ecs-image-lifecycle/image-lifecycle/function/strictjson"
 )
 
-// The wire shapes, as plain types whose JSON names are the wire's, exactly:
-// json v2 matches names case-sensitively, so an MNS topic event's
-// "MessageId" is never taken for "messageId". Only the members this package
-// reads are declared; the rest (datacontenttype, subject, time, the aliyun*
-// extensions) are ignored, since their values and formats differ between the
-// console, the docs and EventBridge itself.
+// The wire shapes, as the members this package reads of each, by their JSON
+// names exactly: names are matched case-sensitively (as json v2 does), so
+// an MNS topic event's "MessageId" is never taken for "messageId". The other
+// members (datacontenttype, subject, time, the aliyun* extensions) are read,
+// strictly, and left aside, since their values and formats differ between
+// the console, the docs and EventBridge itself.
 //
-// A string member is a *string: nil when it is absent or null, which is how
-// the shapes are told apart (shape.go). A member that may carry JSON in more
-// than one form (an object, an array, a string holding either) is kept raw,
-// as jsontext.Value, and read where it is understood (body.go).
+// Every member is kept raw, as the bytes of its value (nil when absent), and
+// read where it is understood: has tells a present member from an absent or
+// null one, which is how the shapes are told apart (shape.go); str reads a
+// string member, and a member of another type (a numeric id) reads as "",
+// so that the message is still located and named and what it carries is
+// judged where it is used; a member that may carry JSON in more than one form
+// (an object, an array, a string holding either) is read in body.go.
+//
+// The members are read token by token with jsontext (wire.read), not by
+// reflection into structs: an envelope is read once, and the values are
+// slices of the payload, not copies.
 
 // cloudEvent is an EventBridge CloudEvent. It is an MNS queue message when
-// Type is mnsEventType (Data is then an mnsMessage), or a custom event that
-// carries its intent in Data: a JSON object, an array of them, or a string
+// typ is mnsEventType (data is then an mnsMessage), or a custom event that
+// carries its intent in data: a JSON object, an array of them, or a string
 // holding either.
 type cloudEvent struct {
-	SpecVersion *string        `json:"specversion"`
-	ID          *string        `json:"id"`
-	Source      *string        `json:"source"`
-	Type        *string        `json:"type"`
-	Data        jsontext.Value `json:"data"`
+	specVersion, id, source, typ, data jsontext.Value
 }
 
 // mnsEventType is the CloudEvent type EventBridge gives a message read from
@@ -38,72 +42,143 @@ const mnsEventType = "mns:Queue:SendMessage"
 
 // mnsMessage is the data of an MNS CloudEvent, and one element of a batch
 // delivered with the RawData schema (whose requestId this package does not
-// read). MessageBody is a string holding the intent JSON, or base64 of it
+// read). messageBody is a string holding the intent JSON, or base64 of it
 // when the trigger's IsBase64Decode is off.
 type mnsMessage struct {
-	MessageID   *string        `json:"messageId"`
-	MessageBody jsontext.Value `json:"messageBody"`
+	messageID, messageBody jsontext.Value
 }
 
-// timerEvent is what a timer trigger sends. Payload is the trigger's
+var mnsMessageWire = wire[mnsMessage]{
+	{"messageId", func(m *mnsMessage) *jsontext.Value { return &m.messageID }},
+	{"messageBody", func(m *mnsMessage) *jsontext.Value { return &m.messageBody }},
+}
+
+// timerEvent is what a timer trigger sends. payload is the trigger's
 // configured text: here a string holding an intent or an array of them.
 type timerEvent struct {
-	TriggerTime *string        `json:"triggerTime"`
-	TriggerName *string        `json:"triggerName"`
-	Payload     jsontext.Value `json:"payload"`
+	triggerTime, triggerName, payload jsontext.Value
 }
 
-// intentHead is the part of an intent this package reads: Action tells a
-// direct invoke from the other shapes, ID names its message, and
-// Retry.Attempt counts the deliveries of a deferred one. Validating the
-// intent is the intent package's job.
+// intentHead is the part of an intent this package reads: id names its
+// message, retry (its attempt) counts the deliveries of a deferred one, and
+// typ tells an ActionTrail event, which is carried like an intent, from one.
+// Validating the intent is the intent package's job.
 type intentHead struct {
-	Action *string    `json:"action"`
-	ID     *string    `json:"id"`
-	Retry  *retryHead `json:"retry"`
+	id, typ, retry jsontext.Value
 }
 
+var intentHeadWire = wire[intentHead]{
+	{"id", func(h *intentHead) *jsontext.Value { return &h.id }},
+	{"type", func(h *intentHead) *jsontext.Value { return &h.typ }},
+	{"retry", func(h *intentHead) *jsontext.Value { return &h.retry }},
+}
+
+// retryHead is the part of an intent's retry object this package reads.
+// attempt is raw because 3, 3.0 and 3e0 all count (see wholeNumber).
 type retryHead struct {
-	// Attempt is raw because 3, 3.0 and 3e0 all count (see wholeNumber).
-	Attempt jsontext.Value `json:"attempt"`
+	attempt jsontext.Value
 }
 
-// readWire reads raw into one of the types above. json v2's defaults hold
-// (names matched exactly; repeated names and invalid UTF-8 refused), with one
-// leniency: a member of the wrong type (a numeric id, a retry that is not an
-// object) reads as empty instead of failing the whole element, so that the
-// message is still located and named, and what it carries is judged where it
-// is used.
-func readWire(raw jsontext.Value, v any) error {
-	return json.Unmarshal(raw, v, lenient)
+var retryWire = wire[retryHead]{
+	{"attempt", func(r *retryHead) *jsontext.Value { return &r.attempt }},
 }
 
-var lenient = json.WithUnmarshalers(json.JoinUnmarshalers(
-	json.UnmarshalFromFunc(func(dec *jsontext.Decoder, s *string) error {
-		if dec.PeekKind() != '"' {
-			*s = ""
-			return dec.SkipValue()
-		}
-		tok, err := dec.ReadToken()
+// wire is the table of a wire type T: the members this package reads, each
+// with where its raw value goes. The tables are package variables, built once.
+type wire[T any] []struct {
+	name string
+	at   func(*T) *jsontext.Value
+}
+
+// read reads raw, which must be one JSON object, into v: each member the
+// table lists, raw; the others are left aside. It reads the whole of raw
+// strictly, as strictjson.Check does (a repeated name, invalid UTF-8 or
+// whitespace JSON does not allow is refused, at any depth), so err is nil
+// exactly when Check's verdict is. The error may be worded differently from
+// Check's: see strictRead.
+func (w wire[T]) read(raw []byte, v *T) error {
+	d := strictjson.NewDecoder(raw)
+	defer d.Release()
+	tok, err := d.ReadToken()
+	switch {
+	case err != nil:
+		return err
+	case tok.Kind() != '{':
+		return errNotObject
+	}
+	for d.PeekKind() != '}' {
+		// A name read as a value is its quoted bytes, compared without a copy.
+		name, err := d.ReadValue()
 		if err != nil {
 			return err
 		}
-		*s = tok.String()
-		return nil
-	}),
-	json.UnmarshalFromFunc(func(dec *jsontext.Decoder, r *retryHead) error {
-		if dec.PeekKind() != '{' {
-			*r = retryHead{}
-			return dec.SkipValue()
+		val, err := d.ReadValue()
+		if err != nil {
+			return err
 		}
-		return errors.ErrUnsupported // an object: read it the usual way
-	}),
-))
-
-// str is a string member's text, "" when it is absent.
-func str(s *string) string {
-	if s == nil {
-		return ""
+		if i := w.index(name); i >= 0 {
+			// Capped: a value becomes a message's Body, and appending to it
+			// must not write over the rest of the payload.
+			*w[i].at(v) = val[:len(val):len(val)]
+		}
 	}
-	return *s
+	if _, err := d.ReadToken(); err != nil {
+		return err
+	}
+	return d.End()
+}
+
+// errNotObject is read's refusal of a value that is not an object; callers
+// look at the first byte before, so it is never what a message carries.
+var errNotObject = &strictjson.Error{Code: strictjson.CodeMalformed, Message: "not a JSON object"}
+
+// index is the place in the table of the member named by quoted (a JSON
+// string, as read), or -1. An escaped name ("\u0069d") means what its text
+// says, as it does to json v2.
+func (w wire[T]) index(quoted jsontext.Value) int {
+	name := unquoted(quoted)
+	for i := range w {
+		if string(name) == w[i].name {
+			return i
+		}
+	}
+	return -1
+}
+
+// strictRead reads raw with w into v. On a refusal its error is Check's (the
+// same error the element would have been refused with before it was read
+// member by member), so that a refusal reads the same whichever way raw was
+// read; should Check find nothing wrong, read's own error is kept.
+func strictRead[T any](w wire[T], raw []byte, v *T) error {
+	err := w.read(raw, v)
+	if err == nil {
+		return nil
+	}
+	if checked := strictjson.Check(raw); checked != nil {
+		return checked
+	}
+	return err
+}
+
+// str is a string member's text, "" when it is absent or not a string.
+func str(v jsontext.Value) string { return string(memberText(v)) }
+
+// memberText is a string member's text, without a copy when it has no
+// escape; nil when it is absent or not a string.
+func memberText(v jsontext.Value) []byte {
+	if len(v) == 0 || v[0] != '"' {
+		return nil
+	}
+	return unquoted(v)
+}
+
+// unquoted is the text of v, a JSON string read strictly; it is v's own
+// bytes when there is no escape in it.
+func unquoted(v jsontext.Value) []byte {
+	text := v[1 : len(v)-1]
+	if bytes.IndexByte(text, '\\') < 0 {
+		return text
+	}
+	b, _ := jsontext.AppendUnquote(nil, v) // read strictly: it unquotes
+	return b
 }

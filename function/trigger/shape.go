@@ -69,36 +69,57 @@ type members struct {
 	cloudEvent
 	mnsMessage // RawData
 	timerEvent
-	Action *string `json:"action"` // a direct intent (see intentHead)
+	action jsontext.Value // a direct intent (see intentHead)
+}
+
+var membersWire = wire[members]{
+	{"specversion", func(m *members) *jsontext.Value { return &m.specVersion }},
+	{"id", func(m *members) *jsontext.Value { return &m.id }},
+	{"source", func(m *members) *jsontext.Value { return &m.source }},
+	{"type", func(m *members) *jsontext.Value { return &m.typ }},
+	{"data", func(m *members) *jsontext.Value { return &m.data }},
+	{"messageId", func(m *members) *jsontext.Value { return &m.messageID }},
+	{"messageBody", func(m *members) *jsontext.Value { return &m.messageBody }},
+	{"triggerTime", func(m *members) *jsontext.Value { return &m.triggerTime }},
+	{"triggerName", func(m *members) *jsontext.Value { return &m.triggerName }},
+	{"payload", func(m *members) *jsontext.Value { return &m.payload }},
+	{"action", func(m *members) *jsontext.Value { return &m.action }},
 }
 
 // element is one element of a payload, classified.
 type element struct {
 	raw  jsontext.Value
 	kind kind
+	// err is set when the element is not strict JSON (strictjson.Check's
+	// verdict): it is then refused on its own, and kind is kindUnknown.
+	err error
 	members
-	// data is a CloudEvent's data read as an MNS message's (zero when it is
+	// mns is a CloudEvent's data read as an MNS message's (zero when it is
 	// not an object); only an MNS CloudEvent uses it.
-	data mnsMessage
+	mns mnsMessage
 }
 
-// classify reads one element and decides its kind. An element that is not a
-// JSON object is of unknown kind.
+// classify reads one element strictly and decides its kind. An element that
+// is not a JSON object is of unknown kind.
 func classify(raw jsontext.Value) element {
 	e := element{raw: raw}
-	if firstByte(raw) != '{' || readWire(raw, &e.members) != nil {
+	if firstByte(raw) != '{' {
+		e.err = strictjson.Check(raw)
+		return e
+	}
+	if e.err = strictRead(membersWire, raw, &e.members); e.err != nil {
 		return e
 	}
 	switch {
-	case e.SpecVersion != nil:
+	case has(e.specVersion):
 		e.kind = e.cloudEventKind()
-	case has(e.MessageBody) || e.MessageID != nil:
+	case has(e.messageBody) || has(e.messageID):
 		e.kind = kindRawData
-	case e.TriggerTime != nil && e.TriggerName != nil:
+	case has(e.triggerTime) && has(e.triggerName):
 		e.kind = kindTimer
-	case e.Action != nil:
+	case has(e.action):
 		e.kind = kindIntent
-	case e.Type != nil && e.Source != nil && e.ID != nil:
+	case has(e.typ) && has(e.source) && has(e.id):
 		// A CloudEvent whose producer left out specversion.
 		e.kind = e.cloudEventKind()
 	}
@@ -108,13 +129,15 @@ func classify(raw jsontext.Value) element {
 // cloudEventKind tells an MNS CloudEvent from a custom one, and reads the
 // data of an MNS one.
 func (e *element) cloudEventKind() kind {
-	dataIsObject := firstByte(e.Data) == '{' && readWire(e.Data, &e.data) == nil
+	// data is part of an element read strictly already: it reads.
+	dataIsObject := firstByte(e.data) == '{' && mnsMessageWire.read(e.data, &e.mns) == nil
 	// data carrying messageBody is an MNS message whatever its type says: an
 	// intent never has that key, so reading it as one could only fail.
+	typ := memberText(e.typ)
 	switch {
-	case str(e.Type) == mnsEventType || (dataIsObject && has(e.data.MessageBody)):
+	case string(typ) == mnsEventType || (dataIsObject && has(e.mns.messageBody)):
 		return kindMNSEvent
-	case actiontrail.IsType(str(e.Type)):
+	case actiontrail.IsType(string(typ)):
 		return kindActionTrail
 	}
 	return kindCustomEvent
@@ -146,26 +169,25 @@ func shapeOf(k kind, inArray bool) Shape {
 // is judged on the first element that reads strictly (one that breaks a
 // strict rule, a repeated name or invalid UTF-8, is refused on its own):
 // first is that element classified, at its index, -1 when none reads.
-func payloadShape(elems []strictjson.Element, inArray bool) (shape Shape, first element, at int) {
-	if inArray && len(elems) == 0 {
+func payloadShape(vals [][]byte, inArray bool) (shape Shape, first element, at int) {
+	if inArray && len(vals) == 0 {
 		return ShapeEmpty, first, -1
 	}
-	for i, el := range elems {
-		if el.Err == nil {
-			first = classify(el.Raw)
+	for i, raw := range vals {
+		if first = classify(raw); first.err == nil {
 			return shapeOf(first.kind, inArray), first, i
 		}
 	}
-	return ShapeUnknown, first, -1
+	return ShapeUnknown, element{}, -1
 }
 
 // detect names the shape of a payload, for the tests (the golden files name
 // it); Decode makes the same decision, in payloadShape.
 func detect(payload []byte) Shape {
-	elems, inArray, err := strictjson.Split(payload)
+	vals, inArray, err := strictjson.Values(payload)
 	if err != nil {
 		return ShapeUnknown
 	}
-	shape, _, _ := payloadShape(elems, inArray)
+	shape, _, _ := payloadShape(vals, inArray)
 	return shape
 }
