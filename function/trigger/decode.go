@@ -273,6 +273,7 @@ func (h intentHead) attempt() int {
 	}
 	return 1
 }
+
 // wholeNumber reads a JSON number that is a whole number (3, 3.0, 3e0).
 func wholeNumber(raw jsontext.Value) (int64, bool) {
 	if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
