@@ -92,12 +92,12 @@ func open(e element, index int, inArray bool) opened {
 	case kindMNSEvent:
 		return openMNSEvent(e)
 	case kindRawData:
-		return openMNSMessage(envelopeID(e.raw, e.messageID), e.mnsMessage, e.raw)
+		return openMNSMessage(envelopeID(e.raw, e.env[envMessageID]), mnsMessage{id: e.env[envMessageID], body: e.env[envMessageBody]}, e.raw)
 	case kindCustomEvent:
 		return openCustomEvent(e)
 	case kindActionTrail:
 		// The event is the message: its id names it, and it is read whole.
-		return opened{source: SourceEventBridge, ids: ids{envelope: envelopeID(e.raw, e.id)}, body: e.raw}
+		return opened{source: SourceEventBridge, ids: ids{envelope: envelopeID(e.raw, e.env[envID])}, body: e.raw}
 	case kindTimer:
 		return openTimer(e)
 	case kindIntent:
@@ -110,13 +110,13 @@ func open(e element, index int, inArray bool) opened {
 // openMNSEvent reads an MNS message from its CloudEvent. The id is the MNS
 // message id, which stays the same when EventBridge delivers the message again.
 func openMNSEvent(e element) opened {
-	id := envelopeID(e.raw, e.mns.messageID, e.id)
+	id := envelopeID(e.raw, e.mns.id, e.env[envID])
 	switch {
-	case !has(e.data):
+	case !has(e.env[envData]):
 		return refusal(SourceMNS, ids{envelope: id}, e.raw, fmt.Errorf("%w: the MNS CloudEvent has no data", ErrMissingBody))
-	case firstByte(e.data) != '{':
+	case firstByte(e.env[envData]) != '{':
 		return refusal(SourceMNS, ids{envelope: id}, e.raw,
-			fmt.Errorf("%w: the MNS CloudEvent's data is %s, not an object with messageBody", ErrInvalidBody, describe(e.data)))
+			fmt.Errorf("%w: the MNS CloudEvent's data is %s, not an object with messageBody", ErrInvalidBody, describe(e.env[envData])))
 	}
 	return openMNSMessage(id, e.mns, e.raw)
 }
@@ -125,12 +125,12 @@ func openMNSEvent(e element) opened {
 // element; envelope is what a message without a body carries on instead.
 func openMNSMessage(id string, m mnsMessage, envelope jsontext.Value) opened {
 	scheme := ids{envelope: id}
-	if !has(m.messageBody) {
+	if !has(m.body) {
 		return refusal(SourceMNS, scheme, envelope, fmt.Errorf("%w: messageBody is missing", ErrMissingBody))
 	}
-	body, err := mnsBody(m.messageBody)
+	body, err := mnsBody(m.body)
 	if err != nil {
-		return refusal(SourceMNS, scheme, m.messageBody, err)
+		return refusal(SourceMNS, scheme, m.body, err)
 	}
 	return opened{source: SourceMNS, ids: scheme, body: body}
 }
@@ -138,13 +138,14 @@ func openMNSMessage(id string, m mnsMessage, envelope jsontext.Value) opened {
 // openCustomEvent reads an EventBridge CloudEvent that carries its intent in
 // data, as a JSON object (or array) or as a string holding one.
 func openCustomEvent(e element) opened {
-	scheme := ids{envelope: envelopeID(e.raw, e.id)}
-	if !has(e.data) {
+	scheme := ids{envelope: envelopeID(e.raw, e.env[envID])}
+	data := e.env[envData]
+	if !has(data) {
 		return refusal(SourceEventBridge, scheme, e.raw, fmt.Errorf("%w: the CloudEvent has no data", ErrMissingBody))
 	}
-	body, err := jsonMember(e.data)
+	body, err := jsonMember(data)
 	if err != nil {
-		return refusal(SourceEventBridge, scheme, e.data, fmt.Errorf("%w: data is a string that is not JSON (%w)", ErrInvalidBody, err))
+		return refusal(SourceEventBridge, scheme, data, fmt.Errorf("%w: data is a string that is not JSON (%w)", ErrInvalidBody, err))
 	}
 	return opened{source: SourceEventBridge, ids: scheme, body: body}
 }
@@ -152,13 +153,14 @@ func openCustomEvent(e element) opened {
 // openTimer reads a timer trigger event, whose configured payload arrives as a
 // string holding JSON: one intent or an array of them.
 func openTimer(e element) opened {
-	scheme := timerIDs(str(e.triggerName), str(e.triggerTime))
-	if !has(e.payload) {
+	scheme := timerIDs(str(e.env[envTriggerName]), str(e.env[envTriggerTime]))
+	payload := e.env[envPayload]
+	if !has(payload) {
 		return refusal(SourceTimer, scheme, e.raw, fmt.Errorf("%w: the timer event has no payload", ErrMissingBody))
 	}
-	body, err := jsonMember(e.payload)
+	body, err := jsonMember(payload)
 	if err != nil {
-		return refusal(SourceTimer, scheme, e.payload,
+		return refusal(SourceTimer, scheme, payload,
 			fmt.Errorf("%w: the timer payload is not JSON (%w); configure the trigger's payload as an intent or an array of intents", ErrInvalidBody, err))
 	}
 	return opened{source: SourceTimer, ids: scheme, body: body}
@@ -224,10 +226,12 @@ func (o opened) element(raw []byte, i int) Message {
 // its CloudEvent id, not an intent's correlation id, so it has no IntentID.
 func (o opened) message(body []byte, index int, inArray bool, h intentHead) Message {
 	intentID := ""
-	// What actiontrail.IsActionTrail decides, from the type already read.
-	event := actiontrail.IsType(string(memberText(h.typ)))
+	// What actiontrail.IsActionTrail decides, from the type already read
+	// (an intent has none: IsType, which splits it, is not asked then).
+	typ := memberText(h[headType])
+	event := len(typ) > 0 && actiontrail.IsType(string(typ))
 	if !event {
-		intentID = str(h.id)
+		intentID = str(h[headID])
 	}
 	return Message{
 		ID:       o.ids.name(index, inArray, intentID, body),
@@ -256,19 +260,19 @@ func unknownPayload(payload []byte, err error) Message {
 // readHead reads an intent object's head, strictly (see wire.read): err is
 // Check's verdict on body.
 func readHead(body []byte) (h intentHead, err error) {
-	return h, strictRead(intentHeadWire, body, &h)
+	return h, strictRead(intentHeadWire, body, h[:])
 }
 
 // attempt is the number of this delivery: retry.attempt+1 for a deferred
 // message, else 1. It reads leniently: a retry that is not an object, or
 // an attempt that is not a whole number, must not lose the message.
 func (h intentHead) attempt() int {
-	var r retryHead
+	var attempt [1]jsontext.Value
 	// retry is part of an object read strictly already: it reads.
-	if firstByte(h.retry) != '{' || retryWire.read(h.retry, &r) != nil {
+	if retry := h[headRetry]; firstByte(retry) != '{' || retryWire.read(retry, attempt[:]) != nil {
 		return 1
 	}
-	if n, ok := wholeNumber(r.attempt); ok && n > 0 {
+	if n, ok := wholeNumber(attempt[0]); ok && n > 0 {
 		return int(min(n, math.MaxInt32-1)) + 1
 	}
 	return 1

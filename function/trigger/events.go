@@ -27,12 +27,40 @@ import (
 // reflection into structs: an envelope is read once, and the values are
 // slices of the payload, not copies.
 
-// cloudEvent is an EventBridge CloudEvent. It is an MNS queue message when
-// typ is mnsEventType (data is then an mnsMessage), or a custom event that
-// carries its intent in data: a JSON object, an array of them, or a string
-// holding either.
-type cloudEvent struct {
-	specVersion, id, source, typ, data jsontext.Value
+// envelope is the members of one element that tell the shapes apart, read
+// in one pass: the members of each wire type at once (their names never
+// clash), each at its index below.
+type envelope [envelopeMembers]jsontext.Value
+
+const (
+	// An EventBridge CloudEvent. It is an MNS queue message when its type is
+	// mnsEventType (data is then an mnsMessage), or a custom event that
+	// carries its intent in data: a JSON object, an array of them, or a
+	// string holding either.
+	envSpecVersion = iota
+	envID
+	envSource
+	envType
+	envData
+	// An element of a batch delivered with the RawData schema: an
+	// mnsMessage without its CloudEvent.
+	envMessageID
+	envMessageBody
+	// A timer trigger's event. payload is the trigger's configured text:
+	// here a string holding an intent or an array of them.
+	envTriggerTime
+	envTriggerName
+	envPayload
+	// An intent sent directly (see intentHead).
+	envAction
+	envelopeMembers
+)
+
+var envelopeWire = wire{
+	envSpecVersion: "specversion", envID: "id", envSource: "source", envType: "type", envData: "data",
+	envMessageID: "messageId", envMessageBody: "messageBody",
+	envTriggerTime: "triggerTime", envTriggerName: "triggerName", envPayload: "payload",
+	envAction: "action",
 }
 
 // mnsEventType is the CloudEvent type EventBridge gives a message read from
@@ -42,61 +70,57 @@ const mnsEventType = "mns:Queue:SendMessage"
 
 // mnsMessage is the data of an MNS CloudEvent, and one element of a batch
 // delivered with the RawData schema (whose requestId this package does not
-// read). messageBody is a string holding the intent JSON, or base64 of it
-// when the trigger's IsBase64Decode is off.
+// read). body is a string holding the intent JSON, or base64 of it when the
+// trigger's IsBase64Decode is off.
 type mnsMessage struct {
-	messageID, messageBody jsontext.Value
+	id, body jsontext.Value
 }
 
-var mnsMessageWire = wire[mnsMessage]{
-	{"messageId", func(m *mnsMessage) *jsontext.Value { return &m.messageID }},
-	{"messageBody", func(m *mnsMessage) *jsontext.Value { return &m.messageBody }},
+var mnsMessageWire = wire{"messageId", "messageBody"}
+
+// readMNSMessage reads data, an object that has been read strictly as part
+// of its element already (so it reads).
+func readMNSMessage(data []byte) (m mnsMessage, ok bool) {
+	var v [2]jsontext.Value
+	if mnsMessageWire.read(data, v[:]) != nil {
+		return m, false
+	}
+	return mnsMessage{id: v[0], body: v[1]}, true
 }
 
-// timerEvent is what a timer trigger sends. payload is the trigger's
-// configured text: here a string holding an intent or an array of them.
-type timerEvent struct {
-	triggerTime, triggerName, payload jsontext.Value
-}
+// intentHead is the part of an intent this package reads: its id names its
+// message, its retry's attempt counts the deliveries of a deferred one, and
+// its type tells an ActionTrail event, which is carried like an intent,
+// from one. Validating the intent is the intent package's job.
+type intentHead [headMembers]jsontext.Value
 
-// intentHead is the part of an intent this package reads: id names its
-// message, retry (its attempt) counts the deliveries of a deferred one, and
-// typ tells an ActionTrail event, which is carried like an intent, from one.
-// Validating the intent is the intent package's job.
-type intentHead struct {
-	id, typ, retry jsontext.Value
-}
+const (
+	headID = iota
+	headType
+	headRetry
+	headMembers
+)
 
-var intentHeadWire = wire[intentHead]{
-	{"id", func(h *intentHead) *jsontext.Value { return &h.id }},
-	{"type", func(h *intentHead) *jsontext.Value { return &h.typ }},
-	{"retry", func(h *intentHead) *jsontext.Value { return &h.retry }},
-}
+var intentHeadWire = wire{headID: "id", headType: "type", headRetry: "retry"}
 
-// retryHead is the part of an intent's retry object this package reads.
-// attempt is raw because 3, 3.0 and 3e0 all count (see wholeNumber).
-type retryHead struct {
-	attempt jsontext.Value
-}
+// retryWire is the member of an intent's retry object this package reads:
+// its attempt, raw because 3, 3.0 and 3e0 all count (see wholeNumber).
+var retryWire = wire{"attempt"}
 
-var retryWire = wire[retryHead]{
-	{"attempt", func(r *retryHead) *jsontext.Value { return &r.attempt }},
-}
+// wire is the table of a wire type: the names of the members this package
+// reads, exactly as sent. The tables are package variables, built once.
+type wire []string
 
-// wire is the table of a wire type T: the members this package reads, each
-// with where its raw value goes. The tables are package variables, built once.
-type wire[T any] []struct {
-	name string
-	at   func(*T) *jsontext.Value
-}
-
-// read reads raw, which must be one JSON object, into v: each member the
-// table lists, raw; the others are left aside. It reads the whole of raw
-// strictly, as strictjson.Check does (a repeated name, invalid UTF-8 or
-// whitespace JSON does not allow is refused, at any depth), so err is nil
-// exactly when Check's verdict is. The error may be worded differently from
-// Check's: see strictRead.
-func (w wire[T]) read(raw []byte, v *T) error {
+// read reads raw, which must be one JSON object, into vals: the value of
+// the member named w[i], raw, into vals[i] (nil when absent); the other
+// members are left aside. It reads the whole of raw strictly, as
+// strictjson.Check does (a repeated name, invalid UTF-8 or whitespace JSON
+// does not allow is refused, at any depth), so err is nil exactly when
+// Check's verdict is; see strictRead for its wording.
+//
+// vals is a slice of the caller's array, not a struct filled through
+// pointers, so that it stays on the caller's stack.
+func (w wire) read(raw []byte, vals []jsontext.Value) error {
 	d := strictjson.NewDecoder(raw)
 	defer d.Release()
 	tok, err := d.ReadToken()
@@ -119,7 +143,7 @@ func (w wire[T]) read(raw []byte, v *T) error {
 		if i := w.index(name); i >= 0 {
 			// Capped: a value becomes a message's Body, and appending to it
 			// must not write over the rest of the payload.
-			*w[i].at(v) = val[:len(val):len(val)]
+			vals[i] = val[:len(val):len(val)]
 		}
 	}
 	if _, err := d.ReadToken(); err != nil {
@@ -135,22 +159,22 @@ var errNotObject = &strictjson.Error{Code: strictjson.CodeMalformed, Message: "n
 // index is the place in the table of the member named by quoted (a JSON
 // string, as read), or -1. An escaped name ("\u0069d") means what its text
 // says, as it does to json v2.
-func (w wire[T]) index(quoted jsontext.Value) int {
+func (w wire) index(quoted jsontext.Value) int {
 	name := unquoted(quoted)
 	for i := range w {
-		if string(name) == w[i].name {
+		if string(name) == w[i] {
 			return i
 		}
 	}
 	return -1
 }
 
-// strictRead reads raw with w into v. On a refusal its error is Check's (the
-// same error the element would have been refused with before it was read
-// member by member), so that a refusal reads the same whichever way raw was
-// read; should Check find nothing wrong, read's own error is kept.
-func strictRead[T any](w wire[T], raw []byte, v *T) error {
-	err := w.read(raw, v)
+// strictRead reads raw with w into vals. On a refusal its error is Check's
+// (the error the element was refused with before it was read member by
+// member), so that a refusal reads the same whichever way raw was read;
+// should Check find nothing wrong, read's own error is kept.
+func strictRead(w wire, raw []byte, vals []jsontext.Value) error {
+	err := w.read(raw, vals)
 	if err == nil {
 		return nil
 	}

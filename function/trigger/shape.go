@@ -63,29 +63,6 @@ const (
 	kindIntent
 )
 
-// members is every top-level member that tells the shapes apart, read in
-// one pass: the members of each wire type at once (their names never clash).
-type members struct {
-	cloudEvent
-	mnsMessage // RawData
-	timerEvent
-	action jsontext.Value // a direct intent (see intentHead)
-}
-
-var membersWire = wire[members]{
-	{"specversion", func(m *members) *jsontext.Value { return &m.specVersion }},
-	{"id", func(m *members) *jsontext.Value { return &m.id }},
-	{"source", func(m *members) *jsontext.Value { return &m.source }},
-	{"type", func(m *members) *jsontext.Value { return &m.typ }},
-	{"data", func(m *members) *jsontext.Value { return &m.data }},
-	{"messageId", func(m *members) *jsontext.Value { return &m.messageID }},
-	{"messageBody", func(m *members) *jsontext.Value { return &m.messageBody }},
-	{"triggerTime", func(m *members) *jsontext.Value { return &m.triggerTime }},
-	{"triggerName", func(m *members) *jsontext.Value { return &m.triggerName }},
-	{"payload", func(m *members) *jsontext.Value { return &m.payload }},
-	{"action", func(m *members) *jsontext.Value { return &m.action }},
-}
-
 // element is one element of a payload, classified.
 type element struct {
 	raw  jsontext.Value
@@ -93,7 +70,7 @@ type element struct {
 	// err is set when the element is not strict JSON (strictjson.Check's
 	// verdict): it is then refused on its own, and kind is kindUnknown.
 	err error
-	members
+	env envelope
 	// mns is a CloudEvent's data read as an MNS message's (zero when it is
 	// not an object); only an MNS CloudEvent uses it.
 	mns mnsMessage
@@ -107,19 +84,19 @@ func classify(raw jsontext.Value) element {
 		e.err = strictjson.Check(raw)
 		return e
 	}
-	if e.err = strictRead(membersWire, raw, &e.members); e.err != nil {
+	if e.err = strictRead(envelopeWire, raw, e.env[:]); e.err != nil {
 		return e
 	}
-	switch {
-	case has(e.specVersion):
+	switch env := &e.env; {
+	case has(env[envSpecVersion]):
 		e.kind = e.cloudEventKind()
-	case has(e.messageBody) || has(e.messageID):
+	case has(env[envMessageBody]) || has(env[envMessageID]):
 		e.kind = kindRawData
-	case has(e.triggerTime) && has(e.triggerName):
+	case has(env[envTriggerTime]) && has(env[envTriggerName]):
 		e.kind = kindTimer
-	case has(e.action):
+	case has(env[envAction]):
 		e.kind = kindIntent
-	case has(e.typ) && has(e.source) && has(e.id):
+	case has(env[envType]) && has(env[envSource]) && has(env[envID]):
 		// A CloudEvent whose producer left out specversion.
 		e.kind = e.cloudEventKind()
 	}
@@ -130,12 +107,15 @@ func classify(raw jsontext.Value) element {
 // data of an MNS one.
 func (e *element) cloudEventKind() kind {
 	// data is part of an element read strictly already: it reads.
-	dataIsObject := firstByte(e.data) == '{' && mnsMessageWire.read(e.data, &e.mns) == nil
+	dataIsObject := false
+	if data := e.env[envData]; firstByte(data) == '{' {
+		e.mns, dataIsObject = readMNSMessage(data)
+	}
 	// data carrying messageBody is an MNS message whatever its type says: an
 	// intent never has that key, so reading it as one could only fail.
-	typ := memberText(e.typ)
+	typ := memberText(e.env[envType])
 	switch {
-	case string(typ) == mnsEventType || (dataIsObject && has(e.mns.messageBody)):
+	case string(typ) == mnsEventType || (dataIsObject && has(e.mns.body)):
 		return kindMNSEvent
 	case actiontrail.IsType(string(typ)):
 		return kindActionTrail
