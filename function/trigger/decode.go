@@ -31,6 +31,48 @@ func Decode(payload []byte) []Message {
 	// One copy, so that no message aliases the caller's buffer; every body
 	// below is a slice of it (or, for a string body, its unquoted text).
 	payload = bytes.Clone(payload)
+	if msgs, ok := decodeWhole(payload); ok {
+		return msgs
+	}
+	return decodeElements(payload)
+}
+
+// decodeWhole is Decode for a payload that reads strictly as a whole, which
+// is what triggers send: one pass, each element's envelope read as it
+// comes. ok is false when anything in the payload is refused, or its first
+// element is of no known shape; decodeElements, which judges each element
+// alone, then says why.
+func decodeWhole(payload []byte) (msgs []Message, ok bool) {
+	d := strictjson.NewDecoder(payload)
+	defer d.Release()
+	inArray := d.PeekKind() == '['
+	if inArray {
+		if _, err := d.ReadToken(); err != nil {
+			return nil, false
+		}
+	}
+	msgs = []Message{}
+	for i := 0; !inArray || d.PeekKind() != ']'; i++ {
+		e, err := readElement(d, payload)
+		if err != nil || (i == 0 && e.kind == kindUnknown) {
+			return nil, false
+		}
+		msgs = open(e, i, inArray).appendMessages(msgs)
+		if !inArray {
+			break
+		}
+	}
+	if inArray {
+		if _, err := d.ReadToken(); err != nil {
+			return nil, false
+		}
+	}
+	return msgs, d.End() == nil
+}
+
+// decodeElements is Decode for any payload: split, then each element read
+// on its own, so that one that breaks a strict rule costs only itself.
+func decodeElements(payload []byte) []Message {
 	vals, inArray, err := strictjson.Values(payload)
 	if err != nil {
 		return []Message{unknownPayload(payload, fmt.Errorf("%w: the payload is not JSON: %w; %s", ErrUnknownShape, err, accepted))}
@@ -66,7 +108,7 @@ func Decode(payload []byte) []Message {
 type opened struct {
 	source string
 	ids    ids
-	body   []byte
+	body   intentBody
 	// err is set when there is no usable body; carried is then what the one
 	// message standing for the element carries on instead.
 	err     error
@@ -92,16 +134,17 @@ func open(e element, index int, inArray bool) opened {
 	case kindMNSEvent:
 		return openMNSEvent(e)
 	case kindRawData:
-		return openMNSMessage(envelopeID(e.raw, e.env[envMessageID]), mnsMessage{id: e.env[envMessageID], body: e.env[envMessageBody]}, e.raw)
+		m := mnsMessage{mnsMessageID: e.env[envMessageID], mnsMessageBody: e.env[envMessageBody]}
+		return openMNSMessage(envelopeID(e.raw, m[mnsMessageID]), m, e.raw)
 	case kindCustomEvent:
 		return openCustomEvent(e)
 	case kindActionTrail:
 		// The event is the message: its id names it, and it is read whole.
-		return opened{source: SourceEventBridge, ids: ids{envelope: envelopeID(e.raw, e.env[envID])}, body: e.raw}
+		return opened{source: SourceEventBridge, ids: ids{envelope: envelopeID(e.raw, e.env[envID])}, body: intentBody{text: e.raw}}
 	case kindTimer:
 		return openTimer(e)
 	case kindIntent:
-		return opened{source: SourceDirect, body: e.raw}
+		return opened{source: SourceDirect, body: intentBody{text: e.raw}}
 	}
 	return refusal(SourceUnknown, ids{}, e.raw,
 		fmt.Errorf("%w: element %d is %s; %s", ErrUnknownShape, index, describe(e.raw), accepted))
@@ -110,7 +153,7 @@ func open(e element, index int, inArray bool) opened {
 // openMNSEvent reads an MNS message from its CloudEvent. The id is the MNS
 // message id, which stays the same when EventBridge delivers the message again.
 func openMNSEvent(e element) opened {
-	id := envelopeID(e.raw, e.mns.id, e.env[envID])
+	id := envelopeID(e.raw, e.mns[mnsMessageID], e.env[envID])
 	switch {
 	case !has(e.env[envData]):
 		return refusal(SourceMNS, ids{envelope: id}, e.raw, fmt.Errorf("%w: the MNS CloudEvent has no data", ErrMissingBody))
@@ -125,12 +168,13 @@ func openMNSEvent(e element) opened {
 // element; envelope is what a message without a body carries on instead.
 func openMNSMessage(id string, m mnsMessage, envelope jsontext.Value) opened {
 	scheme := ids{envelope: id}
-	if !has(m.body) {
+	raw := m[mnsMessageBody]
+	if !has(raw) {
 		return refusal(SourceMNS, scheme, envelope, fmt.Errorf("%w: messageBody is missing", ErrMissingBody))
 	}
-	body, err := mnsBody(m.body)
+	body, err := mnsBody(raw)
 	if err != nil {
-		return refusal(SourceMNS, scheme, m.body, err)
+		return refusal(SourceMNS, scheme, raw, err)
 	}
 	return opened{source: SourceMNS, ids: scheme, body: body}
 }
@@ -175,14 +219,15 @@ func (o opened) appendMessages(msgs []Message) []Message {
 	if o.err != nil {
 		return append(msgs, o.failed(o.ids.refused(o.carried), o.carried, o.err))
 	}
-	body := o.body
-	if firstByte(body) == '{' {
+	body := o.body.text
+	if !o.body.read && firstByte(body) == '{' {
 		// The common case, one intent, read once; a body that does not read
 		// is refused below, in the words of a full split.
-		if h, err := readHead(body); err == nil {
-			// The body as it came, surrounding whitespace included: byte-exact.
-			return append(msgs, o.message(body, 0, false, h))
-		}
+		o.body.head, o.body.read = readHead(body)
+	}
+	if o.body.read {
+		// The body as it came, surrounding whitespace included: byte-exact.
+		return append(msgs, o.message(body, 0, false, o.body.head))
 	}
 	elems, inArray, err := strictjson.Values(body)
 	switch {
@@ -213,8 +258,9 @@ func (o opened) element(raw []byte, i int) Message {
 		return o.failed(o.ids.name(i, true, "", raw), raw,
 			fmt.Errorf("%w: element %d of the body is %s, not an intent object", ErrInvalidBody, i, describe(raw)))
 	}
-	h, err := readHead(raw)
-	if err != nil {
+	h, ok := readHead(raw)
+	if !ok {
+		err := strictjson.Check(raw)
 		return o.failed(o.ids.name(i, true, "", raw), raw, fmt.Errorf("%w: element %d of the body: %w", ErrInvalidBody, i, err))
 	}
 	return o.message(raw, i, true, h)
@@ -228,10 +274,10 @@ func (o opened) message(body []byte, index int, inArray bool, h intentHead) Mess
 	intentID := ""
 	// What actiontrail.IsActionTrail decides, from the type already read
 	// (an intent has none: IsType, which splits it, is not asked then).
-	typ := memberText(h[headType])
+	typ := memberText(h.members[headType])
 	event := len(typ) > 0 && actiontrail.IsType(string(typ))
 	if !event {
-		intentID = str(h[headID])
+		intentID = str(h.members[headID])
 	}
 	return Message{
 		ID:       o.ids.name(index, inArray, intentID, body),
@@ -257,22 +303,21 @@ func unknownPayload(payload []byte, err error) Message {
 	return refusal(SourceUnknown, ids{}, trimmed, err).appendMessages(nil)[0]
 }
 
-// readHead reads an intent object's head, strictly (see wire.read): err is
-// Check's verdict on body.
-func readHead(body []byte) (h intentHead, err error) {
-	return h, strictRead(intentHeadWire, body, h[:])
+// readHead reads an intent object's head, strictly (see wire.read): ok is
+// false when body does not read (Check says why).
+func readHead(body []byte) (h intentHead, ok bool) {
+	return h, intentHeadWire.read(body, h.members[:], h.retry[:]) == nil
 }
 
 // attempt is the number of this delivery: retry.attempt+1 for a deferred
 // message, else 1. It reads leniently: a retry that is not an object, or
 // an attempt that is not a whole number, must not lose the message.
 func (h intentHead) attempt() int {
-	var attempt [1]jsontext.Value
-	// retry is part of an object read strictly already: it reads.
-	if retry := h[headRetry]; firstByte(retry) != '{' || retryWire.read(retry, attempt[:]) != nil {
+	// A retry that is an object has been read (h.retry).
+	if firstByte(h.members[headRetry]) != '{' {
 		return 1
 	}
-	if n, ok := wholeNumber(attempt[0]); ok && n > 0 {
+	if n, ok := wholeNumber(h.retry[0]); ok && n > 0 {
 		return int(min(n, math.MaxInt32-1)) + 1
 	}
 	return 1

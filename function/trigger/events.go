@@ -57,10 +57,15 @@ const (
 )
 
 var envelopeWire = wire{
-	envSpecVersion: "specversion", envID: "id", envSource: "source", envType: "type", envData: "data",
-	envMessageID: "messageId", envMessageBody: "messageBody",
-	envTriggerTime: "triggerTime", envTriggerName: "triggerName", envPayload: "payload",
-	envAction: "action",
+	names: []string{
+		envSpecVersion: "specversion", envID: "id", envSource: "source", envType: "type", envData: "data",
+		envMessageID: "messageId", envMessageBody: "messageBody",
+		envTriggerTime: "triggerTime", envTriggerName: "triggerName", envPayload: "payload",
+		envAction: "action",
+	},
+	// A CloudEvent's data is an MNS message's when it carries messageBody:
+	// read on the way.
+	nest: envData, inner: &mnsMessageWire,
 }
 
 // mnsEventType is the CloudEvent type EventBridge gives a message read from
@@ -70,29 +75,28 @@ const mnsEventType = "mns:Queue:SendMessage"
 
 // mnsMessage is the data of an MNS CloudEvent, and one element of a batch
 // delivered with the RawData schema (whose requestId this package does not
-// read). body is a string holding the intent JSON, or base64 of it when the
-// trigger's IsBase64Decode is off.
-type mnsMessage struct {
-	id, body jsontext.Value
-}
+// read). Its body is a string holding the intent JSON, or base64 of it when
+// the trigger's IsBase64Decode is off.
+type mnsMessage [mnsMembers]jsontext.Value
 
-var mnsMessageWire = wire{"messageId", "messageBody"}
+const (
+	mnsMessageID = iota
+	mnsMessageBody
+	mnsMembers
+)
 
-// readMNSMessage reads data, an object that has been read strictly as part
-// of its element already (so it reads).
-func readMNSMessage(data []byte) (m mnsMessage, ok bool) {
-	var v [2]jsontext.Value
-	if mnsMessageWire.read(data, v[:]) != nil {
-		return m, false
-	}
-	return mnsMessage{id: v[0], body: v[1]}, true
-}
+var mnsMessageWire = wire{names: []string{mnsMessageID: "messageId", mnsMessageBody: "messageBody"}, nest: -1}
 
 // intentHead is the part of an intent this package reads: its id names its
 // message, its retry's attempt counts the deliveries of a deferred one, and
 // its type tells an ActionTrail event, which is carried like an intent,
 // from one. Validating the intent is the intent package's job.
-type intentHead [headMembers]jsontext.Value
+type intentHead struct {
+	members [headMembers]jsontext.Value
+	// retry is the retry object's member: its attempt, raw because 3, 3.0
+	// and 3e0 all count (see wholeNumber).
+	retry [1]jsontext.Value
+}
 
 const (
 	headID = iota
@@ -101,55 +105,79 @@ const (
 	headMembers
 )
 
-var intentHeadWire = wire{headID: "id", headType: "type", headRetry: "retry"}
-
-// retryWire is the member of an intent's retry object this package reads:
-// its attempt, raw because 3, 3.0 and 3e0 all count (see wholeNumber).
-var retryWire = wire{"attempt"}
+var intentHeadWire = wire{
+	names: []string{headID: "id", headType: "type", headRetry: "retry"},
+	nest:  headRetry, inner: &wire{names: []string{"attempt"}, nest: -1},
+}
 
 // wire is the table of a wire type: the names of the members this package
-// reads, exactly as sent. The tables are package variables, built once.
-type wire []string
+// reads, exactly as sent, and the one member (nest, -1 for none) whose
+// value, when it is an object, is read on the way with its own table
+// (inner), so that it is not read twice. The tables are package variables,
+// built once.
+type wire struct {
+	names []string
+	nest  int
+	inner *wire
+}
 
-// read reads raw, which must be one JSON object, into vals: the value of
-// the member named w[i], raw, into vals[i] (nil when absent); the other
-// members are left aside. It reads the whole of raw strictly, as
-// strictjson.Check does (a repeated name, invalid UTF-8 or whitespace JSON
-// does not allow is refused, at any depth), so err is nil exactly when
-// Check's verdict is; see strictRead for its wording.
+// read reads raw, which must be one JSON object, into vals (the value of
+// the member named w.names[i], raw, goes into vals[i]; nil when absent) and
+// the nested object's members into inner; the other members are left aside.
+// It reads the whole of raw strictly, as strictjson.Check does (a repeated
+// name, invalid UTF-8 or whitespace JSON does not allow is refused, at any
+// depth), so err is nil exactly when Check's verdict is; see strictRead for
+// its wording.
 //
-// vals is a slice of the caller's array, not a struct filled through
-// pointers, so that it stays on the caller's stack.
-func (w wire) read(raw []byte, vals []jsontext.Value) error {
+// vals and inner are slices of the caller's arrays, not structs filled
+// through pointers, so that what is read stays on the caller's stack.
+func (w *wire) read(raw []byte, vals, inner []jsontext.Value) error {
 	d := strictjson.NewDecoder(raw)
 	defer d.Release()
+	if _, err := w.readFrom(d, raw, vals, inner); err != nil {
+		return err
+	}
+	return d.End()
+}
+
+// readFrom reads the object that comes next in d, whose text is text, as
+// read does, and returns its bytes.
+func (w *wire) readFrom(d *strictjson.Decoder, text []byte, vals, inner []jsontext.Value) (jsontext.Value, error) {
 	tok, err := d.ReadToken()
 	switch {
 	case err != nil:
-		return err
+		return nil, err
 	case tok.Kind() != '{':
-		return errNotObject
+		return nil, errNotObject
 	}
+	start := d.Offset() - 1
 	for d.PeekKind() != '}' {
 		// A name read as a value is its quoted bytes, compared without a copy.
 		name, err := d.ReadValue()
 		if err != nil {
-			return err
+			return nil, err
 		}
-		val, err := d.ReadValue()
+		i := w.index(name)
+		var val jsontext.Value
+		if i >= 0 && i == w.nest && d.PeekKind() == '{' {
+			val, err = w.inner.readFrom(d, text, inner, nil)
+		} else {
+			val, err = d.ReadValue()
+		}
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if i := w.index(name); i >= 0 {
+		if i >= 0 {
 			// Capped: a value becomes a message's Body, and appending to it
 			// must not write over the rest of the payload.
 			vals[i] = val[:len(val):len(val)]
 		}
 	}
 	if _, err := d.ReadToken(); err != nil {
-		return err
+		return nil, err
 	}
-	return d.End()
+	end := d.Offset()
+	return text[start:end:end], nil
 }
 
 // errNotObject is read's refusal of a value that is not an object; callers
@@ -159,22 +187,22 @@ var errNotObject = &strictjson.Error{Code: strictjson.CodeMalformed, Message: "n
 // index is the place in the table of the member named by quoted (a JSON
 // string, as read), or -1. An escaped name ("\u0069d") means what its text
 // says, as it does to json v2.
-func (w wire) index(quoted jsontext.Value) int {
+func (w *wire) index(quoted jsontext.Value) int {
 	name := unquoted(quoted)
-	for i := range w {
-		if string(name) == w[i] {
+	for i := range w.names {
+		if string(name) == w.names[i] {
 			return i
 		}
 	}
 	return -1
 }
 
-// strictRead reads raw with w into vals. On a refusal its error is Check's
-// (the error the element was refused with before it was read member by
-// member), so that a refusal reads the same whichever way raw was read;
+// strictRead reads raw with w, as read does. On a refusal its error is
+// Check's (the error the element was refused with before it was read member
+// by member), so that a refusal reads the same whichever way raw was read;
 // should Check find nothing wrong, read's own error is kept.
-func strictRead(w wire, raw []byte, vals []jsontext.Value) error {
-	err := w.read(raw, vals)
+func strictRead(w *wire, raw []byte, vals, inner []jsontext.Value) error {
+	err := w.read(raw, vals, inner)
 	if err == nil {
 		return nil
 	}

@@ -76,46 +76,65 @@ type element struct {
 	mns mnsMessage
 }
 
-// classify reads one element strictly and decides its kind. An element that
-// is not a JSON object is of unknown kind.
+// classify reads one element, alone, strictly and decides its kind. An
+// element that is not a JSON object is of unknown kind; one that does not
+// read has err set, Check's verdict.
 func classify(raw jsontext.Value) element {
-	e := element{raw: raw}
 	if firstByte(raw) != '{' {
-		e.err = strictjson.Check(raw)
-		return e
+		return element{raw: raw, err: strictjson.Check(raw)}
 	}
-	if e.err = strictRead(envelopeWire, raw, e.env[:]); e.err != nil {
-		return e
+	var e element
+	if e.err = strictRead(&envelopeWire, raw, e.env[:], e.mns[:]); e.err != nil {
+		return element{raw: raw, err: e.err}
 	}
-	switch env := &e.env; {
-	case has(env[envSpecVersion]):
-		e.kind = e.cloudEventKind()
-	case has(env[envMessageBody]) || has(env[envMessageID]):
-		e.kind = kindRawData
-	case has(env[envTriggerTime]) && has(env[envTriggerName]):
-		e.kind = kindTimer
-	case has(env[envAction]):
-		e.kind = kindIntent
-	case has(env[envType]) && has(env[envSource]) && has(env[envID]):
-		// A CloudEvent whose producer left out specversion.
-		e.kind = e.cloudEventKind()
-	}
+	e.raw = raw
+	e.kind = e.kindOf()
 	return e
 }
 
-// cloudEventKind tells an MNS CloudEvent from a custom one, and reads the
-// data of an MNS one.
-func (e *element) cloudEventKind() kind {
-	// data is part of an element read strictly already: it reads.
-	dataIsObject := false
-	if data := e.env[envData]; firstByte(data) == '{' {
-		e.mns, dataIsObject = readMNSMessage(data)
+// readElement reads the element that comes next in d (text is what d
+// reads), strictly, and decides its kind, as classify does; err is d's
+// refusal. It is how a payload that reads strictly as a whole is read, in
+// one pass.
+func readElement(d *strictjson.Decoder, text []byte) (e element, err error) {
+	if d.PeekKind() != '{' {
+		v, err := d.ReadValue()
+		return element{raw: v[:len(v):len(v)]}, err
 	}
+	if e.raw, err = envelopeWire.readFrom(d, text, e.env[:], e.mns[:]); err != nil {
+		return element{}, err
+	}
+	e.kind = e.kindOf()
+	return e, nil
+}
+
+// kindOf decides the kind of an element from its members, read.
+func (e *element) kindOf() kind {
+	switch env := &e.env; {
+	case has(env[envSpecVersion]):
+		return e.cloudEventKind()
+	case has(env[envMessageBody]) || has(env[envMessageID]):
+		return kindRawData
+	case has(env[envTriggerTime]) && has(env[envTriggerName]):
+		return kindTimer
+	case has(env[envAction]):
+		return kindIntent
+	case has(env[envType]) && has(env[envSource]) && has(env[envID]):
+		// A CloudEvent whose producer left out specversion.
+		return e.cloudEventKind()
+	}
+	return kindUnknown
+}
+
+// cloudEventKind tells an MNS CloudEvent from a custom one.
+func (e *element) cloudEventKind() kind {
+	// An object data has been read as an MNS message's already (e.mns).
+	dataIsObject := firstByte(e.env[envData]) == '{'
 	// data carrying messageBody is an MNS message whatever its type says: an
 	// intent never has that key, so reading it as one could only fail.
 	typ := memberText(e.env[envType])
 	switch {
-	case string(typ) == mnsEventType || (dataIsObject && has(e.mns.body)):
+	case string(typ) == mnsEventType || (dataIsObject && has(e.mns[mnsMessageBody])):
 		return kindMNSEvent
 	case actiontrail.IsType(string(typ)):
 		return kindActionTrail
