@@ -346,8 +346,9 @@ func enumMessage(v string, allowed []string) string {
 // violation: callers treat "" as "not given" before calling.
 func ValidateName(field, s string) *Error {
 	code := CodeInvalidImageName
-	last := field[strings.LastIndex(field, ".")+1:]
-	if strings.HasPrefix(strings.ToLower(last), "imagefamil") {
+	// Compared folded in place: ToLower would copy the name on every call.
+	const family = "imagefamil"
+	if last := field[strings.LastIndex(field, ".")+1:]; len(last) >= len(family) && strings.EqualFold(last[:len(family)], family) {
 		code = CodeInvalidImageFamily
 	}
 	if msg := nameProblem(s, false); msg != "" {
