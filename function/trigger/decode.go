@@ -24,9 +24,11 @@ import (
 // retry.attempt+1 when the intent carries the retry object of a deferred
 // message; the intent is otherwise not validated here.
 //
-// The way is one-directional: split the payload, name its shape (shape.go),
+// The way is one-directional: read the payload's elements (in one pass when
+// it reads strictly as a whole, else one by one), name its shape (shape.go),
 // open each element's envelope to find its body (body.go), cut the body into
-// messages, each named by ids.go.
+// messages, each named by ids.go. Envelopes are read by the tables of
+// events.go.
 func Decode(payload []byte) []Message {
 	// One copy, so that no message aliases the caller's buffer; every body
 	// below is a slice of it (or, for a string body, its unquoted text).
