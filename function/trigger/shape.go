@@ -181,7 +181,8 @@ func payloadShape(vals [][]byte, inArray bool) (shape Shape, first element, at i
 }
 
 // detect names the shape of a payload, for the tests (the golden files name
-// it); Decode makes the same decision, in payloadShape.
+// it); Decode makes the same decision, in payloadShape (or, for a payload it
+// reads in one pass, on its first element's kind, which is the same).
 func detect(payload []byte) Shape {
 	vals, inArray, err := strictjson.Values(payload)
 	if err != nil {
