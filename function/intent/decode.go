@@ -30,30 +30,29 @@ import (
 // problem with the text itself, such as a repeated name), and the intent as
 // far as it decoded.
 func Decode(body []byte) (Intent, error) {
-	var in Intent
-	var errs Errors
-	d := strictjson.NewDecoder(body)
-	defer d.Release()
-	tok, err := d.ReadToken()
+	r := newReader(body)
+	defer r.Release()
+	in, errs := &r.in, &r.errs
+	tok, err := r.ReadToken()
 	switch {
 	case err == io.EOF:
 		errs.add(CodeMalformed, "", "the body is empty; an intent is a JSON object")
-		return in, errs
+		return *in, *errs
 	case err != nil:
 		errs.refused(err, "an intent is a JSON object, got invalid JSON")
-		return in, errs
+		return *in, *errs
 	case tok.Kind() == '[':
 		errs.add(CodeMalformed, "", "a JSON array is not an intent: one intent per message (the trigger layer splits arrays)")
-		return in, errs
+		return *in, *errs
 	case tok.Kind() != '{':
 		errs.add(CodeMalformed, "", "an intent is a JSON object, got %s", strictjson.KindName(tok.Kind()))
-		return in, errs
+		return *in, *errs
 	}
-	if !decodeMembers(d, "", &in, &decodeTables().intent, &errs) {
-		return in, errs
+	if !decodeMembers(r, "", in, &decodeTables().intent) {
+		return *in, *errs
 	}
-	at := d.Offset()
-	if err := d.End(); err != nil {
+	at := r.Offset()
+	if err := r.End(); err != nil {
 		at += int64(len(body[at:]) - len(bytes.TrimLeft(body[at:], jsonSpace)))
 		var e *strictjson.Error
 		if errors.As(err, &e) && e.Code == strictjson.CodeMalformed {
@@ -61,7 +60,7 @@ func Decode(body []byte) (Intent, error) {
 		} else {
 			errs.refused(err, "")
 		}
-		return in, errs
+		return *in, *errs
 	}
 	if len(in.ImageFamilies) == 0 {
 		// [] and absent mean the same; keeping nil makes re-marshalling exact.
@@ -72,7 +71,7 @@ func Decode(body []byte) (Intent, error) {
 		// reads back to the same value whatever offset the sender used.
 		in.Retry.FirstSeen = in.Retry.FirstSeen.UTC()
 	}
-	return in, errs.err()
+	return *in, errs.err()
 }
 
 // jsonSpace is the whitespace JSON allows between tokens.
@@ -84,7 +83,7 @@ const jsonSpace = " \t\r\n"
 // returns false when the text itself was refused: decoding stops there.
 type field[T any] struct {
 	name, path string
-	decode     func(obj *T, d *strictjson.Decoder, path string, errs *Errors) bool
+	decode     func(obj *T, r *reader, path string) bool
 }
 
 // table is how an object type is decoded: its members, their names (for the
@@ -154,7 +153,7 @@ var decodeTables = sync.OnceValue(func() *tables {
 })
 
 // member is a field without its path: newTable sets it.
-func member[T any](name string, decode func(*T, *strictjson.Decoder, string, *Errors) bool) field[T] {
+func member[T any](name string, decode func(*T, *reader, string) bool) field[T] {
 	return field[T]{name: name, decode: decode}
 }
 
@@ -180,54 +179,79 @@ func elsewhere[T any](prefix string, t *table[T]) map[string]string {
 
 // text decodes a string field. A value of enum, when given, is taken as the
 // package's own constant (the enumerated fields: action, bootMode, status,
-// ...), so that reading it allocates nothing; any other string is the one
-// allocation.
-func text[T any](get func(*T) *string, enum ...string) func(*T, *strictjson.Decoder, string, *Errors) bool {
-	return func(obj *T, d *strictjson.Decoder, path string, errs *Errors) bool {
-		raw, err := d.ReadValue()
+// ...); any other string is a slice of the body's (see reader.str).
+func text[T any](get func(*T) *string, enum ...string) func(*T, *reader, string) bool {
+	return func(obj *T, r *reader, path string) bool {
+		raw, err := r.ReadValue()
 		if err != nil {
-			return errs.refused(err, "")
+			return r.errs.refused(err, "")
 		}
 		switch raw.Kind() {
 		case '"':
-			*get(obj) = unquote(raw, enum)
+			*get(obj) = r.str(raw, enum)
 		case 'n': // null: absent
 		default:
-			errs.add(CodeWrongType, path, "must be a string, got %s", jsonKind(raw))
+			r.errs.add(CodeWrongType, path, "must be a string, got %s", jsonKind(raw))
 		}
 		return true
 	}
 }
 
-// unquote is the text of raw, a JSON string read strictly: one of enum when
-// it is one of them, written as it is.
-func unquote(raw jsontext.Value, enum []string) string {
-	body := raw[1 : len(raw)-1]
-	if bytes.IndexByte(body, '\\') >= 0 {
+// reader is the reading of one body: its strict decoder, the problems found
+// so far, and the intent read (for Decode), together so that they cost one
+// allocation.
+type reader struct {
+	*strictjson.Decoder
+	errs Errors
+	in   Intent
+	body []byte
+	// text is body as a string, made when the first string field is read:
+	// every string read from the body is a slice of it, so that an intent
+	// costs one allocation for all its strings rather than one for each.
+	text string
+}
+
+func newReader(body []byte) *reader {
+	return &reader{Decoder: strictjson.NewDecoder(body), body: body}
+}
+
+// str is the text of raw, a JSON string just read strictly by r: one of
+// enum when it is one of them, written as it is.
+func (r *reader) str(raw jsontext.Value, enum []string) string {
+	s := raw[1 : len(raw)-1]
+	if bytes.IndexByte(s, '\\') >= 0 {
 		b, _ := jsontext.AppendUnquote(nil, raw) // raw has been read strictly
 		return string(b)
 	}
 	for _, e := range enum {
-		if string(body) == e {
+		if string(s) == e {
 			return e
 		}
 	}
-	return string(body)
+	if len(s) == 0 {
+		return ""
+	}
+	if r.text == "" {
+		r.text = string(r.body)
+	}
+	// raw was the last value read: it ends where r is, with its quote.
+	end := int(r.Offset()) - 1
+	return r.text[end-len(s) : end]
 }
 
 // boolean decodes a boolean field from its token, as text does a string.
-func boolean[T any](get func(*T) *bool) func(*T, *strictjson.Decoder, string, *Errors) bool {
-	return func(obj *T, d *strictjson.Decoder, path string, errs *Errors) bool {
-		raw, err := d.ReadValue()
+func boolean[T any](get func(*T) *bool) func(*T, *reader, string) bool {
+	return func(obj *T, r *reader, path string) bool {
+		raw, err := r.ReadValue()
 		if err != nil {
-			return errs.refused(err, "")
+			return r.errs.refused(err, "")
 		}
 		switch raw.Kind() {
 		case 't', 'f':
 			*get(obj) = raw.Kind() == 't'
 		case 'n': // null: absent
 		default:
-			errs.add(CodeWrongType, path, "must be a boolean, got %s", jsonKind(raw))
+			r.errs.add(CodeWrongType, path, "must be a boolean, got %s", jsonKind(raw))
 		}
 		return true
 	}
@@ -239,21 +263,21 @@ func boolean[T any](get func(*T) *bool) func(*T, *strictjson.Decoder, string, *E
 // read strictly by d; encoding/json only turns it into its Go type (through
 // the UnmarshalJSON methods of Duration and time.Time), which is what the
 // type messages below are written against.
-func value[T, V any](get func(*T) *V, want string, kinds ...string) func(*T, *strictjson.Decoder, string, *Errors) bool {
-	return func(obj *T, d *strictjson.Decoder, path string, errs *Errors) bool {
-		raw, err := d.ReadValue()
+func value[T, V any](get func(*T) *V, want string, kinds ...string) func(*T, *reader, string) bool {
+	return func(obj *T, r *reader, path string) bool {
+		raw, err := r.ReadValue()
 		if err != nil {
-			errs.refused(err, "")
+			r.errs.refused(err, "")
 			return false
 		}
 		if k := jsonKind(raw); k != "null" && !slices.Contains(kinds, k) {
 			// Checked first so that the message names the JSON kind rather
 			// than quoting a decoder's internals.
-			errs.add(CodeWrongType, path, "must be %s, got %s", want, k)
+			r.errs.add(CodeWrongType, path, "must be %s, got %s", want, k)
 			return true
 		}
 		if err := json.Unmarshal(raw, get(obj)); err != nil {
-			errs.add(CodeWrongType, path, "%s", typeMessage(json.RawMessage(raw), want, err))
+			r.errs.add(CodeWrongType, path, "%s", typeMessage(json.RawMessage(raw), want, err))
 		}
 		return true
 	}
@@ -261,29 +285,29 @@ func value[T, V any](get func(*T) *V, want string, kinds ...string) func(*T, *st
 
 // object decodes a nested object strictly, like the top level; null leaves
 // the pointer nil (absent).
-func object[T, V any](get func(*T) **V, t *table[V]) func(*T, *strictjson.Decoder, string, *Errors) bool {
-	return func(obj *T, d *strictjson.Decoder, path string, errs *Errors) bool {
+func object[T, V any](get func(*T) **V, t *table[V]) func(*T, *reader, string) bool {
+	return func(obj *T, r *reader, path string) bool {
 		dst := get(obj)
-		switch d.PeekKind() {
+		switch r.PeekKind() {
 		case 'n':
 			*dst = nil
-			_, err := d.ReadValue()
-			return errs.refused(err, "")
+			_, err := r.ReadValue()
+			return r.errs.refused(err, "")
 		case '{':
 		default:
-			raw, err := d.ReadValue()
+			raw, err := r.ReadValue()
 			if err != nil {
-				return errs.refused(err, "")
+				return r.errs.refused(err, "")
 			}
-			errs.add(CodeWrongType, path, "must be an object, got %s", jsonKind(raw))
+			r.errs.add(CodeWrongType, path, "must be an object, got %s", jsonKind(raw))
 			return true
 		}
-		if _, err := d.ReadToken(); err != nil {
-			return errs.refused(err, "")
+		if _, err := r.ReadToken(); err != nil {
+			return r.errs.refused(err, "")
 		}
 		v := new(V)
 		*dst = v
-		return decodeMembers(d, path, v, t, errs)
+		return decodeMembers(r, path, v, t)
 	}
 }
 
@@ -291,35 +315,35 @@ func object[T, V any](get func(*T) **V, t *table[V]) func(*T, *strictjson.Decode
 // just read, in document order, and hands each to its field. Unknown names
 // are reported with their path; a repeated name is refused by d itself
 // (strictjson), and ends the decoding, like any problem with the text.
-func decodeMembers[T any](d *strictjson.Decoder, path string, obj *T, t *table[T], errs *Errors) bool {
-	for d.PeekKind() != '}' {
-		tok, err := d.ReadToken()
+func decodeMembers[T any](r *reader, path string, obj *T, t *table[T]) bool {
+	for r.PeekKind() != '}' {
+		tok, err := r.ReadToken()
 		if err != nil {
-			return errs.refused(err, "")
+			return r.errs.refused(err, "")
 		}
 		if tok.Kind() != '"' {
 			// Only reachable at the end of a truncated text: let d say so.
-			_, err := d.ReadToken()
-			return errs.refused(err, "the body ends before the object is complete")
+			_, err := r.ReadToken()
+			return r.errs.refused(err, "the body ends before the object is complete")
 		}
 		if i := lookup(t.fields, tok.String()); i >= 0 {
 			f := &t.fields[i]
-			if !f.decode(obj, d, f.path, errs) {
+			if !f.decode(obj, r, f.path) {
 				return false
 			}
 			continue
 		}
-		if !unknownMember(d, path, tok.String(), t, errs) {
+		if !unknownMember(r, path, tok.String(), t) {
 			return false
 		}
 	}
-	_, err := d.ReadToken() // the closing brace
-	return errs.refused(err, "")
+	_, err := r.ReadToken() // the closing brace
+	return r.errs.refused(err, "")
 }
 
 // unknownMember reports a member no field knows, with a hint, and reads its
 // value (strictly) to leave it aside.
-func unknownMember[T any](d *strictjson.Decoder, path, name string, t *table[T], errs *Errors) bool {
+func unknownMember[T any](r *reader, path, name string, t *table[T]) bool {
 	clipped := redact.Clip(name, redact.EchoLimit)
 	msg := fmt.Sprintf("unknown field %q", clipped)
 	if hint := suggest(name, t.known, t.elsewhere); hint != "" {
@@ -327,9 +351,9 @@ func unknownMember[T any](d *strictjson.Decoder, path, name string, t *table[T],
 	} else {
 		msg += "; known fields: " + strings.Join(t.known, ", ")
 	}
-	errs.add(CodeUnknownField, join(path, clipped), "%s", msg)
-	if _, err := d.ReadValue(); err != nil {
-		return errs.refused(err, "")
+	r.errs.add(CodeUnknownField, join(path, clipped), "%s", msg)
+	if _, err := r.ReadValue(); err != nil {
+		return r.errs.refused(err, "")
 	}
 	return true
 }

@@ -278,10 +278,12 @@ func TestDecodeUnquotesStrings(t *testing.T) {
 	}
 }
 
-// Parsing an intent allocates its strings and little else: the decoding
-// tables are built once per process, not per message, and the enumerated
-// values are the package's constants. A modify that sets every attribute
-// holds 4 free strings (imageId, imageName, description, imageFamily).
+// Parsing an intent allocates what it returns and little else: the decoding
+// tables are built once per process, not per message, the enumerated values
+// are the package's constants, and the free strings (imageId, imageName,
+// description, imageFamily) are slices of one copy of the body. A modify
+// that sets every attribute costs its reader (with the intent), that copy,
+// its attributes and features, and Validate's list of violations.
 func TestParseAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector's sync.Pool drops decoders at random")
@@ -291,7 +293,7 @@ func TestParseAllocations(t *testing.T) {
 	if _, err := Parse(body); err != nil {
 		t.Fatal(err)
 	}
-	if n := testing.AllocsPerRun(100, func() { _, _ = Parse(body) }); n > 12 {
-		t.Errorf("Parse allocates %.0f times, want 12 at most", n)
+	if n := testing.AllocsPerRun(100, func() { _, _ = Parse(body) }); n > 5 {
+		t.Errorf("Parse allocates %.0f times, want 5 at most", n)
 	}
 }

@@ -2,7 +2,6 @@ package intent
 
 import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/actiontrail"
-	"github.com/ecs-image-lifecycle/image-lifecycle/function/strictjson"
 )
 
 // FromEvent is the intent an ActionTrail record of CreateImage, CopyImage or
@@ -24,8 +23,8 @@ import (
 // intent's codes.
 func FromEvent(rec actiontrail.Record, body []byte) (Intent, error) {
 	in := Intent{Action: ActionPromote, RegionID: rec.TargetRegion, ImageID: rec.ImageID, Event: &rec}
-	var errs Errors
-	if !readTopMembers(body, &in, &errs) {
+	errs, ok := readTopMembers(body, &in)
+	if !ok {
 		return in, errs
 	}
 	if !rec.Failed() {
@@ -37,32 +36,37 @@ func FromEvent(rec actiontrail.Record, body []byte) (Intent, error) {
 }
 
 // readTopMembers reads confirm and retry from the top level of body, an
-// object, and steps over every other member. It returns false when the text
-// itself was refused.
-func readTopMembers(body []byte, in *Intent, errs *Errors) bool {
-	d := strictjson.NewDecoder(body)
-	defer d.Release()
-	tok, err := d.ReadToken()
+// object, and steps over every other member, and returns the problems it
+// found; ok is false when the text itself was refused.
+func readTopMembers(body []byte, in *Intent) (errs Errors, ok bool) {
+	r := newReader(body)
+	defer r.Release()
+	ok = r.readTopMembers(in)
+	return r.errs, ok
+}
+
+func (r *reader) readTopMembers(in *Intent) bool {
+	tok, err := r.ReadToken()
 	if err != nil {
-		return errs.refused(err, "an event is a JSON object")
+		return r.errs.refused(err, "an event is a JSON object")
 	}
 	if tok.Kind() != '{' {
 		return true // actiontrail.Decode read it as an object: nothing here
 	}
 	fields := decodeTables().event.fields
-	for d.PeekKind() != '}' {
-		tok, err := d.ReadToken()
+	for r.PeekKind() != '}' {
+		tok, err := r.ReadToken()
 		if err != nil {
-			return errs.refused(err, "")
+			return r.errs.refused(err, "")
 		}
 		if i := lookup(fields, tok.String()); i >= 0 {
-			if !fields[i].decode(in, d, fields[i].path, errs) {
+			if !fields[i].decode(in, r, fields[i].path) {
 				return false
 			}
 			continue
 		}
-		if _, err := d.ReadValue(); err != nil {
-			return errs.refused(err, "")
+		if _, err := r.ReadValue(); err != nil {
+			return r.errs.refused(err, "")
 		}
 	}
 	return true

@@ -84,10 +84,12 @@ func TestMarshalWithRetryReplacesRetry(t *testing.T) {
 
 // FuzzParse checks that Parse never panics, that a refusal is always Errors
 // with codes and messages, that an accepted body passes the strict reading
-// every envelope gets, and that an accepted intent re-marshals and re-parses
-// to the same value (what the retry queue relies on). Seeded from testdata,
-// from every intent the samples in events/ carry (as the trigger layer cuts
-// them out), and from testdata/fuzz.
+// every envelope gets, that what Decode accepts reads as encoding/json reads
+// it (the strings, which are slices of one copy of the body, included), and
+// that an accepted intent re-marshals and re-parses to the same value (what
+// the retry queue relies on). Seeded from testdata, from every intent the
+// samples in events/ carry (as the trigger layer cuts them out), and from
+// testdata/fuzz.
 //
 //	go test ./function/intent -run '^$' -fuzz FuzzParse -fuzztime 60s
 func FuzzParse(f *testing.F) {
@@ -106,10 +108,17 @@ func FuzzParse(f *testing.F) {
 		`{"Action":"modify","attributes":{"ImageName":"x"}}`,
 		`{"action":"deprecate","imageId":"m-1","id":"\ud800"}`,
 		`{"action":"modify","imageId":"m-1","attributes":{"description":"\xff\xfe"}}`,
+		` { "id" : "a" , "action":"modify","imageId":"m-1","attributes":{"imageName":"a\u00e9b","description":"",` +
+			`"imageFamily":"f\"g","status":"Available","features":{"nvmeSupport":"supported"}},"regionId" :"cn-hangzhou"} `,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
+		if in, err := Decode(body); err == nil {
+			if want := asEncodingJSON(t, body); !reflect.DeepEqual(in, want) {
+				t.Fatalf("body %q reads as\n %#v\nencoding/json reads it as\n %#v", body, in, want)
+			}
+		}
 		in, err := Parse(body)
 		if err == nil && strictjson.Check(body) != nil {
 			t.Fatalf("accepted a body the strict reading refuses: %v", strictjson.Check(body))
@@ -138,6 +147,22 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("round trip changed the intent:\n body %q\n got  %#v\n want %#v", again, back, in)
 		}
 	})
+}
+
+// asEncodingJSON is body, an intent Decode accepts, as encoding/json reads it,
+// with Decode's two normalisations (no empty imageFamilies, firstSeen in UTC).
+func asEncodingJSON(t *testing.T, body []byte) Intent {
+	var in Intent
+	if err := json.Unmarshal(body, &in); err != nil {
+		t.Fatalf("encoding/json refuses %q: %v", body, err)
+	}
+	if len(in.ImageFamilies) == 0 {
+		in.ImageFamilies = nil
+	}
+	if in.Retry != nil {
+		in.Retry.FirstSeen = in.Retry.FirstSeen.UTC()
+	}
+	return in
 }
 
 // sampleIntents are the bodies of every message in events/ and

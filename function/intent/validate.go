@@ -27,13 +27,9 @@ var (
 	imdsSupports = []string{"v1", "v2"}
 )
 
-var (
-	// An image id is "m-" and letters and digits, e.g. m-bp18ygjuqnwhechc1234.
-	imageIDPattern = regexp.MustCompile(`^m-[A-Za-z0-9]+$`)
-	// A region id is lower-case words joined by hyphens: cn-hangzhou,
-	// ap-southeast-1, cn-shanghai-finance-1.
-	regionIDPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z0-9]+)+$`)
-)
+// A region id is lower-case words joined by hyphens: cn-hangzhou,
+// ap-southeast-1, cn-shanghai-finance-1.
+var regionIDPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z0-9]+)+$`)
 
 // Parse decodes body strictly (see Decode) and checks every rule (see
 // Validate). Any problem comes back as Errors. The intent is returned as far
@@ -216,9 +212,21 @@ func checkConfirm(in Intent, errs *Errors) {
 	}
 }
 
-// validImageID reports whether id has the form of a custom image id.
+// validImageID reports whether id has the form of a custom image id: "m-"
+// and letters and digits (ASCII), e.g. m-bp18ygjuqnwhechc1234, at most 128
+// bytes. It is checked by hand, not with a regular expression: nearly every
+// message has an image id, and the regexp engine costs ten times this loop.
 func validImageID(id string) bool {
-	return len(id) <= 128 && imageIDPattern.MatchString(id)
+	rest, ok := strings.CutPrefix(id, "m-")
+	if !ok || rest == "" || len(id) > 128 {
+		return false
+	}
+	for i := range len(rest) {
+		if c := rest[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func checkRetry(in Intent, errs *Errors) {
@@ -346,8 +354,9 @@ func enumMessage(v string, allowed []string) string {
 // violation: callers treat "" as "not given" before calling.
 func ValidateName(field, s string) *Error {
 	code := CodeInvalidImageName
-	last := field[strings.LastIndex(field, ".")+1:]
-	if strings.HasPrefix(strings.ToLower(last), "imagefamil") {
+	// Compared folded in place: ToLower would copy the name on every call.
+	const family = "imagefamil"
+	if last := field[strings.LastIndex(field, ".")+1:]; len(last) >= len(family) && strings.EqualFold(last[:len(family)], family) {
 		code = CodeInvalidImageFamily
 	}
 	if msg := nameProblem(s, false); msg != "" {

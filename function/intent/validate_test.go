@@ -2,6 +2,7 @@ package intent
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -424,6 +425,20 @@ func TestAttributesEmpty(t *testing.T) {
 	for _, tt := range tests {
 		if got := tt.a.Empty(); got != tt.want {
 			t.Errorf("%+v.Empty() = %v, want %v", tt.a, got, tt.want)
+		}
+	}
+}
+
+// validImageID is the pattern `^m-[A-Za-z0-9]+$` (at most 128 bytes), read
+// by hand: it must say what the pattern says.
+func TestValidImageIDIsThePattern(t *testing.T) {
+	pattern := regexp.MustCompile(`^m-[A-Za-z0-9]+$`)
+	ids := []string{"", "m", "m-", "m-1", "m-bp18ygjuqnwhechc1234", "M-1", "m_1", "mm-1", " m-1", "m-1 ", "m-1\n", "m-a-b",
+		"m-é", "m-１", "m-Z9z0", "m-\x00", "m-/", "m-:", "m-@", "m-[", "m-`", "m-{", "x-1", "-m-1",
+		"m-" + strings.Repeat("a", 126), "m-" + strings.Repeat("a", 127)}
+	for _, id := range ids {
+		if got, want := validImageID(id), len(id) <= 128 && pattern.MatchString(id); got != want {
+			t.Errorf("validImageID(%q) = %t, the pattern says %t", id, got, want)
 		}
 	}
 }

@@ -279,8 +279,26 @@ type Element struct {
 // one bad element of a batch costs only itself. err is set (an *Error) when
 // the structure cannot be read at all.
 func Split(b []byte) (elems []Element, isArray bool, err error) {
+	vals, isArray, err := Values(b)
+	if err != nil || len(vals) == 0 {
+		return nil, isArray, err
+	}
+	elems = make([]Element, len(vals))
+	for i, v := range vals {
+		elems[i] = Element{Raw: v, Err: Check(v)}
+	}
+	return elems, isArray, nil
+}
+
+// Values is Split without the verdicts: the elements' bytes (capped, so that
+// appending to one never writes over the next), with the text's structure
+// read as Split reads it, but names and UTF-8 inside each element not yet
+// judged. It is for a caller that reads each element strictly itself
+// anyway, so that no element is read twice; Check gives the verdict Split
+// would have given.
+func Values(b []byte) (vals [][]byte, isArray bool, err error) {
 	// Duplicates and invalid UTF-8 are let through here only to be judged
-	// per element below.
+	// per element by the caller.
 	d := NewDecoder(b, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 	defer d.Release()
 	if d.PeekKind() != '[' {
@@ -294,7 +312,7 @@ func Split(b []byte) (elems []Element, isArray bool, err error) {
 		if err := d.End(); err != nil {
 			return nil, false, err
 		}
-		return []Element{{Raw: v, Err: Check(v)}}, false, nil
+		return [][]byte{v[:len(v):len(v)]}, false, nil
 	}
 	if _, err := d.ReadToken(); err != nil {
 		return nil, true, err
@@ -308,8 +326,7 @@ func Split(b []byte) (elems []Element, isArray bool, err error) {
 			return nil, true, err
 		}
 		end := d.Offset()
-		raw := b[end-int64(len(v)) : end : end]
-		elems = append(elems, Element{Raw: raw, Err: Check(raw)})
+		vals = append(vals, b[end-int64(len(v)):end:end])
 	}
 	if _, err := d.ReadToken(); err != nil {
 		return nil, true, err
@@ -317,7 +334,7 @@ func Split(b []byte) (elems []Element, isArray bool, err error) {
 	if err := d.End(); err != nil {
 		return nil, true, err
 	}
-	return elems, true, nil
+	return vals, true, nil
 }
 
 // KindName names a JSON value's kind as a message says it ("a string", "an

@@ -140,3 +140,26 @@ func BenchmarkCheck(b *testing.B) {
 		}
 	}
 }
+
+// Values splits as Split does, without the verdicts: the same elements, the
+// same structural error, each element capped so that appending to one
+// cannot write over the next.
+func TestValuesIsSplitWithoutVerdicts(t *testing.T) {
+	for _, text := range []string{
+		``, ` `, `[]`, ` [ ] `, `[1, "a" ,{"a":1,"a":2}]`, "[\"\xff\", {}]", `{"a":1}`, ` {"a":1} `, `5`,
+		`[1,`, `[1]]`, `[1] x`, "\f[1]", `[1,]`, `{"a":1}{}`, strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
+	} {
+		elems, isArray, err := Split([]byte(text))
+		vals, valsArray, valsErr := Values([]byte(text))
+		if (err == nil) != (valsErr == nil) || (err != nil && err.Error() != valsErr.Error()) || isArray != valsArray || len(elems) != len(vals) {
+			t.Errorf("%q: Split gives %d elements (array %t, err %v), Values %d (array %t, err %v)",
+				text, len(elems), isArray, err, len(vals), valsArray, valsErr)
+			continue
+		}
+		for i, v := range vals {
+			if string(v) != string(elems[i].Raw) || cap(v) != len(v) {
+				t.Errorf("%q: element %d is %q (cap %d), Split's %q", text, i, v, cap(v), elems[i].Raw)
+			}
+		}
+	}
+}

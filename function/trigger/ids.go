@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strconv"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // ids names the messages cut from one body (see Message.ID).
@@ -48,13 +50,14 @@ func hashID(body []byte) string {
 	return "sha256:" + hex.EncodeToString(sum[:8])
 }
 
-// firstNonEmpty picks an envelope's id: the first of the ids it carries, in
-// order of preference, that is set.
-func firstNonEmpty(values ...string) string {
-	for _, v := range values {
-		if v != "" {
-			return v
+// envelopeID is an envelope's id: the first of the ids it carries, in
+// order of preference, that is a non-empty string; else a hash of the
+// envelope, computed only then.
+func envelopeID(envelope []byte, carried ...jsontext.Value) string {
+	for _, id := range carried {
+		if s := str(id); s != "" {
+			return s
 		}
 	}
-	return ""
+	return hashID(envelope)
 }

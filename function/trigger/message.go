@@ -3,11 +3,12 @@
 // for idempotency and logs.
 //
 // One file per step, each calling only the ones below it: decode.go (Decode:
-// split the payload, open each element's envelope, cut its body into
-// messages); shape.go (which shape a payload and each element is); body.go
-// (the intent JSON inside a member: messageBody, data, payload); ids.go
-// (message ids); events.go (the wire types); raw.go (raw JSON helpers and
-// the descriptions errors give); errors.go (errors and their codes).
+// read the payload's elements, open each element's envelope, cut its body
+// into messages); shape.go (which shape a payload and each element is);
+// body.go (the intent JSON inside a member: messageBody, data, payload);
+// ids.go (message ids); events.go (the wire types, and the tables that read
+// their members token by token); raw.go (raw JSON helpers and the
+// descriptions errors give); errors.go (errors and their codes).
 package trigger
 
 import "encoding/json"

@@ -63,58 +63,80 @@ const (
 	kindIntent
 )
 
-// members is every top-level member that tells the shapes apart, read in
-// one pass: the members of each wire type at once (their names never clash).
-type members struct {
-	cloudEvent
-	mnsMessage // RawData
-	timerEvent
-	Action *string `json:"action"` // a direct intent (see intentHead)
-}
-
 // element is one element of a payload, classified.
 type element struct {
 	raw  jsontext.Value
 	kind kind
-	members
-	// data is a CloudEvent's data read as an MNS message's (zero when it is
+	// err is set when the element is not strict JSON (strictjson.Check's
+	// verdict): it is then refused on its own, and kind is kindUnknown.
+	err error
+	env envelope
+	// mns is a CloudEvent's data read as an MNS message's (zero when it is
 	// not an object); only an MNS CloudEvent uses it.
-	data mnsMessage
+	mns mnsMessage
 }
 
-// classify reads one element and decides its kind. An element that is not a
-// JSON object is of unknown kind.
+// classify reads one element, alone, strictly and decides its kind. An
+// element that is not a JSON object is of unknown kind; one that does not
+// read has err set, Check's verdict.
 func classify(raw jsontext.Value) element {
-	e := element{raw: raw}
-	if firstByte(raw) != '{' || readWire(raw, &e.members) != nil {
-		return e
+	if firstByte(raw) != '{' {
+		return element{raw: raw, err: strictjson.Check(raw)}
 	}
-	switch {
-	case e.SpecVersion != nil:
-		e.kind = e.cloudEventKind()
-	case has(e.MessageBody) || e.MessageID != nil:
-		e.kind = kindRawData
-	case e.TriggerTime != nil && e.TriggerName != nil:
-		e.kind = kindTimer
-	case e.Action != nil:
-		e.kind = kindIntent
-	case e.Type != nil && e.Source != nil && e.ID != nil:
-		// A CloudEvent whose producer left out specversion.
-		e.kind = e.cloudEventKind()
+	var e element
+	if e.err = strictRead(&envelopeWire, raw, e.env[:], e.mns[:]); e.err != nil {
+		return element{raw: raw, err: e.err}
 	}
+	e.raw = raw
+	e.kind = e.kindOf()
 	return e
 }
 
-// cloudEventKind tells an MNS CloudEvent from a custom one, and reads the
-// data of an MNS one.
+// readElement reads the element that comes next in d (text is what d
+// reads), strictly, and decides its kind, as classify does; err is d's
+// refusal. It is how a payload that reads strictly as a whole is read, in
+// one pass.
+func readElement(d *strictjson.Decoder, text []byte) (e element, err error) {
+	if d.PeekKind() != '{' {
+		v, err := d.ReadValue()
+		return element{raw: v[:len(v):len(v)]}, err
+	}
+	if e.raw, err = envelopeWire.readFrom(d, text, e.env[:], e.mns[:]); err != nil {
+		return element{}, err
+	}
+	e.kind = e.kindOf()
+	return e, nil
+}
+
+// kindOf decides the kind of an element from its members, read.
+func (e *element) kindOf() kind {
+	switch env := &e.env; {
+	case has(env[envSpecVersion]):
+		return e.cloudEventKind()
+	case has(env[envMessageBody]) || has(env[envMessageID]):
+		return kindRawData
+	case has(env[envTriggerTime]) && has(env[envTriggerName]):
+		return kindTimer
+	case has(env[envAction]):
+		return kindIntent
+	case has(env[envType]) && has(env[envSource]) && has(env[envID]):
+		// A CloudEvent whose producer left out specversion.
+		return e.cloudEventKind()
+	}
+	return kindUnknown
+}
+
+// cloudEventKind tells an MNS CloudEvent from a custom one.
 func (e *element) cloudEventKind() kind {
-	dataIsObject := firstByte(e.Data) == '{' && readWire(e.Data, &e.data) == nil
+	// An object data has been read as an MNS message's already (e.mns).
+	dataIsObject := firstByte(e.env[envData]) == '{'
 	// data carrying messageBody is an MNS message whatever its type says: an
 	// intent never has that key, so reading it as one could only fail.
+	typ := memberText(e.env[envType])
 	switch {
-	case str(e.Type) == mnsEventType || (dataIsObject && has(e.data.MessageBody)):
+	case string(typ) == mnsEventType || (dataIsObject && has(e.mns[mnsMessageBody])):
 		return kindMNSEvent
-	case actiontrail.IsType(str(e.Type)):
+	case actiontrail.IsType(string(typ)):
 		return kindActionTrail
 	}
 	return kindCustomEvent
@@ -146,26 +168,26 @@ func shapeOf(k kind, inArray bool) Shape {
 // is judged on the first element that reads strictly (one that breaks a
 // strict rule, a repeated name or invalid UTF-8, is refused on its own):
 // first is that element classified, at its index, -1 when none reads.
-func payloadShape(elems []strictjson.Element, inArray bool) (shape Shape, first element, at int) {
-	if inArray && len(elems) == 0 {
+func payloadShape(vals [][]byte, inArray bool) (shape Shape, first element, at int) {
+	if inArray && len(vals) == 0 {
 		return ShapeEmpty, first, -1
 	}
-	for i, el := range elems {
-		if el.Err == nil {
-			first = classify(el.Raw)
+	for i, raw := range vals {
+		if first = classify(raw); first.err == nil {
 			return shapeOf(first.kind, inArray), first, i
 		}
 	}
-	return ShapeUnknown, first, -1
+	return ShapeUnknown, element{}, -1
 }
 
 // detect names the shape of a payload, for the tests (the golden files name
-// it); Decode makes the same decision, in payloadShape.
+// it); Decode makes the same decision, in payloadShape (or, for a payload it
+// reads in one pass, on its first element's kind, which is the same).
 func detect(payload []byte) Shape {
-	elems, inArray, err := strictjson.Split(payload)
+	vals, inArray, err := strictjson.Values(payload)
 	if err != nil {
 		return ShapeUnknown
 	}
-	shape, _, _ := payloadShape(elems, inArray)
+	shape, _, _ := payloadShape(vals, inArray)
 	return shape
 }
