@@ -12,6 +12,7 @@ cd "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)"
 fuzztime=${FUZZTIME:-30s}
 for target in \
 	./function/trigger:FuzzDecode \
+	./function/trigger:FuzzSameAsOracle \
 	./function/intent:FuzzParse \
 	./function/emulator:FuzzRequest; do
 	pkg=${target%%:*}
