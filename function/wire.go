@@ -53,7 +53,8 @@ func handlerFor(cfg config.Config, log *slog.Logger) *invoke.Handler {
 		Concurrency:     cfg.Concurrency,
 		MaxPayloadBytes: cfg.MaxPayloadBytes,
 		// One limiter for the process: ECS counts its quota per API and
-		// account, whatever invocation a call belongs to.
+		// account, whatever invocation a call belongs to. None (nil) when
+		// ECS_RATE_LIMIT=off (RateLimit 0).
 		Limiter:         retry.NewLimiter(cfg.RateLimit),
 		Policy:          retry.DefaultPolicy(),
 		LifecyclePolicy: cfg.Policy,

@@ -61,6 +61,21 @@ func TestHandlerTakesTheConfiguration(t *testing.T) {
 	}
 }
 
+// ECS_RATE_LIMIT=off builds no limiter: every call goes when it is made.
+func TestRateLimitOffBuildsNoLimiter(t *testing.T) {
+	cfg, err := config.FromEnv(func(k string) string { return map[string]string{"ECS_RATE_LIMIT": "off"}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := newHandler(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Limiter != nil {
+		t.Errorf("ECS_RATE_LIMIT=off: limiter %+v, want none", h.Limiter)
+	}
+}
+
 // A command-line flag is checked by config's rules, like the variable it
 // stands for: --endpoint cannot point the CLI's credentials at plain HTTP.
 func TestCLIEndpointFlagIsCheckedLikeTheVariable(t *testing.T) {

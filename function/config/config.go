@@ -28,7 +28,7 @@ type Config struct {
 	AllowedFamilies        []string      // ALLOWED_FAMILIES, comma-separated globs; empty = all
 	ExcludeTag             string        // EXCLUDE_TAG "key=value"; "none" turns it off
 	UnshareBeforeDeprecate bool          // UNSHARE_BEFORE_DEPRECATE
-	RateLimit              float64       // ECS_RATE_LIMIT: calls per second per API
+	RateLimit              float64       // ECS_RATE_LIMIT: calls per second per API; 0: no client-side limit (ECS_RATE_LIMIT=off)
 	MaxMessageAge          time.Duration // MAX_MESSAGE_AGE: older transient failures are dead-lettered
 	MaxAttempts            int           // MAX_ATTEMPTS: deliveries before a transient failure is dead-lettered
 	Concurrency            int           // BATCH_CONCURRENCY: messages worked on at once
@@ -54,6 +54,10 @@ func Defaults() Config {
 		MaxPayloadBytes: DefaultMaxPayloadBytes,
 	}
 }
+
+// RateLimitOff is the ECS_RATE_LIMIT that turns the client-side rate limit
+// off (Config.RateLimit 0).
+const RateLimitOff = "off"
 
 // FCSyncPayloadLimit is the largest event FC delivers to a synchronous
 // invocation (32 MB); nothing larger can arrive, so no setting goes above it.
@@ -198,11 +202,19 @@ func (r *reader) guards() {
 // limits reads the rate limit, the retry limits, the batch concurrency and
 // the payload limit.
 func (r *reader) limits() {
-	if v := r.getenv("ECS_RATE_LIMIT"); v != "" {
+	switch v := r.getenv("ECS_RATE_LIMIT"); {
+	case v == "":
+	case v == RateLimitOff:
+		// No client-side limit at all: calls go as fast as they are made,
+		// and only ECS's Throttling answers (retried) hold them back. A
+		// number cannot say it: 0 would read as "no calls", 1000 still
+		// learns from the answers.
+		r.c.RateLimit = 0
+	default:
 		// Written as "not in range" so that NaN, which compares false with
 		// everything, is refused too.
 		if f, err := strconv.ParseFloat(v, 64); err != nil || !(f > 0 && f <= 1000) {
-			r.bad("ECS_RATE_LIMIT", v, "want calls per second, above 0 and at most 1000")
+			r.bad("ECS_RATE_LIMIT", v, `want calls per second, above 0 and at most 1000, or "off"`)
 		} else {
 			r.c.RateLimit = f
 		}

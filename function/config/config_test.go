@@ -39,6 +39,19 @@ func TestFromEnvReadsEveryVariable(t *testing.T) {
 	}
 }
 
+// ECS_RATE_LIMIT=off turns the client-side limit off: RateLimit 0, which the
+// wiring hands to retry.NewLimiter, which then limits nothing.
+func TestRateLimitOff(t *testing.T) {
+	t.Parallel()
+	c, err := FromEnv(env(map[string]string{"ECS_RATE_LIMIT": "off"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RateLimit != 0 {
+		t.Fatalf("ECS_RATE_LIMIT=off: RateLimit %v, want 0 (no limit)", c.RateLimit)
+	}
+}
+
 func TestFromEnvRejectsBadValues(t *testing.T) {
 	t.Parallel()
 	cases := map[string]map[string]string{
@@ -171,6 +184,7 @@ func TestFromEnvRefusesWhatNoPackageChecksAgain(t *testing.T) {
 		{"rate not a number", map[string]string{"ECS_RATE_LIMIT": "NaN"}, "ECS_RATE_LIMIT"},
 		{"rate infinite", map[string]string{"ECS_RATE_LIMIT": "+Inf"}, "ECS_RATE_LIMIT"},
 		{"rate zero", map[string]string{"ECS_RATE_LIMIT": "0"}, "ECS_RATE_LIMIT"},
+		{"rate off, not quite", map[string]string{"ECS_RATE_LIMIT": "OFF"}, `or "off"`},
 		{"floor above 100", map[string]string{"FAMILY_FLOOR": "101"}, "FAMILY_FLOOR"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

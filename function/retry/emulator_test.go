@@ -181,7 +181,7 @@ func sequential(t *testing.T, s *emulator.Server, api ecsapi.API, n int) (thrott
 
 // The limiter learns the quota from the service's Throttling answers: set to
 // four times what the emulator allows (as when other instances share the
-// quota), it slows down to it, and few of its calls are throttled (4 of 600);
+// quota), it slows down to it, and few of its calls are throttled (1 of 600);
 // with no limiter, a third are (220), each costing a retry. The emulator and the retry layer share one fake clock,
 // so each run is the same to the call: the counts are exact.
 func TestEmulatorLimiterLearnsTheQuota(t *testing.T) {
