@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,20 +14,6 @@ import (
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
 	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 )
-
-// countingListener counts the TCP connections the emulator accepts.
-type countingListener struct {
-	net.Listener
-	accepted atomic.Int64
-}
-
-func (l *countingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err == nil {
-		l.accepted.Add(1)
-	}
-	return c, err
-}
 
 // TestOnePoolPerProcess: the handler newHandler builds works a batch of 1,000
 // messages over at most BATCH_CONCURRENCY + 2 connections, and the next
@@ -55,7 +40,7 @@ func TestOnePoolPerProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	counted := &countingListener{Listener: l}
+	counted := &testenv.CountingListener{Listener: l}
 	go emu.Serve(counted) //nolint:errcheck // ends with Close
 	t.Cleanup(func() { _ = emu.Close() })
 
@@ -71,15 +56,15 @@ func TestOnePoolPerProcess(t *testing.T) {
 		t.Fatalf("counts %v, err %v: want %d applied", rep.Counts, err, len(msgs))
 	}
 	calls := emu.CallView().Total
-	if got, most := counted.accepted.Load(), int64(cfg.Concurrency+2); got > most {
+	if got, most := counted.Accepted(), int64(cfg.Concurrency+2); got > most {
 		t.Errorf("%d connections for %d calls, want at most BATCH_CONCURRENCY + 2 = %d", got, calls, most)
 	}
-	first := counted.accepted.Load()
+	first := counted.Accepted()
 	again := testenv.MNSBatch(t, testenv.MNSMessage{ID: "again", Body: `{"action":"modify","imageId":"m-pool0x000","attributes":{"description":"pooled again"}}`})
 	if rep, err := invocation(t, h, key, again); err != nil || rep.Counts[report.Applied] != 1 {
 		t.Fatalf("counts %v, err %v", rep.Counts, err)
 	}
-	if got := counted.accepted.Load(); got != first {
+	if got := counted.Accepted(); got != first {
 		t.Errorf("the next invocation opened %d connections, want none (the pool is the process's)", got-first)
 	}
 	t.Logf("%d calls over %d connections", calls, first)

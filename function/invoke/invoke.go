@@ -224,7 +224,6 @@ func (h *Handler) engine(api ecsapi.API, region string, b retry.Budget) *lifecyc
 	engine.Budget = b
 	engine.Policy = h.LifecyclePolicy
 	engine.DeferFloor = true // one read after the writes for the whole batch: processAll
-
 	if h.Now != nil {
 		engine.Now = h.Now
 	}

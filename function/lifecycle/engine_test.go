@@ -159,7 +159,7 @@ func TestSingleImageActions(t *testing.T) {
 			wantWrites: []string{"m-2 Status=Deprecated"},
 			wantStatus: map[string]string{"m-2": "Deprecated"},
 			// image, family (plan; the re-check judges by it, read a moment
-			// ago), write, fresh family after the write (restoreFloor); no
+			// ago), write, the images it left live, by id (RestoreFloors); no
 			// share read (DescribeImages says IsSelfShared "False")
 			wantCalls: map[string]int{"DescribeImages": 3, "DescribeImageSharePermission": 0, "ModifyImageAttribute": 1},
 		},

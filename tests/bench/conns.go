@@ -54,7 +54,7 @@ func runBigBatch(binary string, n, concurrency int) (batchRun, error) {
 	if err != nil {
 		return batchRun{}, err
 	}
-	return batchRun{conns: int(e.ln.accepted.Load()), requests: count(e.probe.requests()).total, peakRSS: hwm, took: inv.took}, nil
+	return batchRun{conns: int(e.ln.Accepted()), requests: count(e.probe.requests()).total, peakRSS: hwm, took: inv.took}, nil
 }
 
 // vmHWM is the peak resident set size of a running process, from /proc.
@@ -102,7 +102,7 @@ func runWarm(binary string) (conns int, err error) {
 			return 0, fmt.Errorf("invocation ended %v (%d failed), want applied", inv.counts, inv.failed)
 		}
 	}
-	return int(e.ln.accepted.Load()), nil
+	return int(e.ln.Accepted()), nil
 }
 
 // measureConnections counts the connections of a big batch (1,000

@@ -9,12 +9,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/ecsapi"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/emulator"
 	"github.com/ecs-image-lifecycle/image-lifecycle/function/report"
+	"github.com/ecs-image-lifecycle/image-lifecycle/internal/testenv"
 	"github.com/ecs-image-lifecycle/image-lifecycle/tests/fcfake"
 )
 
@@ -24,7 +24,7 @@ import (
 type ecs struct {
 	srv   *emulator.Server
 	probe *probe
-	ln    *countingListener
+	ln    *testenv.CountingListener
 }
 
 func startECS(seed *emulator.Seed) (*ecs, error) {
@@ -37,7 +37,7 @@ func startECS(seed *emulator.Seed) (*ecs, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl := &countingListener{Listener: l}
+	cl := &testenv.CountingListener{Listener: l}
 	go func() { _ = srv.Serve(cl) }()
 	return &ecs{srv: srv, probe: p, ln: cl}, nil
 }
@@ -56,7 +56,7 @@ func (e *ecs) url() string {
 func (e *ecs) reset() {
 	e.srv.ResetCalls()
 	e.probe.reset()
-	e.ln.accepted.Store(0)
+	e.ln.Reset()
 }
 
 func (e *ecs) close() { _ = e.srv.Close() }
@@ -69,20 +69,6 @@ func (e *ecs) limitEachAPI(q float64) {
 		"DescribeImageSharePermission", "ModifyImageSharePermission", "DescribeInstances"} {
 		e.srv.SetFaults(action, emulator.Faults{RateLimit: q})
 	}
-}
-
-// countingListener counts the TCP connections the emulator accepts.
-type countingListener struct {
-	net.Listener
-	accepted atomic.Int64
-}
-
-func (l *countingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err == nil {
-		l.accepted.Add(1)
-	}
-	return c, err
 }
 
 // fleet is n instances of the compiled function under FC's go1 runtime,
